@@ -1,0 +1,40 @@
+/// A configuration value that breaks a rule, named so an operator can fix it.
+///
+/// Every Macula component validates its configuration when it is created or changed and throws
+/// this error instead of trapping. `field` names the offending setting exactly as it is spelled in
+/// code (for example `"maximumConnections"` or `"thresholds.high"`), `rule` says what it must be.
+public struct ConfigurationError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The configuration field, as spelled in Swift (`"limit"`, `"cleanupInterval"`, …).
+    public let field: String
+    /// The rule the value broke, in plain words (`"must be at least 1"`).
+    public let rule: String
+    /// The rejected value, rendered for people.
+    public let value: String
+
+    /// Creates an error for `field`, whose `value` breaks `rule`.
+    public init(field: String, rule: String, value: String) {
+        self.field = field
+        self.rule = rule
+        self.value = value
+    }
+
+    public var description: String {
+        "invalid configuration: \(field) \(rule) (got \(value))"
+    }
+}
+
+extension ConfigurationError {
+    /// Throws unless `value >= minimum`.
+    package static func require(_ value: Int, atLeast minimum: Int, field: String) throws(ConfigurationError) {
+        guard value >= minimum else {
+            throw ConfigurationError(field: field, rule: "must be at least \(minimum)", value: "\(value)")
+        }
+    }
+
+    /// Throws unless `value > .zero`.
+    package static func requirePositive(_ value: Duration, field: String) throws(ConfigurationError) {
+        guard value > .zero else {
+            throw ConfigurationError(field: field, rule: "must be greater than zero", value: "\(value)")
+        }
+    }
+}

@@ -1,0 +1,97 @@
+/// The limit arithmetic every bounded component shares: the operator's base limit, the pressure
+/// monitor's scale, the effective limit they give, and the high-water mark of the size.
+///
+/// The effective limit is `max(1, ⌊base × scale⌋)`. The scale is kept in millionths, so the
+/// product is exact integer arithmetic: a base of 1,000 at scale 0.9 is exactly 900, never 899.
+public struct MemoryBudget: Sendable, Hashable {
+    /// The limit the operator configured.
+    public private(set) var baseLimit: Int
+    /// The scale the pressure monitor set, in (0, 1]; 1 when there is no pressure.
+    public var pressureScale: Double { Double(scalePPM) / Self.ppm }
+    /// `max(1, ⌊baseLimit × pressureScale⌋)`: the limit the component enforces now.
+    public private(set) var effectiveLimit: Int
+    /// The largest size recorded with ``recordSize(_:)`` since the component was created.
+    public private(set) var highWaterMark: Int = 0
+
+    private var scalePPM: Int = 1_000_000
+    private static let ppm = 1_000_000.0
+
+    /// Creates a budget with `baseLimit` and scale 1.
+    /// - Parameters:
+    ///   - baseLimit: the operator's limit; at least 1.
+    ///   - field: the configuration field named in the error when `baseLimit` is invalid.
+    /// - Throws: ``ConfigurationError`` when `baseLimit < 1`.
+    public init(baseLimit: Int, field: String = "limit") throws(ConfigurationError) {
+        try ConfigurationError.require(baseLimit, atLeast: 1, field: field)
+        self.baseLimit = baseLimit
+        self.effectiveLimit = baseLimit
+    }
+
+    /// Sets the operator's base limit.
+    /// - Throws: ``ConfigurationError`` naming `field` when `limit < 1`; the budget is unchanged.
+    /// - Complexity: O(1).
+    public mutating func setBaseLimit(_ limit: Int, field: String = "limit") throws(ConfigurationError) {
+        try ConfigurationError.require(limit, atLeast: 1, field: field)
+        baseLimit = limit
+        recompute()
+    }
+
+    /// Sets the pressure scale. Values are clamped into (0, 1]: a scale of 0 or less becomes one
+    /// millionth (the effective limit is then 1), a scale above 1 or NaN becomes 1.
+    /// - Complexity: O(1).
+    public mutating func setPressureScale(_ scale: Double) {
+        if scale.isNaN || scale >= 1 {
+            scalePPM = 1_000_000
+        } else {
+            scalePPM = max(1, Int((scale * Self.ppm).rounded()))
+        }
+        recompute()
+    }
+
+    /// Records the component's current size, raising the high-water mark when it is exceeded.
+    /// - Complexity: O(1).
+    @inline(__always)
+    public mutating func recordSize(_ size: Int) {
+        if size > highWaterMark { highWaterMark = size }
+    }
+
+    /// The usage report for a component of this budget currently holding `size` entries.
+    public func usage(size: Int) -> MemoryUsage {
+        MemoryUsage(
+            size: size,
+            effectiveLimit: effectiveLimit,
+            baseLimit: baseLimit,
+            pressureScale: pressureScale,
+            highWaterMark: max(highWaterMark, size)
+        )
+    }
+
+    private mutating func recompute() {
+        let (product, overflow) = baseLimit.multipliedReportingOverflow(by: scalePPM)
+        let scaled = overflow ? Int(Double(baseLimit) * pressureScale) : product / 1_000_000
+        effectiveLimit = max(1, scaled)
+    }
+}
+
+/// What a bounded component reports about its size and limits.
+public struct MemoryUsage: Sendable, Hashable {
+    /// Entries held now.
+    public var size: Int
+    /// The limit enforced now: `max(1, ⌊baseLimit × pressureScale⌋)`.
+    public var effectiveLimit: Int
+    /// The limit the operator configured.
+    public var baseLimit: Int
+    /// The scale the pressure monitor set, in (0, 1].
+    public var pressureScale: Double
+    /// The largest size the component has held.
+    public var highWaterMark: Int
+
+    /// Creates a usage report.
+    public init(size: Int, effectiveLimit: Int, baseLimit: Int, pressureScale: Double, highWaterMark: Int) {
+        self.size = size
+        self.effectiveLimit = effectiveLimit
+        self.baseLimit = baseLimit
+        self.pressureScale = pressureScale
+        self.highWaterMark = highWaterMark
+    }
+}

@@ -1,0 +1,56 @@
+/// The events Macula components push to metrics.
+///
+/// Every method is synchronous, gets the component's name, and has a default implementation that
+/// does nothing, so a conformance written today keeps compiling when a later version adds events.
+/// Components call these from inside their actor, so an implementation must be cheap and must not
+/// block: count, do not log synchronously to a slow sink.
+///
+/// Sizes, limits and high-water marks are not pushed: the hot path of a component takes no lock for
+/// metrics. A ``MemoryMetricsRegistry`` pulls them from registered components when a snapshot is
+/// taken.
+public protocol MemoryMetrics: Sendable {
+    /// `count` entries left `component` for `reason`.
+    func entriesRemoved(_ count: Int, reason: RemovalReason, component: String)
+    /// `component` refused a request at a limit.
+    func requestRejected(reason: RejectionReason, component: String)
+    /// `component` saw `count` occurrences of `event` (calls started, failovers, late replies, …).
+    func eventRecorded(_ event: MemoryEvent, count: Int, component: String)
+    /// The pressure monitor moved from `from` to `to` on `reading`.
+    func pressureLevelChanged(from: MemoryPressureLevel, to: MemoryPressureLevel, reading: MemoryReading)
+}
+
+extension MemoryMetrics {
+    public func entriesRemoved(_ count: Int, reason: RemovalReason, component: String) {}
+    public func requestRejected(reason: RejectionReason, component: String) {}
+    public func eventRecorded(_ event: MemoryEvent, count: Int, component: String) {}
+    public func pressureLevelChanged(from: MemoryPressureLevel, to: MemoryPressureLevel, reading: MemoryReading) {}
+}
+
+/// Metrics that go nowhere: the default for every component.
+public struct NoMemoryMetrics: MemoryMetrics {
+    /// Creates a sink that drops every event.
+    public init() {}
+}
+
+/// Forwards every event to several sinks, in order: for example the built-in
+/// ``MemoryMetricsRegistry`` and a bridge to swift-metrics.
+public struct MemoryMetricsMultiplexer: MemoryMetrics {
+    /// The sinks, called in this order.
+    public let sinks: [any MemoryMetrics]
+
+    /// Creates a multiplexer over `sinks`.
+    public init(_ sinks: [any MemoryMetrics]) { self.sinks = sinks }
+
+    public func entriesRemoved(_ count: Int, reason: RemovalReason, component: String) {
+        for sink in sinks { sink.entriesRemoved(count, reason: reason, component: component) }
+    }
+    public func requestRejected(reason: RejectionReason, component: String) {
+        for sink in sinks { sink.requestRejected(reason: reason, component: component) }
+    }
+    public func eventRecorded(_ event: MemoryEvent, count: Int, component: String) {
+        for sink in sinks { sink.eventRecorded(event, count: count, component: component) }
+    }
+    public func pressureLevelChanged(from: MemoryPressureLevel, to: MemoryPressureLevel, reading: MemoryReading) {
+        for sink in sinks { sink.pressureLevelChanged(from: from, to: to, reading: reading) }
+    }
+}
