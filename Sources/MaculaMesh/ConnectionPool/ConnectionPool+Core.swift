@@ -1,0 +1,574 @@
+/// The connection pool's state and every decision about it, with no effects: the pure core of
+/// ``ConnectionPool``.
+///
+/// It never awaits, never reads a clock (it takes instants), never closes or creates a
+/// connection. Each method is an event (`connectFinished`, `leaseReleased`, `deadlinePassed`, …)
+/// or a command (`request`, `remove`, `prune`, `shutdown`) and returns the ``Action``s the actor
+/// must carry out: resume a waiting caller, close a connection, start or cancel a connect, count a
+/// metric.
+///
+/// ## Slots
+/// The effective limit `L` bounds the established entries, and it bounds the **exclusive slots**:
+/// an in-flight connect holds one from its start to its end, and a leased (pinned) entry holds one
+/// while it is leased. An idle entry holds a slot only until someone needs it: a connect that
+/// completes on a full pool evicts the least recently used idle entry. Keeping
+/// `pinned + inFlight ≤ L` guarantees that every connect finds room when it completes (if the
+/// pool is full, at least `inFlight` of its entries are idle), so nothing is ever evicted before
+/// a connect succeeds and a failed connect changes nothing. A request that needs an exclusive slot
+/// (a miss, or a lease on an idle entry) when none is free waits in FIFO order with a deadline.
+///
+/// Only lowering the limit can break `pinned + inFlight ≤ L`. Then idle entries are evicted down
+/// to the limit at once, leased entries are evicted as their leases end, no new connect starts
+/// until the sum is back under the limit, and a connect that completes with no room is closed and
+/// its callers get ``ConnectionPoolError/limitReached``.
+/// What a waiting caller of a connection pool gets.
+enum ConnectionPoolOutcome<Connection: Sendable>: Sendable {
+    /// The connection, and the lease when the caller asked for one.
+    case connected(Connection, ConnectionPoolLease?)
+    case failed(ConnectionPoolError)
+}
+
+struct ConnectionPoolCore<
+    NodeID: Hashable & Sendable,
+    Connection: PooledConnection,
+    Waiter: Sendable,
+    Instant: InstantProtocol
+>: Sendable where Instant.Duration == Duration {
+    typealias Entries = ConnectionPoolEntries<NodeID, Connection>
+    typealias Lease = Entries.Lease
+    typealias RequestID = UInt64
+    typealias ConnectID = UInt64
+
+    /// Whether callers may wait, and whether the pool still works.
+    enum Lifecycle: Sendable, Hashable {
+        /// `run()` is not running: hits, connects and leases work, but nobody may wait for a slot.
+        /// Next: `running` (run() starts) or `shutDown`.
+        case idle
+        /// `run()` drives the waiting deadlines. Next: `idle` (run() returns) or `shutDown`.
+        case running
+        /// Everything was closed and every caller failed; every request fails. Terminal.
+        case shutDown
+    }
+
+    typealias Outcome = ConnectionPoolOutcome<Connection>
+
+    /// An effect the actor carries out after the state change.
+    enum Action: Sendable {
+        /// Resume the waiting caller with the outcome.
+        case resume(Waiter, Outcome)
+        /// Close the connection; count a removal for `reason` unless it is nil (the connection
+        /// never was an entry: a connect that completed after its node was removed, for example).
+        case close(Connection, RemovalReason?)
+        /// Run the factory for `NodeID` and report the result with ``connectFinished(_:node:result:)``.
+        case startConnect(ConnectID, NodeID)
+        /// The connect's result is no longer wanted: cancel its task.
+        case cancelConnect(ConnectID)
+        /// Count a rejection.
+        case reject(RejectionReason)
+        /// Count an event.
+        case record(MemoryEvent)
+    }
+
+    /// What happens to a request, beyond its actions.
+    enum RequestAction: Sendable {
+        /// The node's entry was there and alive: here is its connection (and lease).
+        case hit(Connection, Lease?)
+        /// The caller's waiter is the first of a new connect: start it with this ID.
+        case startConnect(ConnectID)
+        /// The caller's waiter joined the connect already in flight for the node.
+        case joinedConnect
+        /// The caller's waiter is queued for a slot; its deadline is set. Signal the deadline loop
+        /// when the flag says this deadline is now the earliest.
+        case queued(signalDeadlineLoop: Bool)
+        /// The request failed at once.
+        case rejected(ConnectionPoolError)
+    }
+
+    /// The state of one node, for ``ConnectionPool/info(for:)``.
+    enum NodeState: Sendable {
+        case established(Connection, leases: Int)
+        case connecting(waitingCallers: Int)
+    }
+
+    private struct Attached: Sendable {
+        var request: RequestID
+        var pin: Bool
+        var waiter: Waiter
+    }
+
+    /// One connect in flight and the callers waiting for it. The first waiter is stored inline so
+    /// the common case (one caller per miss) allocates nothing here.
+    private struct Connect: Sendable {
+        let id: ConnectID
+        var first: Attached?
+        var others: [RequestID: Attached] = [:]
+
+        var waiterCount: Int { (first == nil ? 0 : 1) + others.count }
+
+        mutating func attach(_ waiter: Attached) {
+            if first == nil { first = waiter } else { others[waiter.request] = waiter }
+        }
+
+        mutating func detach(_ request: RequestID) -> Bool {
+            if first?.request == request {
+                first = nil
+                return true
+            }
+            return others.removeValue(forKey: request) != nil
+        }
+
+        var waiters: [Attached] {
+            var all: [Attached] = []
+            all.reserveCapacity(waiterCount)
+            if let first { all.append(first) }
+            all.append(contentsOf: others.values)
+            return all
+        }
+    }
+
+    private struct Queued: Sendable {
+        var node: NodeID
+        var pin: Bool
+        var waiter: Waiter
+    }
+
+    private(set) var lifecycle = Lifecycle.idle
+    private(set) var budget: MemoryBudget
+    let maximumWaiters: Int
+    let waitTimeout: Duration
+
+    private(set) var entries = Entries()
+    /// Live connects by node; a connect whose node was removed, or that was in flight at shutdown,
+    /// is no longer here but still counts in `inFlight` until it reports.
+    private var connects: [NodeID: Connect] = [:]
+    private(set) var inFlight = 0
+    private var nextConnectID: ConnectID = 0
+
+    private var queue = FIFOQueue<RequestID, Queued>()
+    private var deadlines = DeadlineHeap<RequestID, Instant>()
+
+    /// The reason reported for entries evicted later because the last lowering of the limit left
+    /// leased entries above it.
+    private var shrinkReason = RemovalReason.evicted
+
+    /// Creates an empty core.
+    /// - Throws: ``ConfigurationError`` when the configuration breaks a rule.
+    init(maximumConnections: Int, maximumWaiters: Int, waitTimeout: Duration) throws(ConfigurationError) {
+        try validateConnectionPoolLimit(maximumConnections)
+        try ConfigurationError.require(maximumWaiters, atLeast: 0, field: "maximumWaiters")
+        try ConfigurationError.requirePositive(waitTimeout, field: "waitTimeout")
+        self.budget = try MemoryBudget(baseLimit: maximumConnections, field: "maximumConnections")
+        self.maximumWaiters = maximumWaiters
+        self.waitTimeout = waitTimeout
+    }
+
+    var limit: Int { budget.effectiveLimit }
+    var waiterCount: Int { queue.count }
+
+    /// Whether a new request that needs an exclusive slot may take one now. Waiting callers come
+    /// first: while anyone is queued, newcomers queue behind them.
+    private var slotAvailable: Bool {
+        queue.isEmpty && entries.pinnedCount + inFlight < limit
+    }
+
+    // MARK: Requests
+
+    /// A caller asks for `node`'s connection, leased (`pin`) or not.
+    ///
+    /// - Parameters:
+    ///   - waiter: called only when the caller must wait (for a connect or a slot), to get the
+    ///     value to resume it through; returning nil means the caller is already cancelled, and
+    ///     the request fails with ``ConnectionPoolError/cancelled`` without starting anything.
+    ///   - now: called only when the caller is queued, to compute its deadline; a hit never reads it.
+    /// - Complexity: O(1) (amortised), O(log w) for w waiters when queued.
+    mutating func request(
+        _ node: NodeID,
+        pin: Bool,
+        id: RequestID,
+        waiter makeWaiter: () -> Waiter?,
+        now: () -> Instant
+    ) -> (RequestAction, [Action]) {
+        guard lifecycle != .shutDown else { return (.rejected(.shutdown), []) }
+        var effects: [Action] = []
+        if let slot = entries.slot(of: node) {
+            let connection = entries.connection(at: slot)
+            if connection.isAlive {
+                if !pin {
+                    entries.touch(slot)
+                    return (.hit(connection, nil), [])
+                }
+                if entries.pins(at: slot) > 0 || slotAvailable {
+                    return (.hit(connection, entries.pin(slot)), [])
+                }
+                return enqueue(node, pin: pin, id: id, waiter: makeWaiter, now: now, effects: effects)
+            }
+            if removeDead(slot, into: &effects) { drain(into: &effects) }
+        } else if var connect = connects[node] {
+            guard let waiter = makeWaiter() else { return (.rejected(.cancelled), effects) }
+            connect.attach(Attached(request: id, pin: pin, waiter: waiter))
+            connects[node] = connect
+            return (.joinedConnect, effects)
+        }
+        guard slotAvailable else {
+            return enqueue(node, pin: pin, id: id, waiter: makeWaiter, now: now, effects: effects)
+        }
+        guard let waiter = makeWaiter() else { return (.rejected(.cancelled), effects) }
+        let connectID = startConnect(node, first: Attached(request: id, pin: pin, waiter: waiter))
+        return (.startConnect(connectID), effects)
+    }
+
+    private mutating func enqueue(
+        _ node: NodeID,
+        pin: Bool,
+        id: RequestID,
+        waiter makeWaiter: () -> Waiter?,
+        now: () -> Instant,
+        effects: [Action]
+    ) -> (RequestAction, [Action]) {
+        var effects = effects
+        let rejection: (ConnectionPoolError, RejectionReason)?
+        if maximumWaiters == 0 {
+            rejection = (.limitReached, .limitReached)
+        } else if lifecycle != .running {
+            rejection = (.notRunning, .notRunning)
+        } else if queue.count >= maximumWaiters {
+            rejection = (.waitersLimitReached, .waitersLimitReached)
+        } else {
+            rejection = nil
+        }
+        if let (error, reason) = rejection {
+            effects.append(.reject(reason))
+            return (.rejected(error), effects)
+        }
+        guard let waiter = makeWaiter() else { return (.rejected(.cancelled), effects) }
+        queue.append(Queued(node: node, pin: pin, waiter: waiter), id: id)
+        deadlines.set(id, deadline: now().advanced(by: waitTimeout))
+        return (.queued(signalDeadlineLoop: deadlines.first?.id == id), effects)
+    }
+
+    /// A waiting caller's task was cancelled: forget its request, wherever it waits. A no-op when
+    /// the request already got its outcome.
+    /// - Complexity: amortised O(1), O(log w) when it was queued.
+    mutating func requestCancelled(_ id: RequestID, node: NodeID) -> [Action] {
+        if queue.remove(id) != nil {
+            deadlines.remove(id)
+            var effects: [Action] = []
+            drain(into: &effects)
+            return effects
+        }
+        if var connect = connects[node], connect.detach(id) {
+            connects[node] = connect
+        }
+        return []
+    }
+
+    /// A caller's lease ended (``ConnectionPool/withConnection(to:isolation:_:)`` returned, or a
+    /// leased outcome could not be delivered). A stale lease is a no-op.
+    /// - Complexity: O(1) plus the waiters it lets through.
+    mutating func leaseReleased(_ lease: Lease) -> [Action] {
+        guard entries.unpin(lease) == true else { return [] }
+        var effects: [Action] = []
+        shrink(reason: shrinkReason, into: &effects)
+        drain(into: &effects)
+        return effects
+    }
+
+    // MARK: Connects
+
+    private mutating func startConnect(_ node: NodeID, first: Attached) -> ConnectID {
+        nextConnectID &+= 1
+        connects[node] = Connect(id: nextConnectID, first: first)
+        inFlight += 1
+        return nextConnectID
+    }
+
+    /// The factory returned for connect `id` to `node`.
+    ///
+    /// On success the connection becomes the most recently used entry (leased by the callers that
+    /// asked for a lease), evicting the least recently used idle entry when the pool is full, and
+    /// every waiting caller gets it. On failure every waiting caller gets the same
+    /// ``ConnectionPoolError/connectFailed`` and no entry changes. A connect that is no longer
+    /// wanted (its node was removed, or the pool shut down) has its connection closed.
+    /// - Complexity: O(k) for k callers waiting for it, plus the waiters it lets through.
+    mutating func connectFinished(
+        _ id: ConnectID,
+        node: NodeID,
+        result: Result<Connection, any Error>
+    ) -> [Action] {
+        inFlight -= 1
+        var effects: [Action] = []
+        guard let connect = connects[node], connect.id == id else {
+            switch result {
+            case .success(let connection):
+                effects.append(.close(connection, nil))
+                effects.append(.record(.connectDiscarded))
+            case .failure:
+                effects.append(.record(.connectFailed))
+            }
+            drain(into: &effects)
+            return effects
+        }
+        connects.removeValue(forKey: node)
+        switch result {
+        case .failure(let error):
+            effects.append(.record(.connectFailed))
+            let failure = ConnectionPoolError.connectFailed(error)
+            if let first = connect.first { effects.append(.resume(first.waiter, .failed(failure))) }
+            for other in connect.others.values { effects.append(.resume(other.waiter, .failed(failure))) }
+        case .success(let connection):
+            while entries.count >= limit, let victim = entries.leastRecentlyUsedIdle {
+                effects.append(.close(entries.remove(victim).connection, .evicted))
+            }
+            if entries.count >= limit {
+                effects.append(.close(connection, nil))
+                effects.append(.record(.connectDiscarded))
+                for waiter in connect.waiters {
+                    effects.append(.reject(.limitReached))
+                    effects.append(.resume(waiter.waiter, .failed(.limitReached)))
+                }
+            } else {
+                let waiters = connect.waiters
+                let pins = waiters.reduce(0) { $0 + ($1.pin ? 1 : 0) }
+                let lease = entries.insert(node, connection: connection, pins: pins)
+                budget.recordSize(entries.count)
+                for waiter in waiters {
+                    effects.append(.resume(waiter.waiter, .connected(connection, waiter.pin ? lease : nil)))
+                }
+            }
+        }
+        drain(into: &effects)
+        return effects
+    }
+
+    // MARK: Waiting
+
+    /// Lets queued callers through, oldest first, while the one at the front can proceed: its
+    /// node's entry is there (and it needs no new lease slot, or one is free), a connect to its
+    /// node is in flight (it joins), or an exclusive slot is free (it starts a connect).
+    private mutating func drain(into effects: inout [Action]) {
+        guard lifecycle != .shutDown else { return }
+        while let (id, queued) = queue.first() {
+            var slot = entries.slot(of: queued.node)
+            if let found = slot, !entries.connection(at: found).isAlive {
+                removeDead(found, into: &effects)
+                slot = nil
+            }
+            let hasSlot = entries.pinnedCount + inFlight < limit
+            if let slot {
+                let connection = entries.connection(at: slot)
+                if !queued.pin {
+                    entries.touch(slot)
+                    dequeue(id)
+                    effects.append(.resume(queued.waiter, .connected(connection, nil)))
+                } else if entries.pins(at: slot) > 0 || hasSlot {
+                    dequeue(id)
+                    effects.append(.resume(queued.waiter, .connected(connection, entries.pin(slot))))
+                } else {
+                    return
+                }
+            } else if var connect = connects[queued.node] {
+                dequeue(id)
+                connect.attach(Attached(request: id, pin: queued.pin, waiter: queued.waiter))
+                connects[queued.node] = connect
+            } else if hasSlot {
+                dequeue(id)
+                let connectID = startConnect(queued.node, first: Attached(request: id, pin: queued.pin, waiter: queued.waiter))
+                effects.append(.startConnect(connectID, queued.node))
+            } else {
+                return
+            }
+        }
+    }
+
+    private mutating func dequeue(_ id: RequestID) {
+        queue.remove(id)
+        deadlines.remove(id)
+    }
+
+    /// The clock reached `now`: fail every queued caller whose deadline passed.
+    /// - Returns: the actions and the next deadline, if any.
+    /// - Complexity: O(k log w) for k expired of w waiters.
+    mutating func deadlinePassed(now: Instant) -> ([Action], next: Instant?) {
+        var effects: [Action] = []
+        for due in deadlines.popDue(at: now) {
+            guard let queued = queue.remove(due.id) else { continue }
+            effects.append(.reject(.waitTimedOut))
+            effects.append(.resume(queued.waiter, .failed(.timedOut)))
+        }
+        if !effects.isEmpty { drain(into: &effects) }
+        return (effects, deadlines.first?.deadline)
+    }
+
+    /// The next waiting deadline, if any. - Complexity: O(1).
+    var nextDeadline: Instant? { deadlines.first?.deadline }
+
+    // MARK: Lifecycle
+
+    /// `run()` starts. - Returns: the error to throw instead, if it may not.
+    mutating func runStarted() -> ConnectionPoolError? {
+        switch lifecycle {
+        case .idle:
+            lifecycle = .running
+            return nil
+        case .running:
+            return .alreadyRunning
+        case .shutDown:
+            return .shutdown
+        }
+    }
+
+    /// `run()` returned: nobody may wait any more, so every queued caller fails with
+    /// ``ConnectionPoolError/notRunning``. - Complexity: O(w).
+    mutating func runStopped() -> [Action] {
+        guard lifecycle == .running else { return [] }
+        lifecycle = .idle
+        return failQueued(.notRunning, reason: .notRunning)
+    }
+
+    private mutating func failQueued(_ error: ConnectionPoolError, reason: RejectionReason?) -> [Action] {
+        var effects: [Action] = []
+        for (_, queued) in queue.removeAll() {
+            if let reason { effects.append(.reject(reason)) }
+            effects.append(.resume(queued.waiter, .failed(error)))
+        }
+        _ = deadlines.removeAll()
+        return effects
+    }
+
+    /// Shut down: fail every waiting caller, abandon every connect, close every entry (leased ones
+    /// too). Later requests fail with ``ConnectionPoolError/shutdown``. - Complexity: O(n + w).
+    mutating func shutdown() -> [Action] {
+        guard lifecycle != .shutDown else { return [] }
+        lifecycle = .shutDown
+        var effects = failQueued(.shutdown, reason: nil)
+        for connect in connects.values {
+            effects.append(.cancelConnect(connect.id))
+            for waiter in connect.waiters { effects.append(.resume(waiter.waiter, .failed(.shutdown))) }
+        }
+        connects.removeAll()
+        for connection in entries.removeAll() {
+            effects.append(.close(connection, .shutdown))
+        }
+        return effects
+    }
+
+    // MARK: Removal and limits
+
+    /// Removes `node`'s entry (even if leased; its leases become no-ops), or abandons the connect in
+    /// flight to it (its callers get ``ConnectionPoolError/nodeRemoved``, its connection will be
+    /// closed). Callers still queued for a slot are not affected.
+    /// - Returns: whether there was anything to remove; an unknown node is a no-op.
+    /// - Complexity: O(1), O(k) for k callers of an abandoned connect.
+    mutating func remove(_ node: NodeID) -> (Bool, [Action]) {
+        var effects: [Action] = []
+        if let slot = entries.slot(of: node) {
+            let removed = entries.remove(slot)
+            effects.append(.close(removed.connection, .removed))
+            if removed.wasPinned { drain(into: &effects) }
+            return (true, effects)
+        }
+        if let connect = connects.removeValue(forKey: node) {
+            effects.append(.cancelConnect(connect.id))
+            for waiter in connect.waiters { effects.append(.resume(waiter.waiter, .failed(.nodeRemoved))) }
+            return (true, effects)
+        }
+        return (false, [])
+    }
+
+    /// Removes every entry whose connection is no longer alive (leased ones too).
+    /// - Returns: how many were removed, and the actions.
+    /// - Complexity: O(n): every entry is examined once, in O(1).
+    mutating func prune() -> (Int, [Action]) {
+        var effects: [Action] = []
+        var removed = 0
+        var freedLeaseSlot = false
+        for slot in entries.occupiedSlots() where !entries.connection(at: slot).isAlive {
+            freedLeaseSlot = removeDead(slot, into: &effects) || freedLeaseSlot
+            removed += 1
+        }
+        if freedLeaseSlot { drain(into: &effects) }
+        return (removed, effects)
+    }
+
+    /// Removes a dead entry. - Returns: whether it was leased (its exclusive slot is now free).
+    @discardableResult
+    private mutating func removeDead(_ slot: Int32, into effects: inout [Action]) -> Bool {
+        let removed = entries.remove(slot)
+        effects.append(.close(removed.connection, .dead))
+        return removed.wasPinned
+    }
+
+    /// The operator set the base limit. - Throws: ``ConfigurationError`` for a limit outside
+    /// 1…2,147,483,647 (nothing changes). - Complexity: O(k) for k entries evicted.
+    mutating func setBaseLimit(_ limit: Int) throws(ConfigurationError) -> [Action] {
+        try validateConnectionPoolLimit(limit)
+        try budget.setBaseLimit(limit, field: "maximumConnections")
+        return limitChanged(reason: .evicted)
+    }
+
+    /// The pressure monitor set the scale. - Complexity: O(k) for k entries evicted.
+    mutating func setPressureScale(_ scale: Double) -> [Action] {
+        budget.setPressureScale(scale)
+        return limitChanged(reason: .pressure)
+    }
+
+    private mutating func limitChanged(reason: RemovalReason) -> [Action] {
+        guard lifecycle != .shutDown else { return [] }
+        var effects: [Action] = []
+        if entries.count > limit { shrinkReason = reason }
+        shrink(reason: reason, into: &effects)
+        drain(into: &effects)
+        return effects
+    }
+
+    /// Evicts least recently used idle entries while the pool is above its limit.
+    private mutating func shrink(reason: RemovalReason, into effects: inout [Action]) {
+        while entries.count > limit, let victim = entries.leastRecentlyUsedIdle {
+            effects.append(.close(entries.remove(victim).connection, reason))
+        }
+    }
+
+    // MARK: Queries
+
+    /// Every entry, leased ones first, each group most recently used first. - Complexity: O(n).
+    func connections() -> [(node: NodeID, connection: Connection)] {
+        entries.inRecencyOrder().map { ($0.node, $0.connection) }
+    }
+
+    /// What the pool knows about `node`. - Complexity: O(1).
+    func state(of node: NodeID) -> NodeState? {
+        if let slot = entries.slot(of: node) {
+            return .established(entries.connection(at: slot), leases: entries.pins(at: slot))
+        }
+        if let connect = connects[node] {
+            return .connecting(waitingCallers: connect.waiterCount)
+        }
+        return nil
+    }
+
+    /// The usage report for the MaculaMemory contract. - Complexity: O(1).
+    func usage() -> MemoryUsage { budget.usage(size: entries.count) }
+
+    /// Every invariant of the core, for tests. - Returns: the broken ones, empty when all hold.
+    /// - Complexity: O(capacity + w).
+    func invariantViolations() -> [String] {
+        var problems = entries.invariantViolations()
+        if entries.count > limit && entries.count != entries.pinnedCount {
+            problems.append("\(entries.count) entries above the limit \(limit) while some are idle")
+        }
+        if inFlight < connects.count { problems.append("inFlight \(inFlight) < \(connects.count) live connects") }
+        if queue.count != deadlines.count { problems.append("\(queue.count) queued but \(deadlines.count) deadlines") }
+        if queue.count > maximumWaiters { problems.append("\(queue.count) queued above \(maximumWaiters)") }
+        if lifecycle != .running && !queue.isEmpty { problems.append("callers queued while run() is not running") }
+        for node in connects.keys where entries.slot(of: node) != nil {
+            problems.append("\(node) is both established and connecting")
+        }
+        var copy = self
+        var effects: [Action] = []
+        copy.drain(into: &effects)
+        if !effects.isEmpty || copy.queue.count != queue.count {
+            problems.append("a queued caller could proceed but waits")
+        }
+        return problems
+    }
+}

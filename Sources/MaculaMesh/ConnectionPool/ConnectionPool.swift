@@ -1,0 +1,452 @@
+/// A bounded pool of connections to other mesh nodes, keyed by node ID, with exact
+/// least-recently-used eviction (the seed's `macula_gateway_mesh`).
+///
+/// ```swift
+/// let pool = try ConnectionPool<NodeID, MeshConnection, ContinuousClock>(
+///     configuration: .init(maximumConnections: 1_000)
+/// ) { node in try await MeshConnection.open(to: node) }
+///
+/// try await withThrowingDiscardingTaskGroup { group in
+///     group.addTask { try await pool.run() }          // drives the waiting deadlines
+///     try await pool.withConnection(to: peer) { connection in
+///         try await connection.send(message)          // never evicted while leased
+///     }
+///     …
+/// }
+/// await pool.shutdown()
+/// ```
+///
+/// - **Hits** (``connection(to:)`` for a node with a live entry) mark the entry most recently used,
+///   read no clock and take no lock besides the actor. A dead entry found on a hit is closed,
+///   removed and replaced by a new connection.
+/// - **Misses** call the factory. Concurrent misses for one node share one connect: one factory
+///   call, and every caller gets the same connection or the same error. When the connect
+///   succeeds the connection is inserted; if the pool is then over its limit, the least recently
+///   used idle entry is evicted and closed in the same step. Nothing is evicted before a connect
+///   succeeds: a failed connect leaves the pool exactly as it was.
+/// - **Slots.** At most ``Configuration/maximumConnections`` connections are established, and
+///   in-flight connects plus leased entries never exceed it either (so a completing connect always
+///   finds room). A miss, or a lease on an idle entry, that finds no free slot waits in FIFO order
+///   with a deadline (``Configuration/waitTimeout``), in a bounded queue
+///   (``Configuration/maximumWaiters``). Waiting needs ``run()``.
+/// - **Closing.** Every connection that leaves the pool (evicted, removed, found dead, shed under
+///   pressure, shut down, or produced by a connect nobody wants any more) is closed exactly once,
+///   after the pool's state has changed.
+///
+/// ## The shared connect and cancellation
+/// A connect runs in a task of its own, owned by the pool, never in a caller's task: the factory
+/// never sees a caller's cancellation, so a caller cancelled while it waits returns at once with
+/// ``ConnectionPoolError/cancelled`` and the connect goes on for everyone else waiting for it (and
+/// if nobody is left, its connection still enters the pool as an idle entry). The task starts
+/// synchronously on the pool's executor (`Task.immediate` where available), so a factory that
+/// does not suspend costs no extra scheduling. The pool keeps each task's handle:
+/// ``remove(_:)`` and ``shutdown()`` cancel the connects they abandon, and ``shutdown()`` waits
+/// for every connect task to finish, closing whatever they produce.
+///
+/// - Important: ``connection(to:)`` hands out a connection without a lease: a later eviction may
+///   close it under its holder. Use ``withConnection(to:isolation:_:)`` to keep it open for a
+///   piece of work.
+public actor ConnectionPool<NodeID: Hashable & Sendable, Connection: PooledConnection, C: Clock>: MemoryManaged
+where C.Duration == Duration {
+    /// Opens a connection to a node. It runs in a task the pool owns (never in a caller's task);
+    /// the pool calls it once per miss, however many callers share that miss.
+    public typealias Factory = @Sendable (NodeID) async throws -> Connection
+
+    /// What the pool knows about one node (the seed's `get_connection_info`).
+    public enum EntryInfo: Sendable {
+        /// An established connection, and how many ``withConnection(to:isolation:_:)`` leases it
+        /// has now (a leased entry is never evicted).
+        case connected(Connection, leases: Int)
+        /// A connect is in flight; `waitingCallers` callers wait for it (0 when all of them were
+        /// cancelled: the connection will enter the pool as an idle entry).
+        case connecting(waitingCallers: Int)
+    }
+
+    typealias Waiter = ConnectionPoolWaiter<Connection>
+    typealias Core = ConnectionPoolCore<NodeID, Connection, Waiter, C.Instant>
+    typealias Lease = ConnectionPoolLease
+
+    /// The name used in metrics: ``Configuration/componentName``.
+    public nonisolated let componentName: String
+
+    private let clock: C
+    private let metrics: any MemoryMetrics
+    private let factory: Factory
+    var core: Core
+    private let signal = DeadlineSignal()
+    private var nextRequestID: UInt64 = 0
+
+    /// The tasks of connects in flight, so that shutdown can cancel and await them.
+    private var connectTaskHandles: [Core.ConnectID: Task<Void, Never>] = [:]
+    /// Set by a connect task that ended before its starter stored its handle (a factory that did
+    /// not suspend); at most one connect task runs synchronously inside a starter at a time.
+    private var connectEndedWhileStarting: Core.ConnectID?
+    /// Connects to start, filled while a start is in progress so that connects that complete
+    /// synchronously start the next ones from a loop rather than by recursion.
+    private var pendingStarts: [(Core.ConnectID, NodeID)] = []
+    private var isStartingConnects = false
+
+    /// Creates a pool.
+    /// - Parameters:
+    ///   - configuration: the limits, the waiting deadline and the component name.
+    ///   - clock: the clock the waiting deadlines are measured on.
+    ///   - metrics: where removals, rejections and events go.
+    ///   - factory: opens a connection to a node; see ``Factory``.
+    /// - Throws: ``ConfigurationError`` naming the field when the configuration breaks a rule.
+    public init(
+        configuration: Configuration = Configuration(),
+        clock: C,
+        metrics: any MemoryMetrics = NoMemoryMetrics(),
+        factory: @escaping Factory
+    ) throws(ConfigurationError) {
+        try configuration.validate()
+        self.core = try Core(
+            maximumConnections: configuration.maximumConnections,
+            maximumWaiters: configuration.maximumWaiters,
+            waitTimeout: configuration.waitTimeout
+        )
+        self.componentName = configuration.componentName
+        self.clock = clock
+        self.metrics = metrics
+        self.factory = factory
+    }
+
+    // MARK: Getting connections
+
+    /// Returns the connection to `node`, connecting when the pool has none (the seed's
+    /// `get_or_create_connection`).
+    ///
+    /// On a hit the entry becomes the most recently used; a dead entry is closed, removed and
+    /// replaced. On a miss the caller waits for the connect (shared with every concurrent caller
+    /// for the same node), first for a free slot if the pool has none.
+    ///
+    /// - Parameter node: the node to connect to.
+    /// - Returns: the connection, not leased.
+    /// - Throws: ``ConnectionPoolError``: ``ConnectionPoolError/connectFailed`` (with the
+    ///   factory's error), ``ConnectionPoolError/timedOut``, ``ConnectionPoolError/waitersLimitReached``,
+    ///   ``ConnectionPoolError/limitReached``, ``ConnectionPoolError/notRunning``,
+    ///   ``ConnectionPoolError/cancelled``, ``ConnectionPoolError/nodeRemoved``,
+    ///   ``ConnectionPoolError/shutdown``.
+    /// - Complexity: O(1) for a hit and for the bookkeeping of a miss; O(log w) to queue among w
+    ///   waiters.
+    /// - Important: Without a lease, the connection may be evicted and closed under its holder
+    ///   when other nodes' connections push it out. Use ``withConnection(to:isolation:_:)`` to
+    ///   hold it.
+    public func connection(to node: NodeID) async throws(ConnectionPoolError) -> Connection {
+        try await acquire(node, pin: false).0
+    }
+
+    /// Runs `body` with the connection to `node`, leased: the entry is never evicted while `body`
+    /// runs. The lease ends on every exit path (return, throw, cancellation) before this returns.
+    ///
+    /// - Parameters:
+    ///   - node: the node to connect to.
+    ///   - isolation: where `body` runs; the caller's actor by default.
+    ///   - body: the work to do with the connection.
+    /// - Returns: what `body` returns.
+    /// - Throws: a ``ConnectionPoolError`` when no connection could be had (as
+    ///   ``connection(to:)``), or whatever `body` throws.
+    /// - Complexity: as ``connection(to:)``, plus O(1) to end the lease.
+    /// - Important: A lease protects the entry from eviction (least recently used, limit lowered,
+    ///   memory pressure), not from ``remove(_:)``, from being found dead, or from ``shutdown()``:
+    ///   those close the connection at once, and the lease's end is then a no-op.
+    public func withConnection<Value>(
+        to node: NodeID,
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (Connection) async throws -> Value
+    ) async throws -> Value {
+        let (connection, lease) = try await acquire(node, pin: true)
+        let value: Value
+        do {
+            value = try await body(connection)
+        } catch {
+            if let lease { await release(lease) }
+            throw error
+        }
+        if let lease { await release(lease) }
+        return value
+    }
+
+    private func release(_ lease: Lease) async {
+        let actions = core.leaseReleased(lease)
+        if !actions.isEmpty { await perform(actions) }
+    }
+
+    private func acquire(_ node: NodeID, pin: Bool) async throws(ConnectionPoolError) -> (Connection, Lease?) {
+        let id = nextRequestID
+        nextRequestID &+= 1
+        var waiter: Waiter?
+        let (action, actions) = core.request(
+            node,
+            pin: pin,
+            id: id,
+            waiter: {
+                if Task.isCancelled { return nil }
+                waiter = Waiter()
+                return waiter
+            },
+            now: { clock.now }
+        )
+        switch action {
+        case .hit(let connection, let lease):
+            if !actions.isEmpty { await perform(actions) }
+            return (connection, lease)
+        case .rejected(let error):
+            if !actions.isEmpty { await perform(actions) }
+            throw error
+        case .startConnect(let connectID):
+            pendingStarts.append((connectID, node))
+            await perform(actions)
+        case .joinedConnect:
+            if !actions.isEmpty { await perform(actions) }
+        case .queued(let signalDeadlineLoop):
+            if signalDeadlineLoop { signal.signal() }
+            if !actions.isEmpty { await perform(actions) }
+        }
+        guard let waiter else { throw .cancelled }
+        switch await waiter.wait() {
+        case .connected(let connection, let lease):
+            return (connection, lease)
+        case .failed(let error):
+            if error == .cancelled {
+                let cleanup = core.requestCancelled(id, node: node)
+                if !cleanup.isEmpty { await perform(cleanup) }
+            }
+            throw error
+        }
+    }
+
+    // MARK: Managing entries
+
+    /// Closes and removes `node`'s connection, even if it is leased (the lease's end is then a
+    /// no-op). A connect in flight to `node` is abandoned: its callers get
+    /// ``ConnectionPoolError/nodeRemoved``, its task is cancelled, and the connection it produces,
+    /// if any, is closed. Callers still waiting for a slot are not affected.
+    ///
+    /// - Parameter node: the node to forget. An unknown node is a no-op.
+    /// - Returns: whether there was an entry or a connect to remove.
+    /// - Complexity: O(1), plus O(k) for k callers of an abandoned connect.
+    @discardableResult
+    public func remove(_ node: NodeID) async -> Bool {
+        let (removed, actions) = core.remove(node)
+        if !actions.isEmpty { await perform(actions) }
+        return removed
+    }
+
+    /// Every established connection, leased ones first, each group most recently used first (a
+    /// leased entry counts as in use now; the seed's `list_connections`).
+    /// - Returns: the nodes and their connections.
+    /// - Complexity: O(n).
+    public func connections() -> [(node: NodeID, connection: Connection)] {
+        core.connections()
+    }
+
+    /// What the pool knows about `node` (the seed's `get_connection_info`).
+    /// - Returns: nil when the pool has neither a connection to `node` nor a connect in flight.
+    /// - Complexity: O(1).
+    public func info(for node: NodeID) -> EntryInfo? {
+        switch core.state(of: node) {
+        case .established(let connection, let leases): .connected(connection, leases: leases)
+        case .connecting(let waitingCallers): .connecting(waitingCallers: waitingCallers)
+        case nil: nil
+        }
+    }
+
+    // MARK: MemoryManaged
+
+    /// Established connections, effective and base limit, pressure scale and high-water mark.
+    /// - Complexity: O(1).
+    public func memoryUsage() -> MemoryUsage {
+        core.usage()
+    }
+
+    /// Sets the base limit (``Configuration/maximumConnections``). Lowering the effective limit
+    /// below the number of connections closes least recently used idle entries down to it at
+    /// once (reason `evicted`); leased entries above it are closed as their leases end, and no
+    /// connect starts until there is room. Raising it lets waiting callers through.
+    /// - Parameter limit: the new base limit, 1…2,147,483,647.
+    /// - Throws: ``ConfigurationError`` naming `maximumConnections`; nothing changes then.
+    /// - Complexity: O(k) for k entries closed.
+    public func setLimit(_ limit: Int) async throws(ConfigurationError) {
+        let actions = try core.setBaseLimit(limit)
+        if !actions.isEmpty { await perform(actions) }
+    }
+
+    /// Sets the pressure scale; as ``setLimit(_:)``, with reason `pressure` for what it closes.
+    /// - Parameter scale: in (0, 1]; clamped (see ``MemoryBudget/setPressureScale(_:)``).
+    /// - Complexity: O(k) for k entries closed.
+    public func setPressureScale(_ scale: Double) async {
+        let actions = core.setPressureScale(scale)
+        if !actions.isEmpty { await perform(actions) }
+    }
+
+    /// Closes and removes every connection that is no longer alive (leased ones too).
+    /// - Returns: how many were removed.
+    /// - Complexity: O(n): each entry is examined once, in O(1).
+    public func prune() async -> Int {
+        let (count, actions) = core.prune()
+        if !actions.isEmpty { await perform(actions) }
+        return count
+    }
+
+    // MARK: Lifecycle
+
+    /// Drives the waiting deadlines with one sleeper on the clock until the calling task is
+    /// cancelled; then fails every caller still waiting for a slot with
+    /// ``ConnectionPoolError/notRunning`` and returns. May be called again after it returns.
+    ///
+    /// Without it the pool still serves hits and misses that find a free slot; only waiting for a
+    /// slot needs it.
+    /// - Throws: ``ConnectionPoolError/alreadyRunning`` when another `run()` is running,
+    ///   ``ConnectionPoolError/shutdown`` after ``shutdown()``.
+    public func run() async throws(ConnectionPoolError) {
+        if let error = core.runStarted() { throw error }
+        await runDeadlineLoop(clock: clock, signal: signal) { now in
+            let (actions, next) = core.deadlinePassed(now: now)
+            if !actions.isEmpty { await perform(actions) }
+            return next
+        }
+        let actions = core.runStopped()
+        if !actions.isEmpty { await perform(actions) }
+    }
+
+    /// Closes every connection (leased ones too), fails every waiting caller with
+    /// ``ConnectionPoolError/shutdown``, cancels every connect in flight and waits for their
+    /// tasks, closing whatever they produce. Later calls fail with
+    /// ``ConnectionPoolError/shutdown``; calling it again is a no-op that waits for the same
+    /// tasks.
+    /// - Complexity: O(n + w).
+    public func shutdown() async {
+        let actions = core.shutdown()
+        if !actions.isEmpty { await perform(actions) }
+        while let (_, task) = connectTaskHandles.first {
+            await task.value
+        }
+    }
+
+    // MARK: Effects
+
+    /// Carries out the core's actions: everything synchronous first (resumes, metrics, connect
+    /// starts and cancellations), then the closes, awaited.
+    private func perform(_ actions: [Core.Action]) async {
+        let closing = performSynchronously(actions)
+        await close(closing)
+    }
+
+    /// The synchronous part of ``perform(_:)``. - Returns: the connections to close.
+    private func performSynchronously(_ actions: [Core.Action]) -> [Connection] {
+        var work = actions
+        var closing: [Connection] = []
+        var removals: [(reason: RemovalReason, count: Int)] = []
+        var index = 0
+        while index < work.count {
+            switch work[index] {
+            case .resume(let waiter, let outcome):
+                if !waiter.finish(outcome), case .connected(_, let lease?) = outcome {
+                    // The caller was cancelled first; it will not end this lease, so end it here.
+                    work.append(contentsOf: core.leaseReleased(lease))
+                }
+            case .close(let connection, let reason):
+                closing.append(connection)
+                if let reason {
+                    if let at = removals.firstIndex(where: { $0.reason == reason }) {
+                        removals[at].count += 1
+                    } else {
+                        removals.append((reason, 1))
+                    }
+                }
+            case .startConnect(let id, let node):
+                pendingStarts.append((id, node))
+            case .cancelConnect(let id):
+                connectTaskHandles[id]?.cancel()
+            case .reject(let reason):
+                metrics.requestRejected(reason: reason, component: componentName)
+            case .record(let event):
+                metrics.eventRecorded(event, count: 1, component: componentName)
+            }
+            index += 1
+        }
+        for (reason, count) in removals {
+            metrics.entriesRemoved(count, reason: reason, component: componentName)
+        }
+        startPendingConnects()
+        return closing
+    }
+
+    private func startPendingConnects() {
+        guard !isStartingConnects, !pendingStarts.isEmpty else { return }
+        isStartingConnects = true
+        var index = 0
+        while index < pendingStarts.count {
+            let (id, node) = pendingStarts[index]
+            index += 1
+            spawnConnect(id, to: node)
+        }
+        pendingStarts.removeAll(keepingCapacity: true)
+        isStartingConnects = false
+    }
+
+    private func spawnConnect(_ id: Core.ConnectID, to node: NodeID) {
+        let task: Task<Void, Never>
+        if #available(macOS 26.0, iOS 26.0, watchOS 26.0, tvOS 26.0, visionOS 26.0, *) {
+            task = Task.immediate { await self.connect(id, to: node) }
+        } else {
+            task = Task { await self.connect(id, to: node) }
+        }
+        if connectEndedWhileStarting == id {
+            connectEndedWhileStarting = nil
+        } else {
+            connectTaskHandles[id] = task
+        }
+    }
+
+    /// The body of a connect task: call the factory, report, close what must be closed.
+    private func connect(_ id: Core.ConnectID, to node: NodeID) async {
+        let result: Result<Connection, any Error>
+        do {
+            result = .success(try await factory(node))
+        } catch {
+            result = .failure(error)
+        }
+        await perform(core.connectFinished(id, node: node, result: result))
+        if connectTaskHandles.removeValue(forKey: id) == nil {
+            connectEndedWhileStarting = id
+        }
+    }
+
+    /// Closes connections: one directly, several concurrently (at most 64 at a time).
+    private func close(_ connections: [Connection]) async {
+        switch connections.count {
+        case 0:
+            return
+        case 1:
+            await connections[0].close()
+        default:
+            await withTaskGroup(of: Void.self) { group in
+                var next = 0
+                while next < connections.count {
+                    if next >= 64 { await group.next() }
+                    let connection = connections[next]
+                    group.addTask { await connection.close() }
+                    next += 1
+                }
+            }
+        }
+    }
+}
+
+extension ConnectionPool where C == ContinuousClock {
+    /// Creates a pool on the continuous clock.
+    /// - Parameters:
+    ///   - configuration: the limits, the waiting deadline and the component name.
+    ///   - metrics: where removals, rejections and events go.
+    ///   - factory: opens a connection to a node; see ``Factory``.
+    /// - Throws: ``ConfigurationError`` naming the field when the configuration breaks a rule.
+    public init(
+        configuration: Configuration = Configuration(),
+        metrics: any MemoryMetrics = NoMemoryMetrics(),
+        factory: @escaping Factory
+    ) throws(ConfigurationError) {
+        try self.init(configuration: configuration, clock: ContinuousClock(), metrics: metrics, factory: factory)
+    }
+}
