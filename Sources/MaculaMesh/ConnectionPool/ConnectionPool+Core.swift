@@ -207,6 +207,7 @@ struct ConnectionPoolCore<
             guard let waiter = makeWaiter() else { return (.rejected(.cancelled), effects) }
             connect.attach(Attached(request: id, pin: pin, waiter: waiter))
             connects[node] = connect
+            effects.append(.record(.connectShared))
             return (.joinedConnect, effects)
         }
         guard slotAvailable else {
@@ -243,6 +244,7 @@ struct ConnectionPoolCore<
         guard let waiter = makeWaiter() else { return (.rejected(.cancelled), effects) }
         queue.append(Queued(node: node, pin: pin, waiter: waiter), id: id)
         deadlines.set(id, deadline: now().advanced(by: waitTimeout))
+        effects.append(.record(.callerQueued))
         return (.queued(signalDeadlineLoop: deadlines.first?.id == id), effects)
     }
 
@@ -370,6 +372,7 @@ struct ConnectionPoolCore<
                 dequeue(id)
                 connect.attach(Attached(request: id, pin: queued.pin, waiter: queued.waiter))
                 connects[queued.node] = connect
+                effects.append(.record(.connectShared))
             } else if hasSlot {
                 dequeue(id)
                 let connectID = startConnect(queued.node, first: Attached(request: id, pin: queued.pin, waiter: queued.waiter))

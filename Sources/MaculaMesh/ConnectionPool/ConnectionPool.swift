@@ -85,6 +85,8 @@ where C.Duration == Duration {
     /// synchronously start the next ones from a loop rather than by recursion.
     private var pendingStarts: [(Core.ConnectID, NodeID)] = []
     private var isStartingConnects = false
+    /// Tests waiting in ``waitUntilRunning()``.
+    private var runObservers: [CheckedContinuation<Void, Never>] = []
 
     /// Creates a pool.
     /// - Parameters:
@@ -301,6 +303,8 @@ where C.Duration == Duration {
     ///   ``ConnectionPoolError/shutdown`` after ``shutdown()``.
     public func run() async throws(ConnectionPoolError) {
         if let error = core.runStarted() { throw error }
+        for observer in runObservers { observer.resume() }
+        runObservers.removeAll()
         await runDeadlineLoop(clock: clock, signal: signal) { now in
             let (actions, next) = core.deadlinePassed(now: now)
             if !actions.isEmpty { await perform(actions) }
@@ -319,33 +323,36 @@ where C.Duration == Duration {
     public func shutdown() async {
         let actions = core.shutdown()
         if !actions.isEmpty { await perform(actions) }
+        await waitForConnectTasks()
+    }
+
+    /// Returns once every connect task has finished, including the closes it carried out.
+    func waitForConnectTasks() async {
         while let (_, task) = connectTaskHandles.first {
             await task.value
         }
     }
 
-    // MARK: Effects
-
-    /// Carries out the core's actions: everything synchronous first (resumes, metrics, connect
-    /// starts and cancellations), then the closes, awaited.
-    private func perform(_ actions: [Core.Action]) async {
-        let closing = performSynchronously(actions)
-        await close(closing)
+    /// Returns once ``run()`` is running (at once if it is): the hand-shake tests use before they
+    /// make callers wait.
+    func waitUntilRunning() async {
+        guard core.lifecycle != .running else { return }
+        await withCheckedContinuation { runObservers.append($0) }
     }
 
-    /// The synchronous part of ``perform(_:)``. - Returns: the connections to close.
-    private func performSynchronously(_ actions: [Core.Action]) -> [Connection] {
-        var work = actions
+    // MARK: Effects
+
+    /// Carries out the core's actions: metrics, connect cancellations and connect starts first,
+    /// then the closes (awaited), then the resumes. Resuming last means a caller whose connect
+    /// evicted an entry returns only once that entry's connection is closed.
+    private func perform(_ actions: [Core.Action]) async {
         var closing: [Connection] = []
+        var resumes: [(Waiter, Core.Outcome)] = []
         var removals: [(reason: RemovalReason, count: Int)] = []
-        var index = 0
-        while index < work.count {
-            switch work[index] {
+        for action in actions {
+            switch action {
             case .resume(let waiter, let outcome):
-                if !waiter.finish(outcome), case .connected(_, let lease?) = outcome {
-                    // The caller was cancelled first; it will not end this lease, so end it here.
-                    work.append(contentsOf: core.leaseReleased(lease))
-                }
+                resumes.append((waiter, outcome))
             case .close(let connection, let reason):
                 closing.append(connection)
                 if let reason {
@@ -364,13 +371,20 @@ where C.Duration == Duration {
             case .record(let event):
                 metrics.eventRecorded(event, count: 1, component: componentName)
             }
-            index += 1
         }
         for (reason, count) in removals {
             metrics.entriesRemoved(count, reason: reason, component: componentName)
         }
         startPendingConnects()
-        return closing
+        await close(closing)
+        var undo: [Core.Action] = []
+        for (waiter, outcome) in resumes where !waiter.finish(outcome) {
+            // The caller was cancelled first; it will not end this lease, so end it here.
+            if case .connected(_, let lease?) = outcome {
+                undo.append(contentsOf: core.leaseReleased(lease))
+            }
+        }
+        if !undo.isEmpty { await perform(undo) }
     }
 
     private func startPendingConnects() {

@@ -3,7 +3,7 @@ import MaculaTesting
 import Testing
 
 /// The pure core, synchronously, with explicit instants and no clock.
-@Suite("ConnectionPool core")
+@Suite("ConnectionPool core", .timeLimit(.minutes(1)))
 struct ConnectionPoolCoreTests {
     @Test("a miss starts one connect; its success inserts the entry and resumes the caller")
     func missThenHit() throws {

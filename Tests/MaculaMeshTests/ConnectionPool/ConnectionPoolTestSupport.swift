@@ -164,25 +164,145 @@ extension ConnectionPoolOutcome {
     }
 }
 
-/// A metrics sink that remembers everything, for assertions.
+/// A metrics sink that remembers everything and lets a test wait until a count is reached: the
+/// hand-shake that tells a test a caller now waits inside the pool.
 final class PoolRecordingMetrics: MemoryMetrics {
-    private let state = Mutex<(removals: [String: Int], rejections: [String: Int], events: [String: Int])>(([:], [:], [:]))
+    private struct Observer {
+        var key: String
+        var count: Int
+        var continuation: CheckedContinuation<Void, Never>
+    }
+
+    private struct State {
+        var counts: [String: Int] = [:]
+        var observers: [Observer] = []
+    }
+
+    private let state = Mutex(State())
 
     func entriesRemoved(_ count: Int, reason: RemovalReason, component: String) {
-        state.withLock { $0.removals[reason.name, default: 0] += count }
+        add("removed:\(reason.name)", count)
     }
     func requestRejected(reason: RejectionReason, component: String) {
-        state.withLock { $0.rejections[reason.name, default: 0] += 1 }
+        add("rejected:\(reason.name)", 1)
     }
     func eventRecorded(_ event: MemoryEvent, count: Int, component: String) {
-        state.withLock { $0.events[event.name, default: 0] += count }
+        add("event:\(event.name)", count)
     }
 
-    func removals(_ reason: RemovalReason) -> Int { state.withLock { $0.removals[reason.name, default: 0] } }
-    func rejections(_ reason: RejectionReason) -> Int { state.withLock { $0.rejections[reason.name, default: 0] } }
-    func events(_ event: MemoryEvent) -> Int { state.withLock { $0.events[event.name, default: 0] } }
+    func removals(_ reason: RemovalReason) -> Int { count("removed:\(reason.name)") }
+    func rejections(_ reason: RejectionReason) -> Int { count("rejected:\(reason.name)") }
+    func events(_ event: MemoryEvent) -> Int { count("event:\(event.name)") }
+
+    /// Returns once `event` was recorded at least `count` times in all.
+    func waitFor(_ event: MemoryEvent, count: Int) async { await waitFor("event:\(event.name)", count) }
+    /// Returns once `reason` was counted at least `count` times in all.
+    func waitFor(_ reason: RejectionReason, count: Int) async { await waitFor("rejected:\(reason.name)", count) }
+
+    private func count(_ key: String) -> Int { state.withLock { $0.counts[key, default: 0] } }
+
+    private func add(_ key: String, _ count: Int) {
+        let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.counts[key, default: 0] += count
+            let total = state.counts[key, default: 0]
+            var ready: [CheckedContinuation<Void, Never>] = []
+            state.observers.removeAll { observer in
+                guard observer.key == key, observer.count <= total else { return false }
+                ready.append(observer.continuation)
+                return true
+            }
+            return ready
+        }
+        for continuation in ready { continuation.resume() }
+    }
+
+    private func waitFor(_ key: String, _ count: Int) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { state -> Bool in
+                if state.counts[key, default: 0] >= count { return true }
+                state.observers.append(Observer(key: key, count: count, continuation: continuation))
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
 }
 
 struct PoolTestError: Error, Equatable {
     var message = "connect refused"
+}
+
+/// A one-shot gate: ``wait()`` returns once ``open()`` was called (before or after).
+final class PoolGate: Sendable {
+    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func open() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.open = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let open = state.withLock { state -> Bool in
+                if !state.open { state.waiters.append(continuation) }
+                return state.open
+            }
+            if open { continuation.resume() }
+        }
+    }
+}
+
+typealias PoolUnderTest = ConnectionPool<Int, FakeConnection<Int>, ManualClock>
+
+/// A pool on a manual clock over a scripted factory, with recording metrics.
+struct PoolFixture {
+    let clock = ManualClock()
+    let factory: ScriptedConnectionFactory<Int>
+    let metrics = PoolRecordingMetrics()
+    let pool: PoolUnderTest
+
+    init(
+        limit: Int = 3,
+        maximumWaiters: Int = 10,
+        waitTimeout: Duration = .seconds(5),
+        honoursCancellation: Bool = false,
+        behavior: @escaping @Sendable (Int) -> ScriptedConnectionFactory<Int>.Behavior = { _ in .wait }
+    ) throws {
+        let factory = ScriptedConnectionFactory<Int>(honoursCancellation: honoursCancellation, behavior: behavior)
+        self.factory = factory
+        pool = try PoolUnderTest(
+            configuration: .init(maximumConnections: limit, maximumWaiters: maximumWaiters, waitTimeout: waitTimeout),
+            clock: clock,
+            metrics: metrics,
+            factory: factory.connect
+        )
+    }
+
+    /// Connects `node` through the pool, resolving the factory call successfully.
+    @discardableResult
+    func connect(_ node: Int) async throws -> FakeConnection<Int> {
+        async let connection = pool.connection(to: node)
+        let pending = await factory.nextConnect()
+        #expect(pending.node == node)
+        pending.succeed()
+        return try await connection
+    }
+
+    /// Starts `run()` and returns once it runs.
+    func startRunning() async -> Task<Void, any Error> {
+        let task = Task { try await pool.run() }
+        await pool.waitUntilRunning()
+        return task
+    }
+
+    func nodes() async -> [Int] { await pool.connections().map(\.node) }
+
+    func expectInvariants(sourceLocation: SourceLocation = #_sourceLocation) async {
+        let problems = await pool.core.invariantViolations()
+        #expect(problems.isEmpty, "\(problems)", sourceLocation: sourceLocation)
+    }
 }
