@@ -28,7 +28,7 @@ struct ConnectionPoolEntriesTests {
         for (value, node) in ["a", "b", "c"].enumerated() { entries.insert(node, connection: value, pins: 0) }
         let first = entries.pin(entries.slot(of: "a")!)
         let second = entries.pin(entries.slot(of: "a")!)
-        entries.pin(entries.slot(of: "b")!)
+        _ = entries.pin(entries.slot(of: "b")!)
         #expect(entries.pinnedCount == 2)
         #expect(nodes(entries) == ["b", "a", "c"])
         #expect(entries.leastRecentlyUsedIdle.map(entries.node(at:)) == "c")
@@ -62,7 +62,7 @@ struct ConnectionPoolEntriesTests {
     func removeAll() {
         var entries = Entries()
         for (value, node) in ["a", "b", "c"].enumerated() { entries.insert(node, connection: value, pins: 0) }
-        entries.pin(entries.slot(of: "a")!)
+        _ = entries.pin(entries.slot(of: "a")!)
         #expect(entries.removeAll() == [0, 2, 1])
         #expect(entries.count == 0)
         #expect(entries.slot(of: "a") == nil)
