@@ -202,8 +202,11 @@ struct ConnectionPoolCore<
                 }
                 return enqueue(node, pin: pin, id: id, waiter: makeWaiter, now: now, effects: effects)
             }
+            // The dead entry was leased: its slot is free, so waiting callers go first. One of
+            // them may start a connect to this very node, which this caller then joins.
             if removeDead(slot, into: &effects) { drain(into: &effects) }
-        } else if var connect = connects[node] {
+        }
+        if var connect = connects[node] {
             guard let waiter = makeWaiter() else { return (.rejected(.cancelled), effects) }
             connect.attach(Attached(request: id, pin: pin, waiter: waiter))
             connects[node] = connect
@@ -566,10 +569,13 @@ struct ConnectionPoolCore<
         for node in connects.keys where entries.slot(of: node) != nil {
             problems.append("\(node) is both established and connecting")
         }
+        // After every event, nobody who could proceed is left waiting. (A connection that died
+        // since is not an event: the next hit or prune finds it.)
+        let allAlive = entries.occupiedSlots().allSatisfy { entries.connection(at: $0).isAlive }
         var copy = self
         var effects: [Action] = []
         copy.drain(into: &effects)
-        if !effects.isEmpty || copy.queue.count != queue.count {
+        if allAlive && (!effects.isEmpty || copy.queue.count != queue.count) {
             problems.append("a queued caller could proceed but waits")
         }
         return problems

@@ -1,0 +1,502 @@
+@testable import MaculaMesh
+import MaculaTesting
+import Testing
+
+/// Thousands of random operations on the real core, compared after every step with a naive
+/// reference pool: arrays, linear scans for the least recently used entry, a use counter instead
+/// of the linked lists.
+@Suite("ConnectionPool model", .timeLimit(.minutes(1)))
+struct ConnectionPoolModelTests {
+    @Test("the core agrees with a naive LRU pool over 10,000 random operations", arguments: [1, 2, 3] as [UInt64])
+    func randomOperations(seed: UInt64) throws {
+        var run = try PoolModelRun(seed: seed)
+        for step in 0..<10_000 {
+            run.step()
+            run.compare(step: step)
+            if run.failed { return }
+        }
+        run.finish()
+    }
+}
+
+/// SplitMix64: a tiny, fixed-seed generator, so every run of the test makes the same operations.
+private struct PoolSplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// What a request ended with, in terms both pools share.
+private enum PoolModelOutcome: Equatable, CustomStringConvertible {
+    case connected(serial: Int, leased: Bool)
+    case failed(ConnectionPoolError)
+
+    var description: String {
+        switch self {
+        case .connected(let serial, let leased): "connected(#\(serial)\(leased ? ", leased" : ""))"
+        case .failed(let error): "failed(\(error))"
+        }
+    }
+}
+
+/// The reference: the pool's specification written the obvious way.
+private struct NaivePool {
+    struct Entry {
+        var node: Int
+        var connection: FakeConnection<Int>
+        var pins: Int
+        var lastUse: Int
+    }
+    struct Waiter {
+        var request: UInt64
+        var pin: Bool
+    }
+    struct Connect {
+        var id: UInt64
+        var node: Int
+        var waiters: [Waiter]
+        var live: Bool
+    }
+    struct Queued {
+        var request: UInt64
+        var node: Int
+        var pin: Bool
+        var deadline: Int
+    }
+
+    var baseLimit: Int
+    var scalePPM = 1_000_000
+    let maximumWaiters: Int
+    let timeout: Int
+    var running = true
+    var shutDown = false
+    var entries: [Entry] = []
+    var connects: [Connect] = []
+    var queue: [Queued] = []
+    var useCounter = 0
+    var nextConnectID: UInt64 = 0
+    var shrinkReason = RemovalReason.evicted
+    var outcomes: [UInt64: PoolModelOutcome] = [:]
+    var closed: [(serial: Int, reason: RemovalReason?)] = []
+
+    mutating func resolve(_ id: UInt64, _ outcome: PoolModelOutcome) {
+        outcomes[id] = outcome
+    }
+
+    var limit: Int { max(1, baseLimit * scalePPM / 1_000_000) }
+    var pinnedCount: Int { entries.filter { $0.pins > 0 }.count }
+    var inFlight: Int { connects.count }
+    var order: [Entry] {
+        entries.filter { $0.pins > 0 }.sorted { $0.lastUse > $1.lastUse }
+            + entries.filter { $0.pins == 0 }.sorted { $0.lastUse > $1.lastUse }
+    }
+
+    mutating func use(_ index: Int) {
+        useCounter += 1
+        entries[index].lastUse = useCounter
+    }
+
+    func index(of node: Int) -> Int? { entries.firstIndex { $0.node == node } }
+
+    /// The unpinned entry used longest ago.
+    func victim() -> Int? {
+        entries.indices.filter { entries[$0].pins == 0 }.min { entries[$0].lastUse < entries[$1].lastUse }
+    }
+
+    mutating func removeEntry(_ index: Int, reason: RemovalReason) {
+        closed.append((entries[index].connection.serial, reason))
+        entries.remove(at: index)
+    }
+
+    mutating func startConnect(_ node: Int, _ waiter: Waiter) {
+        nextConnectID += 1
+        connects.append(Connect(id: nextConnectID, node: node, waiters: [waiter], live: true))
+    }
+
+    mutating func request(_ id: UInt64, node: Int, pin: Bool, now: Int) {
+        if shutDown { resolve(id, .failed(.shutdown)); return }
+        if let at = index(of: node) {
+            if entries[at].connection.isAlive {
+                if !pin {
+                    use(at)
+                    resolve(id, .connected(serial: entries[at].connection.serial, leased: false))
+                    return
+                }
+                if entries[at].pins > 0 || (queue.isEmpty && pinnedCount + inFlight < limit) {
+                    entries[at].pins += 1
+                    use(at)
+                    resolve(id, .connected(serial: entries[at].connection.serial, leased: true))
+                    return
+                }
+                enqueue(id, node: node, pin: pin, now: now)
+                return
+            }
+            let wasPinned = entries[at].pins > 0
+            removeEntry(at, reason: .dead)
+            if wasPinned { drain() }
+        }
+        if let at = connects.firstIndex(where: { $0.live && $0.node == node }) {
+            connects[at].waiters.append(Waiter(request: id, pin: pin))
+        } else if queue.isEmpty && pinnedCount + inFlight < limit {
+            startConnect(node, Waiter(request: id, pin: pin))
+        } else {
+            enqueue(id, node: node, pin: pin, now: now)
+        }
+    }
+
+    mutating func enqueue(_ id: UInt64, node: Int, pin: Bool, now: Int) {
+        if maximumWaiters == 0 { resolve(id, .failed(.limitReached)); return }
+        if !running { resolve(id, .failed(.notRunning)); return }
+        if queue.count >= maximumWaiters { resolve(id, .failed(.waitersLimitReached)); return }
+        queue.append(Queued(request: id, node: node, pin: pin, deadline: now + timeout))
+    }
+
+    mutating func drain() {
+        guard !shutDown else { return }
+        while let head = queue.first {
+            if let at = index(of: head.node), !entries[at].connection.isAlive {
+                removeEntry(at, reason: .dead)
+            }
+            let hasSlot = pinnedCount + inFlight < limit
+            if let at = index(of: head.node) {
+                if !head.pin {
+                    use(at)
+                    resolve(head.request, .connected(serial: entries[at].connection.serial, leased: false))
+                } else if entries[at].pins > 0 || hasSlot {
+                    entries[at].pins += 1
+                    use(at)
+                    resolve(head.request, .connected(serial: entries[at].connection.serial, leased: true))
+                } else {
+                    return
+                }
+            } else if let at = connects.firstIndex(where: { $0.live && $0.node == head.node }) {
+                connects[at].waiters.append(Waiter(request: head.request, pin: head.pin))
+            } else if hasSlot {
+                startConnect(head.node, Waiter(request: head.request, pin: head.pin))
+            } else {
+                return
+            }
+            queue.removeFirst()
+        }
+    }
+
+    mutating func connectFinished(_ id: UInt64, connection: FakeConnection<Int>?) {
+        let at = connects.firstIndex { $0.id == id }!
+        let connect = connects.remove(at: at)
+        if !connect.live {
+            if let connection { closed.append((connection.serial, nil)) }
+        } else if let connection {
+            while entries.count >= limit, let victim = victim() { removeEntry(victim, reason: .evicted) }
+            if entries.count >= limit {
+                closed.append((connection.serial, nil))
+                for waiter in connect.waiters { resolve(waiter.request, .failed(.limitReached)) }
+            } else {
+                useCounter += 1
+                let pins = connect.waiters.filter(\.pin).count
+                entries.append(Entry(node: connect.node, connection: connection, pins: pins, lastUse: useCounter))
+                for waiter in connect.waiters {
+                    resolve(waiter.request, .connected(serial: connection.serial, leased: waiter.pin))
+                }
+            }
+        } else {
+            for waiter in connect.waiters { resolve(waiter.request, .failed(.connectFailed)) }
+        }
+        drain()
+    }
+
+    mutating func release(serial: Int) {
+        guard let at = entries.firstIndex(where: { $0.connection.serial == serial }), entries[at].pins > 0 else { return }
+        entries[at].pins -= 1
+        guard entries[at].pins == 0 else { return }
+        use(at)
+        shrink(reason: shrinkReason)
+        drain()
+    }
+
+    mutating func shrink(reason: RemovalReason) {
+        while entries.count > limit, let victim = victim() { removeEntry(victim, reason: reason) }
+    }
+
+    mutating func cancel(_ id: UInt64) {
+        if let at = queue.firstIndex(where: { $0.request == id }) {
+            queue.remove(at: at)
+            drain()
+            return
+        }
+        for at in connects.indices { connects[at].waiters.removeAll { $0.request == id } }
+    }
+
+    mutating func advance(to now: Int) {
+        let expired = queue.filter { $0.deadline <= now }
+        guard !expired.isEmpty else { return }
+        queue.removeAll { $0.deadline <= now }
+        for queued in expired { resolve(queued.request, .failed(.timedOut)) }
+        drain()
+    }
+
+    mutating func remove(_ node: Int) {
+        if let at = index(of: node) {
+            let wasPinned = entries[at].pins > 0
+            removeEntry(at, reason: .removed)
+            if wasPinned { drain() }
+        } else if let at = connects.firstIndex(where: { $0.live && $0.node == node }) {
+            connects[at].live = false
+            for waiter in connects[at].waiters { resolve(waiter.request, .failed(.nodeRemoved)) }
+            connects[at].waiters = []
+        }
+    }
+
+    mutating func prune() -> Int {
+        let dead = entries.filter { !$0.connection.isAlive }
+        let freed = dead.contains { $0.pins > 0 }
+        for entry in dead { removeEntry(index(of: entry.node)!, reason: .dead) }
+        if freed { drain() }
+        return dead.count
+    }
+
+    mutating func limitChanged(reason: RemovalReason) {
+        if entries.count > limit { shrinkReason = reason }
+        shrink(reason: reason)
+        drain()
+    }
+
+    mutating func stopRunning() {
+        running = false
+        for queued in queue { resolve(queued.request, .failed(.notRunning)) }
+        queue = []
+    }
+
+    mutating func shutdown() {
+        guard !shutDown else { return }
+        shutDown = true
+        for queued in queue { resolve(queued.request, .failed(.shutdown)) }
+        queue = []
+        for at in connects.indices where connects[at].live {
+            for waiter in connects[at].waiters { resolve(waiter.request, .failed(.shutdown)) }
+            connects[at].waiters = []
+            connects[at].live = false
+        }
+        for entry in order { closed.append((entry.connection.serial, .shutdown)) }
+        entries = []
+    }
+}
+
+/// One run: the real core and the model side by side, the same random operations on both.
+private struct PoolModelRun {
+    var random: PoolSplitMix64
+    var real: PoolTestCore
+    var model: NaivePool
+    var now = 0
+    var nextRequest: UInt64 = 0
+    var serial = 0
+    /// Connects in flight (live or abandoned) by ID, with their node.
+    var connects: [UInt64: Int] = [:]
+    /// Requests that wait for an outcome, with their node.
+    var waiting: [UInt64: Int] = [:]
+    /// Leases handed out: the real lease and the serial of the leased connection.
+    var leases: [(lease: ConnectionPoolLease, serial: Int)] = []
+    var realOutcomes: [UInt64: PoolModelOutcome] = [:]
+    var realClosed: [(serial: Int, reason: RemovalReason?)] = []
+    var cancelled = 0
+    /// Requests that got their outcome in the current step.
+    var stepOutcomes: [UInt64] = []
+    var checkedCloses = 0
+    var closedSerials = Set<Int>()
+    var failed = false
+    var lastOperation = ""
+    let nodes = 0..<10
+
+    init(seed: UInt64) throws {
+        random = PoolSplitMix64(state: seed)
+        let limit = Int.random(in: 1...5, using: &random)
+        let maximumWaiters = [0, 2, 8][Int.random(in: 0...2, using: &random)]
+        real = try PoolTestCore(maximumConnections: limit, maximumWaiters: maximumWaiters, waitTimeout: .seconds(5))
+        _ = real.runStarted()
+        model = NaivePool(baseLimit: limit, maximumWaiters: maximumWaiters, timeout: 5)
+    }
+
+    mutating func absorb(_ actions: [PoolTestAction]) {
+        for action in actions {
+            switch action {
+            case .resume(let request, let outcome):
+                let id = UInt64(request)
+                waiting[id] = nil
+                record(id, outcome)
+            case .close(let connection, let reason):
+                realClosed.append((connection.serial, reason))
+            case .startConnect(let id, let node):
+                connects[id] = node
+            case .cancelConnect, .reject, .record:
+                break
+            }
+        }
+    }
+
+    mutating func record(_ id: UInt64, _ outcome: ConnectionPoolOutcome<FakeConnection<Int>>) {
+        stepOutcomes.append(id)
+        switch outcome {
+        case .connected(let connection, let lease):
+            realOutcomes[id] = .connected(serial: connection.serial, leased: lease != nil)
+            if let lease { leases.append((lease, connection.serial)) }
+        case .failed(let error):
+            realOutcomes[id] = .failed(error)
+        }
+    }
+
+    mutating func step() {
+        let roll = Int.random(in: 0..<100, using: &random)
+        let node = Int.random(in: nodes, using: &random)
+        switch roll {
+        case 0..<40:
+            let pin = Bool.random(using: &random)
+            let id = nextRequest
+            nextRequest += 1
+            lastOperation = "request(\(node), pin: \(pin)) #\(id)"
+            let at = now
+            let (action, actions) = real.request(node, pin: pin, id: id, waiter: { Int(id) }, now: { poolInstant(at) })
+            switch action {
+            case .hit(let connection, let lease): record(id, .connected(connection, lease))
+            case .rejected(let error): record(id, .failed(error))
+            case .startConnect(let connectID): connects[connectID] = node; waiting[id] = node
+            case .joinedConnect, .queued: waiting[id] = node
+            }
+            absorb(actions)
+            model.request(id, node: node, pin: pin, now: now)
+        case 40..<60:
+            guard let (id, node) = connects.randomElement(using: &random) else { return }
+            connects[id] = nil
+            let succeeds = Int.random(in: 0..<5, using: &random) > 0
+            lastOperation = "connectFinished(\(id), node \(node), \(succeeds ? "success" : "failure"))"
+            var connection: FakeConnection<Int>?
+            if succeeds {
+                serial += 1
+                connection = FakeConnection(node: node, serial: serial)
+            }
+            let result: Result<FakeConnection<Int>, any Error> = connection.map { .success($0) } ?? .failure(PoolTestError())
+            absorb(real.connectFinished(id, node: node, result: result))
+            model.connectFinished(id, connection: connection)
+        case 60..<72:
+            guard !leases.isEmpty else { return }
+            let (lease, serial) = leases.remove(at: Int.random(in: leases.indices, using: &random))
+            lastOperation = "release(#\(serial))"
+            absorb(real.leaseReleased(lease))
+            model.release(serial: serial)
+        case 72..<77:
+            guard let (id, node) = waiting.randomElement(using: &random) else { return }
+            lastOperation = "cancel(#\(id))"
+            waiting[id] = nil
+            cancelled += 1
+            absorb(real.requestCancelled(id, node: node))
+            model.cancel(id)
+        case 77..<83:
+            now += Int.random(in: 1...3, using: &random)
+            lastOperation = "advance(to: \(now))"
+            absorb(real.deadlinePassed(now: poolInstant(now)).0)
+            model.advance(to: now)
+        case 83..<87:
+            lastOperation = "remove(\(node))"
+            absorb(real.remove(node).1)
+            model.remove(node)
+        case 87..<91:
+            let victim = real.connections().randomElement(using: &random)
+            lastOperation = "markDead(\(victim.map { "\($0.node)" } ?? "-"))"
+            victim?.connection.markDead()
+        case 91..<93:
+            lastOperation = "prune"
+            let (count, actions) = real.prune()
+            absorb(actions)
+            let expected = model.prune()
+            if count != expected { fail("prune removed \(count), model \(expected)") }
+        case 93..<96:
+            let limit = Int.random(in: 1...6, using: &random)
+            lastOperation = "setBaseLimit(\(limit))"
+            absorb(try! real.setBaseLimit(limit))
+            model.baseLimit = limit
+            model.limitChanged(reason: .evicted)
+        case 96..<99:
+            let scale = [1, 0.5, 0.25, 0.75][Int.random(in: 0...3, using: &random)]
+            lastOperation = "setPressureScale(\(scale))"
+            absorb(real.setPressureScale(scale))
+            model.scalePPM = Int((scale * 1_000_000).rounded())
+            model.limitChanged(reason: .pressure)
+        default:
+            if model.running {
+                lastOperation = "runStopped"
+                absorb(real.runStopped())
+                model.stopRunning()
+            } else {
+                lastOperation = "runStarted"
+                _ = real.runStarted()
+                model.running = true
+            }
+        }
+    }
+
+    mutating func fail(_ message: String) {
+        guard !failed else { return }
+        failed = true
+        Issue.record("after \(lastOperation): \(message)")
+    }
+
+    mutating func compare(step: Int) {
+        let realOrder = real.connections().map { "\($0.node)#\($0.connection.serial)" }
+        let modelOrder = model.order.map { "\($0.node)#\($0.connection.serial)" }
+        if realOrder != modelOrder { fail("step \(step): order \(realOrder), model \(modelOrder)") }
+        for entry in model.entries {
+            guard case .established(_, let leases) = real.state(of: entry.node), leases == entry.pins else {
+                fail("step \(step): \(entry.node) should have \(entry.pins) leases, has \(String(describing: real.state(of: entry.node)))")
+                return
+            }
+        }
+        if real.limit != model.limit { fail("limit \(real.limit), model \(model.limit)") }
+        if real.inFlight != model.inFlight { fail("inFlight \(real.inFlight), model \(model.inFlight)") }
+        if real.waiterCount != model.queue.count { fail("waiters \(real.waiterCount), model \(model.queue.count)") }
+        // Outcomes and closes only accumulate: compare what this step added.
+        if realOutcomes.count != model.outcomes.count {
+            fail("step \(step): \(realOutcomes.count) outcomes, model \(model.outcomes.count)")
+        }
+        for id in stepOutcomes where realOutcomes[id] != model.outcomes[id] {
+            fail("step \(step): #\(id) got \(realOutcomes[id].map(\.description) ?? "none"), model \(model.outcomes[id].map(\.description) ?? "none")")
+            break
+        }
+        stepOutcomes = []
+        if realClosed.count != model.closed.count {
+            fail("step \(step): \(realClosed.count) closed, model \(model.closed.count)")
+        } else if realClosed.count != checkedCloses {
+            let realNew = realClosed[checkedCloses...].map { "\($0.serial):\($0.reason?.name ?? "-")" }.sorted()
+            let modelNew = model.closed[checkedCloses...].map { "\($0.serial):\($0.reason?.name ?? "-")" }.sorted()
+            if realNew != modelNew { fail("step \(step): closed \(realNew), model \(modelNew)") }
+            for (serial, _) in realClosed[checkedCloses...] where !closedSerials.insert(serial).inserted {
+                fail("#\(serial) was closed twice")
+            }
+            checkedCloses = realClosed.count
+        }
+        let problems = real.invariantViolations()
+        if !problems.isEmpty { fail("step \(step): invariants: \(problems)") }
+        if real.usage().size > max(real.limit, real.entries.pinnedCount) { fail("size above the limit") }
+    }
+
+    mutating func finish() {
+        lastOperation = "shutdown"
+        absorb(real.shutdown())
+        model.shutdown()
+        // Connects still in flight report after shutdown: their connections are closed.
+        for (id, node) in connects.sorted(by: { $0.key < $1.key }) {
+            serial += 1
+            let connection = FakeConnection(node: node, serial: serial)
+            absorb(real.connectFinished(id, node: node, result: .success(connection)))
+            model.connectFinished(id, connection: connection)
+        }
+        connects = [:]
+        compare(step: -1)
+        #expect(realOutcomes.count + cancelled == Int(nextRequest), "every request not cancelled got an outcome")
+        // Every connection ever made was closed exactly once.
+        #expect(Set(realClosed.map(\.serial)) == Set((0..<serial).map { $0 + 1 }))
+        #expect(realClosed.count == serial)
+    }
+}
