@@ -22,24 +22,27 @@
 /// until the sum is back under the limit, and a connect that completes with no room is closed and
 /// its callers get ``ConnectionPoolError/limitReached``.
 /// What a waiting caller of a connection pool gets.
-enum ConnectionPoolOutcome<Connection: Sendable>: Sendable {
+@usableFromInline
+package enum ConnectionPoolOutcome<Connection: Sendable>: Sendable {
     /// The connection, and the lease when the caller asked for one.
     case connected(Connection, ConnectionPoolLease?)
     case failed(ConnectionPoolError)
 }
 
-struct ConnectionPoolCore<
+@usableFromInline
+package struct ConnectionPoolCore<
     NodeID: Hashable & Sendable,
     Connection: PooledConnection,
     Waiter: Sendable,
     Instant: InstantProtocol
 >: Sendable where Instant.Duration == Duration {
-    typealias Entries = ConnectionPoolEntries<NodeID, Connection>
-    typealias Lease = Entries.Lease
-    typealias RequestID = UInt64
-    typealias ConnectID = UInt64
+    @usableFromInline package typealias Entries = ConnectionPoolEntries<NodeID, Connection>
+    @usableFromInline package typealias Lease = Entries.Lease
+    @usableFromInline package typealias RequestID = UInt64
+    @usableFromInline package typealias ConnectID = UInt64
 
     /// Whether callers may wait, and whether the pool still works.
+    @usableFromInline
     enum Lifecycle: Sendable, Hashable {
         /// `run()` is not running: hits, connects and leases work, but nobody may wait for a slot.
         /// Next: `running` (run() starts) or `shutDown`.
@@ -50,10 +53,11 @@ struct ConnectionPoolCore<
         case shutDown
     }
 
-    typealias Outcome = ConnectionPoolOutcome<Connection>
+    @usableFromInline package typealias Outcome = ConnectionPoolOutcome<Connection>
 
     /// An effect the actor carries out after the state change.
-    enum Action: Sendable {
+    @usableFromInline
+    package enum Action: Sendable {
         /// Resume the waiting caller with the outcome.
         case resume(Waiter, Outcome)
         /// Close the connection; count a removal for `reason` unless it is nil (the connection
@@ -70,7 +74,8 @@ struct ConnectionPoolCore<
     }
 
     /// What happens to a request, beyond its actions.
-    enum RequestAction: Sendable {
+    @usableFromInline
+    package enum RequestAction: Sendable {
         /// The node's entry was there and alive: here is its connection (and lease).
         case hit(Connection, Lease?)
         /// The caller's waiter is the first of a new connect: start it with this ID.
@@ -90,25 +95,43 @@ struct ConnectionPoolCore<
         case connecting(waitingCallers: Int)
     }
 
-    private struct Attached: Sendable {
-        var request: RequestID
-        var pin: Bool
-        var waiter: Waiter
+    @usableFromInline
+    struct Attached: Sendable {
+        @usableFromInline var request: RequestID
+        @usableFromInline var pin: Bool
+        @usableFromInline var waiter: Waiter
+
+        @inlinable
+        init(request: RequestID, pin: Bool, waiter: Waiter) {
+            self.request = request
+            self.pin = pin
+            self.waiter = waiter
+        }
     }
 
     /// One connect in flight and the callers waiting for it. The first waiter is stored inline so
     /// the common case (one caller per miss) allocates nothing here.
-    private struct Connect: Sendable {
-        let id: ConnectID
-        var first: Attached?
-        var others: [RequestID: Attached] = [:]
+    @usableFromInline
+    struct Connect: Sendable {
+        @usableFromInline let id: ConnectID
+        @usableFromInline var first: Attached?
+        @usableFromInline var others: [RequestID: Attached] = [:]
 
+        @inlinable
+        init(id: ConnectID, first: Attached?) {
+            self.id = id
+            self.first = first
+        }
+
+        @inlinable
         var waiterCount: Int { (first == nil ? 0 : 1) + others.count }
 
+        @inlinable
         mutating func attach(_ waiter: Attached) {
             if first == nil { first = waiter } else { others[waiter.request] = waiter }
         }
 
+        @usableFromInline
         mutating func detach(_ request: RequestID) -> Bool {
             if first?.request == request {
                 first = nil
@@ -117,6 +140,7 @@ struct ConnectionPoolCore<
             return others.removeValue(forKey: request) != nil
         }
 
+        @inlinable
         var waiters: [Attached] {
             var all: [Attached] = []
             all.reserveCapacity(waiterCount)
@@ -126,34 +150,37 @@ struct ConnectionPoolCore<
         }
     }
 
-    private struct Queued: Sendable {
+    struct Queued: Sendable {
         var node: NodeID
         var pin: Bool
         var waiter: Waiter
     }
 
-    private(set) var lifecycle = Lifecycle.idle
-    private(set) var budget: MemoryBudget
+    @usableFromInline var lifecycle = Lifecycle.idle
+    @usableFromInline var budget: MemoryBudget
     let maximumWaiters: Int
     let waitTimeout: Duration
 
-    private(set) var entries = Entries()
+    @usableFromInline var entries = Entries()
     /// Live connects by node; a connect whose node was removed, or that was in flight at shutdown,
     /// is no longer here but still counts in `inFlight` until it reports.
-    private var connects: [NodeID: Connect] = [:]
-    private(set) var inFlight = 0
-    private var nextConnectID: ConnectID = 0
+    @usableFromInline var connects: [NodeID: Connect] = [:]
+    @usableFromInline var inFlight = 0
+    @usableFromInline var nextConnectID: ConnectID = 0
 
     private var queue = FIFOQueue<RequestID, Queued>()
     private var deadlines = DeadlineHeap<RequestID, Instant>()
+    /// `queue.count`, kept here so that the inlinable fast paths can test for waiters without
+    /// calling into the (non-inlinable) queue.
+    @usableFromInline var queuedCount = 0
 
     /// The reason reported for entries evicted later because the last lowering of the limit left
     /// leased entries above it.
-    private var shrinkReason = RemovalReason.evicted
+    @usableFromInline var shrinkReason = RemovalReason.evicted
 
     /// Creates an empty core.
     /// - Throws: ``ConfigurationError`` when the configuration breaks a rule.
-    init(maximumConnections: Int, maximumWaiters: Int, waitTimeout: Duration) throws(ConfigurationError) {
+    package init(maximumConnections: Int, maximumWaiters: Int, waitTimeout: Duration) throws(ConfigurationError) {
         try validateConnectionPoolLimit(maximumConnections)
         try ConfigurationError.require(maximumWaiters, atLeast: 0, field: "maximumWaiters")
         try ConfigurationError.requirePositive(waitTimeout, field: "waitTimeout")
@@ -162,16 +189,29 @@ struct ConnectionPoolCore<
         self.waitTimeout = waitTimeout
     }
 
-    var limit: Int { budget.effectiveLimit }
+    @inlinable var limit: Int { budget.effectiveLimit }
     var waiterCount: Int { queue.count }
 
     /// Whether a new request that needs an exclusive slot may take one now. Waiting callers come
     /// first: while anyone is queued, newcomers queue behind them.
-    private var slotAvailable: Bool {
-        queue.isEmpty && entries.pinnedCount + inFlight < limit
+    @inlinable var slotAvailable: Bool {
+        queuedCount == 0 && entries.pinnedCount + inFlight < limit
     }
 
     // MARK: Requests
+
+    /// A caller asks for `node`'s connection without a lease, and it is there and alive: it becomes
+    /// the most recently used. The fast path of ``request(_:pin:id:waiter:now:)``.
+    /// - Returns: the connection, or nil (and nothing changed) when the request must go the full way.
+    /// - Complexity: O(1).
+    @inlinable
+    package mutating func hit(_ node: NodeID) -> Connection? {
+        guard let slot = entries.slot(of: node) else { return nil }
+        let connection = entries.connection(at: slot)
+        guard connection.isAlive else { return nil }
+        entries.touch(slot)
+        return connection
+    }
 
     /// A caller asks for `node`'s connection, leased (`pin`) or not.
     ///
@@ -181,7 +221,8 @@ struct ConnectionPoolCore<
     ///     the request fails with ``ConnectionPoolError/cancelled`` without starting anything.
     ///   - now: called only when the caller is queued, to compute its deadline; a hit never reads it.
     /// - Complexity: O(1) (amortised), O(log w) for w waiters when queued.
-    mutating func request(
+    @inlinable
+    package mutating func request(
         _ node: NodeID,
         pin: Bool,
         id: RequestID,
@@ -221,7 +262,8 @@ struct ConnectionPoolCore<
         return (.startConnect(connectID), effects)
     }
 
-    private mutating func enqueue(
+    @usableFromInline
+    mutating func enqueue(
         _ node: NodeID,
         pin: Bool,
         id: RequestID,
@@ -246,6 +288,7 @@ struct ConnectionPoolCore<
         }
         guard let waiter = makeWaiter() else { return (.rejected(.cancelled), effects) }
         queue.append(Queued(node: node, pin: pin, waiter: waiter), id: id)
+        queuedCount = queue.count
         deadlines.set(id, deadline: now().advanced(by: waitTimeout))
         effects.append(.record(.callerQueued))
         return (.queued(signalDeadlineLoop: deadlines.first?.id == id), effects)
@@ -254,8 +297,10 @@ struct ConnectionPoolCore<
     /// A waiting caller's task was cancelled: forget its request, wherever it waits. A no-op when
     /// the request already got its outcome.
     /// - Complexity: amortised O(1), O(log w) when it was queued.
+    @usableFromInline
     mutating func requestCancelled(_ id: RequestID, node: NodeID) -> [Action] {
         if queue.remove(id) != nil {
+            queuedCount = queue.count
             deadlines.remove(id)
             var effects: [Action] = []
             drain(into: &effects)
@@ -270,17 +315,19 @@ struct ConnectionPoolCore<
     /// A caller's lease ended (``ConnectionPool/withConnection(to:isolation:_:)`` returned, or a
     /// leased outcome could not be delivered). A stale lease is a no-op.
     /// - Complexity: O(1) plus the waiters it lets through.
+    @inlinable
     mutating func leaseReleased(_ lease: Lease) -> [Action] {
         guard entries.unpin(lease) == true else { return [] }
         var effects: [Action] = []
         shrink(reason: shrinkReason, into: &effects)
-        drain(into: &effects)
+        drainIfWaiting(into: &effects)
         return effects
     }
 
     // MARK: Connects
 
-    private mutating func startConnect(_ node: NodeID, first: Attached) -> ConnectID {
+    @inlinable
+    mutating func startConnect(_ node: NodeID, first: Attached) -> ConnectID {
         nextConnectID &+= 1
         connects[node] = Connect(id: nextConnectID, first: first)
         inFlight += 1
@@ -295,14 +342,18 @@ struct ConnectionPoolCore<
     /// ``ConnectionPoolError/connectFailed`` and no entry changes. A connect that is no longer
     /// wanted (its node was removed, or the pool shut down) has its connection closed.
     /// - Complexity: O(k) for k callers waiting for it, plus the waiters it lets through.
-    mutating func connectFinished(
+    @inlinable
+    package mutating func connectFinished(
         _ id: ConnectID,
         node: NodeID,
         result: Result<Connection, any Error>
     ) -> [Action] {
         inFlight -= 1
         var effects: [Action] = []
-        guard let connect = connects[node], connect.id == id else {
+        let removed = connects.removeValue(forKey: node)
+        guard let connect = removed, connect.id == id else {
+            // This connect was abandoned (its node removed, or shutdown); a newer one may be live.
+            if let removed { connects[node] = removed }
             switch result {
             case .success(let connection):
                 effects.append(.close(connection, nil))
@@ -310,10 +361,9 @@ struct ConnectionPoolCore<
             case .failure:
                 effects.append(.record(.connectFailed))
             }
-            drain(into: &effects)
+            drainIfWaiting(into: &effects)
             return effects
         }
-        connects.removeValue(forKey: node)
         switch result {
         case .failure(let error):
             effects.append(.record(.connectFailed))
@@ -332,16 +382,19 @@ struct ConnectionPoolCore<
                     effects.append(.resume(waiter.waiter, .failed(.limitReached)))
                 }
             } else {
-                let waiters = connect.waiters
-                let pins = waiters.reduce(0) { $0 + ($1.pin ? 1 : 0) }
+                var pins = connect.first?.pin == true ? 1 : 0
+                for other in connect.others.values where other.pin { pins += 1 }
                 let lease = entries.insert(node, connection: connection, pins: pins)
                 budget.recordSize(entries.count)
-                for waiter in waiters {
-                    effects.append(.resume(waiter.waiter, .connected(connection, waiter.pin ? lease : nil)))
+                if let first = connect.first {
+                    effects.append(.resume(first.waiter, .connected(connection, first.pin ? lease : nil)))
+                }
+                for other in connect.others.values {
+                    effects.append(.resume(other.waiter, .connected(connection, other.pin ? lease : nil)))
                 }
             }
         }
-        drain(into: &effects)
+        drainIfWaiting(into: &effects)
         return effects
     }
 
@@ -350,7 +403,14 @@ struct ConnectionPoolCore<
     /// Lets queued callers through, oldest first, while the one at the front can proceed: its
     /// node's entry is there (and it needs no new lease slot, or one is free), a connect to its
     /// node is in flight (it joins), or an exclusive slot is free (it starts a connect).
-    private mutating func drain(into effects: inout [Action]) {
+    /// ``drain(into:)`` when anyone waits: the inlinable fast paths call this.
+    @inlinable
+    mutating func drainIfWaiting(into effects: inout [Action]) {
+        if queuedCount > 0 { drain(into: &effects) }
+    }
+
+    @usableFromInline
+    mutating func drain(into effects: inout [Action]) {
         guard lifecycle != .shutDown else { return }
         while let (id, queued) = queue.first() {
             var slot = entries.slot(of: queued.node)
@@ -388,6 +448,7 @@ struct ConnectionPoolCore<
 
     private mutating func dequeue(_ id: RequestID) {
         queue.remove(id)
+        queuedCount = queue.count
         deadlines.remove(id)
     }
 
@@ -398,6 +459,7 @@ struct ConnectionPoolCore<
         var effects: [Action] = []
         for due in deadlines.popDue(at: now) {
             guard let queued = queue.remove(due.id) else { continue }
+            queuedCount = queue.count
             effects.append(.reject(.waitTimedOut))
             effects.append(.resume(queued.waiter, .failed(.timedOut)))
         }
@@ -437,6 +499,7 @@ struct ConnectionPoolCore<
             if let reason { effects.append(.reject(reason)) }
             effects.append(.resume(queued.waiter, .failed(error)))
         }
+        queuedCount = 0
         _ = deadlines.removeAll()
         return effects
     }
@@ -497,8 +560,8 @@ struct ConnectionPoolCore<
     }
 
     /// Removes a dead entry. - Returns: whether it was leased (its exclusive slot is now free).
-    @discardableResult
-    private mutating func removeDead(_ slot: Int32, into effects: inout [Action]) -> Bool {
+    @inlinable @discardableResult
+    mutating func removeDead(_ slot: Int32, into effects: inout [Action]) -> Bool {
         let removed = entries.remove(slot)
         effects.append(.close(removed.connection, .dead))
         return removed.wasPinned
@@ -528,7 +591,8 @@ struct ConnectionPoolCore<
     }
 
     /// Evicts least recently used idle entries while the pool is above its limit.
-    private mutating func shrink(reason: RemovalReason, into effects: inout [Action]) {
+    @inlinable
+    mutating func shrink(reason: RemovalReason, into effects: inout [Action]) {
         while entries.count > limit, let victim = entries.leastRecentlyUsedIdle {
             effects.append(.close(entries.remove(victim).connection, reason))
         }
@@ -553,7 +617,7 @@ struct ConnectionPoolCore<
     }
 
     /// The usage report for the MaculaMemory contract. - Complexity: O(1).
-    func usage() -> MemoryUsage { budget.usage(size: entries.count) }
+    package func usage() -> MemoryUsage { budget.usage(size: entries.count) }
 
     /// Every invariant of the core, for tests. - Returns: the broken ones, empty when all hold.
     /// - Complexity: O(capacity + w).
@@ -563,6 +627,7 @@ struct ConnectionPoolCore<
             problems.append("\(entries.count) entries above the limit \(limit) while some are idle")
         }
         if inFlight < connects.count { problems.append("inFlight \(inFlight) < \(connects.count) live connects") }
+        if queuedCount != queue.count { problems.append("queuedCount \(queuedCount) but \(queue.count) queued") }
         if queue.count != deadlines.count { problems.append("\(queue.count) queued but \(deadlines.count) deadlines") }
         if queue.count > maximumWaiters { problems.append("\(queue.count) queued above \(maximumWaiters)") }
         if lifecycle != .running && !queue.isEmpty { problems.append("callers queued while run() is not running") }

@@ -14,66 +14,92 @@
 /// 32 bytes for an `Int` node ID and a class connection).
 /// One lease on one entry: its slot and the slot's generation when the lease was taken. When the
 /// entry leaves, the slot's generation changes and the lease becomes a harmless no-op.
-struct ConnectionPoolLease: Hashable, Sendable {
-    var slot: Int32
-    var generation: UInt32
+@usableFromInline
+package struct ConnectionPoolLease: Hashable, Sendable {
+    @usableFromInline var slot: Int32
+    @usableFromInline var generation: UInt32
+
+    @inlinable
+    init(slot: Int32, generation: UInt32) {
+        self.slot = slot
+        self.generation = generation
+    }
 }
 
-struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Sendable>: Sendable {
-    typealias Lease = ConnectionPoolLease
+@usableFromInline
+package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Sendable>: Sendable {
+    @usableFromInline package typealias Lease = ConnectionPoolLease
 
-    private struct Slot: Sendable {
+    @usableFromInline
+    struct Slot: Sendable {
         /// The occupant's node; left in place (stale) while the slot is free.
-        var node: NodeID
+        @usableFromInline var node: NodeID
         /// nil while the slot is free.
-        var connection: Connection?
-        var previous: Int32
-        var next: Int32
-        var pins: Int32
-        var generation: UInt32
+        @usableFromInline var connection: Connection?
+        @usableFromInline var previous: Int32
+        @usableFromInline var next: Int32
+        @usableFromInline var pins: Int32
+        @usableFromInline var generation: UInt32
+
+        @inlinable
+        init(node: NodeID, connection: Connection?, previous: Int32, next: Int32, pins: Int32, generation: UInt32) {
+            self.node = node
+            self.connection = connection
+            self.previous = previous
+            self.next = next
+            self.pins = pins
+            self.generation = generation
+        }
     }
 
-    private struct List: Sendable {
-        var head: Int32 = none
-        var tail: Int32 = none
+    @usableFromInline
+    struct List: Sendable {
+        @usableFromInline var head: Int32 = -1
+        @usableFromInline var tail: Int32 = -1
+
+        @inlinable init() {}
     }
 
-    private static var none: Int32 { -1 }
+    @inlinable static var none: Int32 { -1 }
 
-    private var index: [NodeID: Int32] = [:]
-    private var slots: ContiguousArray<Slot> = []
+    @usableFromInline var index: [NodeID: Int32] = [:]
+    @usableFromInline var slots: ContiguousArray<Slot> = []
     /// Free slots, linked through `next`.
-    private var freeHead: Int32 = none
-    private var idle = List()
-    private var pinned = List()
+    @usableFromInline var freeHead: Int32 = -1
+    @usableFromInline var idle = List()
+    @usableFromInline var pinned = List()
 
     /// Entries held.
-    private(set) var count = 0
+    @usableFromInline var count = 0
     /// Entries with at least one lease.
-    private(set) var pinnedCount = 0
+    @usableFromInline var pinnedCount = 0
 
-    init() {}
+    @inlinable init() {}
 
     // MARK: Queries
 
     /// The slot of `node`, if it has an entry. - Complexity: O(1).
-    @inline(__always)
+    @inlinable
     func slot(of node: NodeID) -> Int32? { index[node] }
 
     /// The connection in an occupied slot. - Complexity: O(1).
-    @inline(__always)
+    @inlinable
     func connection(at slot: Int32) -> Connection { slots[Int(slot)].connection! }
 
     /// The node of an occupied slot. - Complexity: O(1).
+    @inlinable
     func node(at slot: Int32) -> NodeID { slots[Int(slot)].node }
 
     /// How many leases the entry in `slot` has. - Complexity: O(1).
+    @inlinable
     func pins(at slot: Int32) -> Int { Int(slots[Int(slot)].pins) }
 
     /// The least recently used unpinned entry: the eviction victim. - Complexity: O(1).
+    @inlinable
     var leastRecentlyUsedIdle: Int32? { idle.tail == Self.none ? nil : idle.tail }
 
     /// Whether `lease` still refers to a live lease. - Complexity: O(1).
+    @inlinable
     func isCurrent(_ lease: Lease) -> Bool {
         lease.slot >= 0 && Int(lease.slot) < slots.count
             && slots[Int(lease.slot)].generation == lease.generation
@@ -116,7 +142,7 @@ struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Sendable>:
     /// Inserts `node` (which has no entry) as the most recently used entry, with `pins` leases.
     /// - Returns: the lease for the inserted entry (meaningful when `pins > 0`).
     /// - Complexity: amortised O(1).
-    @discardableResult
+    @inlinable @discardableResult
     mutating func insert(_ node: NodeID, connection: Connection, pins: Int) -> Lease {
         let slot: Int32
         if freeHead != Self.none {
@@ -142,7 +168,7 @@ struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Sendable>:
     }
 
     /// Marks the entry in `slot` most recently used. - Complexity: O(1).
-    @inline(__always)
+    @inlinable
     mutating func touch(_ slot: Int32) {
         let isPinned = slots[Int(slot)].pins > 0
         if (isPinned ? pinned.head : idle.head) == slot { return }
@@ -153,6 +179,7 @@ struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Sendable>:
     /// Adds a lease to the entry in `slot` and marks it most recently used.
     /// - Returns: the lease to pass to ``unpin(_:)``.
     /// - Complexity: O(1).
+    @inlinable
     mutating func pin(_ slot: Int32) -> Lease {
         let wasPinned = slots[Int(slot)].pins > 0
         unlink(slot, pinned: wasPinned)
@@ -166,6 +193,7 @@ struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Sendable>:
     /// - Returns: nil when the lease is stale (its entry left since; a no-op), otherwise whether
     ///   the entry became idle.
     /// - Complexity: O(1).
+    @inlinable
     mutating func unpin(_ lease: Lease) -> Bool? {
         guard isCurrent(lease) else { return nil }
         let slot = lease.slot
@@ -180,7 +208,7 @@ struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Sendable>:
     /// Removes the entry in `slot` and frees the slot; leases on it become stale.
     /// - Returns: the removed entry's node and connection, and whether it was pinned.
     /// - Complexity: O(1).
-    @discardableResult
+    @inlinable @discardableResult
     mutating func remove(_ slot: Int32) -> (node: NodeID, connection: Connection, wasPinned: Bool) {
         let wasPinned = slots[Int(slot)].pins > 0
         unlink(slot, pinned: wasPinned)
@@ -209,8 +237,8 @@ struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Sendable>:
 
     // MARK: Lists
 
-    @inline(__always)
-    private mutating func unlink(_ slot: Int32, pinned isPinned: Bool) {
+    @inlinable
+    mutating func unlink(_ slot: Int32, pinned isPinned: Bool) {
         let previous = slots[Int(slot)].previous
         let next = slots[Int(slot)].next
         if previous != Self.none {
@@ -229,8 +257,8 @@ struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Sendable>:
         }
     }
 
-    @inline(__always)
-    private mutating func pushFront(_ slot: Int32, pinned isPinned: Bool) {
+    @inlinable
+    mutating func pushFront(_ slot: Int32, pinned isPinned: Bool) {
         let head = isPinned ? pinned.head : idle.head
         slots[Int(slot)].previous = Self.none
         slots[Int(slot)].next = head

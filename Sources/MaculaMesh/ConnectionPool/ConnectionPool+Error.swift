@@ -61,6 +61,7 @@ public struct ConnectionPoolError: Error, Hashable, Sendable, CustomStringConver
     public static let nodeRemoved = ConnectionPoolError(.nodeRemoved)
 
     /// A ``connectFailed`` error carrying the factory's error.
+    @usableFromInline
     static func connectFailed(_ error: any Error) -> ConnectionPoolError {
         ConnectionPoolError(.connectFailed, underlyingError: error)
     }

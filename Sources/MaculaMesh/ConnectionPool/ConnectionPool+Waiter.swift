@@ -1,42 +1,52 @@
 import Synchronization
 
-/// Where one waiting caller of a connection pool gets its outcome: a continuation guarded by a
-/// mutex, so that the pool (inside its actor) and the caller's cancellation handler (on any
-/// thread) can race to resume it and exactly one wins.
+/// How one waiting caller of a connection pool is woken: a continuation guarded by a mutex, so
+/// that the pool (inside its actor) and the caller's cancellation handler (on any thread) can race
+/// to resume it and exactly one wins.
 ///
 /// The pool's core stores the waiter under the caller's request ID. When the caller's task is
-/// cancelled, the cancellation handler resumes the caller at once with
-/// ``ConnectionPoolError/cancelled``; the caller then enters the actor and removes its request
-/// from the core before it returns, so a cancelled caller leaves nothing behind. If the pool
-/// resolves the request after the cancellation won, ``finish(_:)`` returns false and the actor
-/// undoes what the outcome held (it releases the lease, if any).
-final class ConnectionPoolWaiter<Connection: Sendable>: Sendable {
-    typealias Outcome = ConnectionPoolOutcome<Connection>
-
-    private enum State {
-        /// Registered, not yet suspended, no outcome.
+/// cancelled, the cancellation handler resumes the caller at once; the caller then enters the
+/// actor and removes its request from the core before it returns, so a cancelled caller leaves
+/// nothing behind. If the pool resolves the request after the cancellation won, ``finish()``
+/// returns false and the actor undoes what the outcome held (it ends the lease, if any).
+///
+/// The outcome itself does not pass through the waiter: the actor keeps it under the request ID
+/// until the caller, resumed on the actor, takes it. That keeps this class free of generic
+/// parameters, which matters on the hot path (a generic class pays for run-time metadata
+/// look-ups when it is created and destroyed).
+@usableFromInline
+final class ConnectionPoolWaiter: Sendable {
+    @usableFromInline
+    enum State: Sendable {
+        /// Registered, not yet suspended, not yet settled.
         case pending
         /// Suspended in ``wait()``.
-        case waiting(CheckedContinuation<Outcome, Never>)
+        case waiting(CheckedContinuation<Bool, Never>)
         /// The outcome arrived before the caller suspended.
-        case finished(Outcome)
+        case finished
         /// The caller was cancelled before it suspended.
         case cancelled
-        /// The caller was resumed (or will be, at once); nothing more can happen.
+        /// Settled and taken; nothing more can happen.
         case done
     }
 
-    private let state = Mutex(State.pending)
+    /// The caller's request ID: where the actor keeps its outcome.
+    @usableFromInline let id: UInt64
+    @usableFromInline let state = Mutex(State.pending)
 
-    init() {}
+    @inlinable
+    init(id: UInt64) {
+        self.id = id
+    }
 
-    /// Delivers `outcome` to the caller.
-    /// - Returns: false when the caller's cancellation won the race: the outcome was not delivered.
-    func finish(_ outcome: Outcome) -> Bool {
-        let (delivered, continuation) = state.withLock { state -> (Bool, CheckedContinuation<Outcome, Never>?) in
+    /// Wakes the caller: its outcome is ready.
+    /// - Returns: false when the caller's cancellation won the race: it will not take an outcome.
+    @inlinable
+    func finish() -> Bool {
+        let (delivered, continuation) = state.withLock { state -> (Bool, CheckedContinuation<Bool, Never>?) in
             switch state {
             case .pending:
-                state = .finished(outcome)
+                state = .finished
                 return (true, nil)
             case .waiting(let continuation):
                 state = .done
@@ -45,14 +55,14 @@ final class ConnectionPoolWaiter<Connection: Sendable>: Sendable {
                 return (false, nil)
             }
         }
-        continuation?.resume(returning: outcome)
+        continuation?.resume(returning: true)
         return delivered
     }
 
-    /// The caller's task was cancelled: resume it with ``ConnectionPoolError/cancelled`` unless
-    /// its outcome already arrived.
+    /// The caller's task was cancelled: wake it with "cancelled" unless its outcome is ready.
+    @inlinable
     func cancel() {
-        let continuation = state.withLock { state -> CheckedContinuation<Outcome, Never>? in
+        let continuation = state.withLock { state -> CheckedContinuation<Bool, Never>? in
             switch state {
             case .pending:
                 state = .cancelled
@@ -64,26 +74,46 @@ final class ConnectionPoolWaiter<Connection: Sendable>: Sendable {
                 return nil
             }
         }
-        continuation?.resume(returning: .failed(.cancelled))
+        continuation?.resume(returning: false)
     }
 
-    /// Suspends until the outcome arrives or the task is cancelled. Called once.
-    func wait() async -> Outcome {
+    /// Settles without suspending when possible (a connect that completed without suspending).
+    /// - Returns: true when the outcome is ready, false when the caller was cancelled, nil when
+    ///   neither happened yet.
+    @inlinable
+    func settledWithoutWaiting() -> Bool? {
+        state.withLock { state -> Bool? in
+            switch state {
+            case .finished:
+                state = .done
+                return true
+            case .cancelled:
+                state = .done
+                return false
+            case .pending, .waiting, .done:
+                return nil
+            }
+        }
+    }
+
+    /// Suspends until the outcome is ready (true) or the task is cancelled (false). Called once.
+    @inlinable
+    func wait() async -> Bool {
         await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Outcome, Never>) in
-                let ready = state.withLock { state -> Outcome? in
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let ready = state.withLock { state -> Bool? in
                     switch state {
                     case .pending:
                         state = .waiting(continuation)
                         return nil
-                    case .finished(let outcome):
+                    case .finished:
                         state = .done
-                        return outcome
+                        return true
                     case .cancelled, .waiting, .done:
                         // `.waiting` and `.done` cannot happen (wait() runs once); answering
-                        // `cancelled` keeps the caller from hanging if they ever did.
+                        // "cancelled" keeps the caller from hanging if they ever did.
                         state = .done
-                        return .failed(.cancelled)
+                        return false
                     }
                 }
                 if let ready { continuation.resume(returning: ready) }

@@ -46,11 +46,11 @@
 /// - Important: ``connection(to:)`` hands out a connection without a lease: a later eviction may
 ///   close it under its holder. Use ``withConnection(to:isolation:_:)`` to keep it open for a
 ///   piece of work.
-public actor ConnectionPool<NodeID: Hashable & Sendable, Connection: PooledConnection, C: Clock>: MemoryManaged
+public final actor ConnectionPool<NodeID: Hashable & Sendable, Connection: PooledConnection, C: Clock>: MemoryManaged
 where C.Duration == Duration {
     /// Opens a connection to a node. It runs in a task the pool owns (never in a caller's task);
     /// the pool calls it once per miss, however many callers share that miss.
-    public typealias Factory = @Sendable (NodeID) async throws -> Connection
+    public typealias Factory = nonisolated(nonsending) @Sendable (NodeID) async throws -> Connection
 
     /// What the pool knows about one node (the seed's `get_connection_info`).
     public enum EntryInfo: Sendable {
@@ -62,29 +62,34 @@ where C.Duration == Duration {
         case connecting(waitingCallers: Int)
     }
 
-    typealias Waiter = ConnectionPoolWaiter<Connection>
-    typealias Core = ConnectionPoolCore<NodeID, Connection, Waiter, C.Instant>
-    typealias Lease = ConnectionPoolLease
+    @usableFromInline typealias Waiter = ConnectionPoolWaiter
+    @usableFromInline typealias Core = ConnectionPoolCore<NodeID, Connection, Waiter, C.Instant>
+    @usableFromInline typealias Lease = ConnectionPoolLease
 
     /// The name used in metrics: ``Configuration/componentName``.
     public nonisolated let componentName: String
 
-    private let clock: C
-    private let metrics: any MemoryMetrics
-    private let factory: Factory
-    var core: Core
+    @usableFromInline let clock: C
+    @usableFromInline let metrics: any MemoryMetrics
+    @usableFromInline let factory: Factory
+    @usableFromInline var core: Core
     private let signal = DeadlineSignal()
-    private var nextRequestID: UInt64 = 0
+    @usableFromInline var nextRequestID: UInt64 = 0
+    /// Outcomes delivered to waiting callers and not yet taken, by request ID. A caller takes its
+    /// own as soon as it runs again on the actor.
+    @usableFromInline var outcomes: [UInt64: Core.Outcome] = [:]
 
     /// The tasks of connects in flight, so that shutdown can cancel and await them.
-    private var connectTaskHandles: [Core.ConnectID: Task<Void, Never>] = [:]
-    /// Set by a connect task that ended before its starter stored its handle (a factory that did
-    /// not suspend); at most one connect task runs synchronously inside a starter at a time.
-    private var connectEndedWhileStarting: Core.ConnectID?
+    @usableFromInline var connectTaskHandles: [Core.ConnectID: Task<Void, Never>] = [:]
+    /// The connect whose task is being started now, and whether that task already ended (a
+    /// factory that did not suspend): then there is no handle to keep. Connects start one at a
+    /// time, from ``startPendingConnects()``.
+    @usableFromInline var startingConnect: Core.ConnectID?
+    @usableFromInline var connectEndedWhileStarting = false
     /// Connects to start, filled while a start is in progress so that connects that complete
     /// synchronously start the next ones from a loop rather than by recursion.
-    private var pendingStarts: [(Core.ConnectID, NodeID)] = []
-    private var isStartingConnects = false
+    @usableFromInline var pendingStarts: [(Core.ConnectID, NodeID)] = []
+    @usableFromInline var isStartingConnects = false
     /// Tests waiting in ``waitUntilRunning()``.
     private var runObservers: [CheckedContinuation<Void, Never>] = []
 
@@ -134,8 +139,11 @@ where C.Duration == Duration {
     /// - Important: Without a lease, the connection may be evicted and closed under its holder
     ///   when other nodes' connections push it out. Use ``withConnection(to:isolation:_:)`` to
     ///   hold it.
+    @inlinable
     public func connection(to node: NodeID) async throws(ConnectionPoolError) -> Connection {
-        try await acquire(node, pin: false).0
+        // A hit needs no waiter, no clock and no suspension: keep its path short.
+        if let connection = core.hit(node) { return connection }
+        return try await acquire(node, pin: false).0
     }
 
     /// Runs `body` with the connection to `node`, leased: the entry is never evicted while `body`
@@ -152,6 +160,7 @@ where C.Duration == Duration {
     /// - Important: A lease protects the entry from eviction (least recently used, limit lowered,
     ///   memory pressure), not from ``remove(_:)``, from being found dead, or from ``shutdown()``:
     ///   those close the connection at once, and the lease's end is then a no-op.
+    @inlinable
     public func withConnection<Value>(
         to node: NodeID,
         isolation: isolated (any Actor)? = #isolation,
@@ -169,12 +178,14 @@ where C.Duration == Duration {
         return value
     }
 
-    private func release(_ lease: Lease) async {
+    @inlinable
+    func release(_ lease: Lease) async {
         let actions = core.leaseReleased(lease)
         if !actions.isEmpty { await perform(actions) }
     }
 
-    private func acquire(_ node: NodeID, pin: Bool) async throws(ConnectionPoolError) -> (Connection, Lease?) {
+    @inlinable
+    func acquire(_ node: NodeID, pin: Bool) async throws(ConnectionPoolError) -> (Connection, Lease?) {
         let id = nextRequestID
         nextRequestID &+= 1
         var waiter: Waiter?
@@ -184,7 +195,7 @@ where C.Duration == Duration {
             id: id,
             waiter: {
                 if Task.isCancelled { return nil }
-                waiter = Waiter()
+                waiter = Waiter(id: id)
                 return waiter
             },
             now: { clock.now }
@@ -202,20 +213,34 @@ where C.Duration == Duration {
         case .joinedConnect:
             if !actions.isEmpty { await perform(actions) }
         case .queued(let signalDeadlineLoop):
-            if signalDeadlineLoop { signal.signal() }
+            if signalDeadlineLoop { wakeDeadlineLoop() }
             if !actions.isEmpty { await perform(actions) }
         }
         guard let waiter else { throw .cancelled }
-        switch await waiter.wait() {
+        let delivered: Bool
+        if let settled = waiter.settledWithoutWaiting() {
+            delivered = settled
+        } else {
+            delivered = await waiter.wait()
+        }
+        guard delivered, let outcome = outcomes.removeValue(forKey: id) else {
+            // Cancelled: forget the request wherever it waits, before returning.
+            let cleanup = core.requestCancelled(id, node: node)
+            if !cleanup.isEmpty { await perform(cleanup) }
+            throw .cancelled
+        }
+        switch outcome {
         case .connected(let connection, let lease):
             return (connection, lease)
         case .failed(let error):
-            if error == .cancelled {
-                let cleanup = core.requestCancelled(id, node: node)
-                if !cleanup.isEmpty { await perform(cleanup) }
-            }
             throw error
         }
+    }
+
+    /// Tells `run()` that an earlier deadline appeared.
+    @usableFromInline
+    func wakeDeadlineLoop() {
+        signal.signal()
     }
 
     // MARK: Managing entries
@@ -345,22 +370,34 @@ where C.Duration == Duration {
     /// Carries out the core's actions: metrics, connect cancellations and connect starts first,
     /// then the closes (awaited), then the resumes. Resuming last means a caller whose connect
     /// evicted an entry returns only once that entry's connection is closed.
-    private func perform(_ actions: [Core.Action]) async {
-        var closing: [Connection] = []
-        var resumes: [(Waiter, Core.Outcome)] = []
-        var removals: [(reason: RemovalReason, count: Int)] = []
+    @inlinable
+    func perform(_ actions: [Core.Action]) async {
+        let closes = performImmediateEffects(actions)
+        if closes > 0 { await closeConnections(in: actions, count: closes) }
+        let undo = resumeWaiters(in: actions)
+        if !undo.isEmpty { await perform(undo) }
+    }
+
+    /// Records metrics, cancels and starts connects. - Returns: how many connections to close.
+    @inlinable
+    func performImmediateEffects(_ actions: [Core.Action]) -> Int {
+        var closes = 0
+        // Removals are counted in runs of one reason (bulk removals come in one run).
+        var runReason: RemovalReason?
+        var runCount = 0
         for action in actions {
             switch action {
-            case .resume(let waiter, let outcome):
-                resumes.append((waiter, outcome))
-            case .close(let connection, let reason):
-                closing.append(connection)
+            case .resume:
+                break
+            case .close(_, let reason):
+                closes += 1
                 if let reason {
-                    if let at = removals.firstIndex(where: { $0.reason == reason }) {
-                        removals[at].count += 1
-                    } else {
-                        removals.append((reason, 1))
+                    if reason != runReason {
+                        if let runReason { metrics.entriesRemoved(runCount, reason: runReason, component: componentName) }
+                        runReason = reason
+                        runCount = 0
                     }
+                    runCount += 1
                 }
             case .startConnect(let id, let node):
                 pendingStarts.append((id, node))
@@ -372,22 +409,56 @@ where C.Duration == Duration {
                 metrics.eventRecorded(event, count: 1, component: componentName)
             }
         }
-        for (reason, count) in removals {
-            metrics.entriesRemoved(count, reason: reason, component: componentName)
-        }
+        if let runReason { metrics.entriesRemoved(runCount, reason: runReason, component: componentName) }
         startPendingConnects()
-        await close(closing)
+        return closes
+    }
+
+    /// Closes the connections of the `.close` actions: one directly, several concurrently.
+    @inlinable
+    func closeConnections(in actions: [Core.Action], count: Int) async {
+        guard count > 1 else {
+            for case .close(let connection, _) in actions {
+                await connection.close()
+            }
+            return
+        }
+        await closeConcurrently(actions.compactMap {
+            if case .close(let connection, _) = $0 { return connection }
+            return nil
+        })
+    }
+
+    /// Closes many connections at once, at most 64 at a time (shutdown, lowering the limit).
+    @usableFromInline
+    func closeConcurrently(_ connections: [Connection]) async {
+        await withTaskGroup(of: Void.self) { group in
+            for (index, connection) in connections.enumerated() {
+                if index >= 64 { await group.next() }
+                group.addTask { await connection.close() }
+            }
+        }
+    }
+
+    /// Resumes the callers of the `.resume` actions.
+    /// - Returns: the actions of ending the leases that could not be delivered (their caller was
+    ///   cancelled first and will not end them).
+    @inlinable
+    func resumeWaiters(in actions: [Core.Action]) -> [Core.Action] {
         var undo: [Core.Action] = []
-        for (waiter, outcome) in resumes where !waiter.finish(outcome) {
-            // The caller was cancelled first; it will not end this lease, so end it here.
-            if case .connected(_, let lease?) = outcome {
+        for case .resume(let waiter, let outcome) in actions {
+            // The caller runs on this actor, so it cannot take the outcome before this job ends.
+            if waiter.finish() {
+                outcomes[waiter.id] = outcome
+            } else if case .connected(_, let lease?) = outcome {
                 undo.append(contentsOf: core.leaseReleased(lease))
             }
         }
-        if !undo.isEmpty { await perform(undo) }
+        return undo
     }
 
-    private func startPendingConnects() {
+    @inlinable
+    func startPendingConnects() {
         guard !isStartingConnects, !pendingStarts.isEmpty else { return }
         isStartingConnects = true
         var index = 0
@@ -400,22 +471,28 @@ where C.Duration == Duration {
         isStartingConnects = false
     }
 
-    private func spawnConnect(_ id: Core.ConnectID, to node: NodeID) {
+    /// Starts the task of connect `id`. With `Task.immediate` the task runs synchronously until it
+    /// first suspends; when the factory does not suspend it has ended before this returns, and
+    /// there is no handle to keep.
+    @inlinable
+    func spawnConnect(_ id: Core.ConnectID, to node: NodeID) {
+        startingConnect = id
+        connectEndedWhileStarting = false
         let task: Task<Void, Never>
         if #available(macOS 26.0, iOS 26.0, watchOS 26.0, tvOS 26.0, visionOS 26.0, *) {
             task = Task.immediate { await self.connect(id, to: node) }
         } else {
             task = Task { await self.connect(id, to: node) }
         }
-        if connectEndedWhileStarting == id {
-            connectEndedWhileStarting = nil
-        } else {
+        startingConnect = nil
+        if !connectEndedWhileStarting {
             connectTaskHandles[id] = task
         }
     }
 
     /// The body of a connect task: call the factory, report, close what must be closed.
-    private func connect(_ id: Core.ConnectID, to node: NodeID) async {
+    @inlinable
+    func connect(_ id: Core.ConnectID, to node: NodeID) async {
         let result: Result<Connection, any Error>
         do {
             result = .success(try await factory(node))
@@ -423,28 +500,10 @@ where C.Duration == Duration {
             result = .failure(error)
         }
         await perform(core.connectFinished(id, node: node, result: result))
-        if connectTaskHandles.removeValue(forKey: id) == nil {
-            connectEndedWhileStarting = id
-        }
-    }
-
-    /// Closes connections: one directly, several concurrently (at most 64 at a time).
-    private func close(_ connections: [Connection]) async {
-        switch connections.count {
-        case 0:
-            return
-        case 1:
-            await connections[0].close()
-        default:
-            await withTaskGroup(of: Void.self) { group in
-                var next = 0
-                while next < connections.count {
-                    if next >= 64 { await group.next() }
-                    let connection = connections[next]
-                    group.addTask { await connection.close() }
-                    next += 1
-                }
-            }
+        if startingConnect == id {
+            connectEndedWhileStarting = true
+        } else {
+            connectTaskHandles.removeValue(forKey: id)
         }
     }
 }

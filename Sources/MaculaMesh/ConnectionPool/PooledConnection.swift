@@ -22,5 +22,5 @@ public protocol PooledConnection: Sendable {
     ///
     /// - Important: It should not throw away errors silently that you care about: log them; the
     ///   pool cannot act on a failed close.
-    func close() async
+    nonisolated(nonsending) func close() async
 }
