@@ -48,8 +48,17 @@
 ///   piece of work.
 public final actor ConnectionPool<NodeID: Hashable & Sendable, Connection: PooledConnection, C: Clock>: MemoryManaged
 where C.Duration == Duration {
-    /// Opens a connection to a node. It runs in a task the pool owns (never in a caller's task);
-    /// the pool calls it once per miss, however many callers share that miss.
+    /// Opens a connection to a node. It runs in a task the pool owns (never in a caller's task),
+    /// so no caller's cancellation reaches it; ``remove(_:)`` and ``shutdown()`` cancel it when
+    /// they abandon its result. The pool calls it once per miss, however many callers share that
+    /// miss. It throws to fail the connect; every caller waiting for it gets
+    /// ``ConnectionPoolError/connectFailed`` carrying the error.
+    ///
+    /// - Important: It is `nonisolated(nonsending)`: it starts on the pool's executor and stays
+    ///   there until it first suspends (a network connect suspends at once), which spares a
+    ///   thread hop per connect. Keep its synchronous part short, or write the closure as
+    ///   `{ @concurrent node in … }` to run it on the global executor. The pool puts no deadline
+    ///   on it: give it its own timeout.
     public typealias Factory = nonisolated(nonsending) @Sendable (NodeID) async throws -> Connection
 
     /// What the pool knows about one node (the seed's `get_connection_info`).

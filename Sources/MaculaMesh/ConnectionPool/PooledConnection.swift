@@ -18,9 +18,11 @@ public protocol PooledConnection: Sendable {
     /// Closes the connection and releases what it holds.
     ///
     /// The pool calls it exactly once per connection, after the connection has left the pool's
-    /// state, and awaits it (closes triggered by one call run concurrently with each other).
+    /// state, and awaits it before it resumes the callers of the step that removed it (several
+    /// closes from one step run concurrently).
     ///
-    /// - Important: It should not throw away errors silently that you care about: log them; the
-    ///   pool cannot act on a failed close.
+    /// - Important: It is `nonisolated(nonsending)`: it starts on the pool's executor and runs
+    ///   there until it first suspends, so keep its synchronous part short. It cannot fail: log
+    ///   what goes wrong, the pool could not act on it.
     nonisolated(nonsending) func close() async
 }

@@ -25,6 +25,20 @@ struct ConnectionPoolCoreTests {
         pool.expectInvariants()
     }
 
+    @Test("the hit fast path touches a live entry and leaves absent or dead ones to the full request")
+    func hitFastPath() throws {
+        var pool = try PoolCoreDriver(limit: 3)
+        let one = pool.insert(1).0
+        _ = pool.insert(2)
+        #expect(pool.core.hit(1) === one)
+        #expect(pool.order == [1, 2])
+        #expect(pool.core.hit(3) == nil)
+        one.markDead()
+        #expect(pool.core.hit(1) == nil)
+        #expect(pool.order == [1, 2]) // nothing changed: the full request closes and replaces it
+        pool.expectInvariants()
+    }
+
     @Test("the least recently used entry is evicted, and closed, when a connect completes on a full pool")
     func evictionOrder() throws {
         var pool = try PoolCoreDriver(limit: 3)

@@ -35,6 +35,16 @@ struct ConnectionPoolTests {
         await fixture.expectInvariants()
     }
 
+    @Test("a @concurrent factory works as well as a nonsending one")
+    func concurrentFactory() async throws {
+        let pool = try PoolUnderTest(clock: ManualClock()) { @concurrent node in
+            FakeConnection(node: node, serial: node)
+        }
+        let connection = try await pool.connection(to: 4)
+        #expect(connection.serial == 4)
+        #expect(try await pool.connection(to: 4) === connection)
+    }
+
     @Test("a failed connect throws the factory's error, typed, and leaves the pool exactly as it was")
     func failure() async throws {
         let fixture = try PoolFixture(limit: 2)
