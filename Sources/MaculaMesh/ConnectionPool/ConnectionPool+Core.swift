@@ -1,3 +1,11 @@
+/// What a waiting caller of a connection pool gets.
+@usableFromInline
+package enum ConnectionPoolOutcome<Connection: Sendable>: Sendable {
+    /// The connection, and the lease when the caller asked for one.
+    case connected(Connection, ConnectionPoolLease?)
+    case failed(ConnectionPoolError)
+}
+
 /// The connection pool's state and every decision about it, with no effects: the pure core of
 /// ``ConnectionPool``.
 ///
@@ -21,14 +29,6 @@
 /// to the limit at once, leased entries are evicted as their leases end, no new connect starts
 /// until the sum is back under the limit, and a connect that completes with no room is closed and
 /// its callers get ``ConnectionPoolError/limitReached``.
-/// What a waiting caller of a connection pool gets.
-@usableFromInline
-package enum ConnectionPoolOutcome<Connection: Sendable>: Sendable {
-    /// The connection, and the lease when the caller asked for one.
-    case connected(Connection, ConnectionPoolLease?)
-    case failed(ConnectionPoolError)
-}
-
 @usableFromInline
 package struct ConnectionPoolCore<
     NodeID: Hashable & Sendable,
@@ -62,15 +62,68 @@ package struct ConnectionPoolCore<
         case resume(Waiter, Outcome)
         /// Close the connection; count a removal for `reason` unless it is nil (the connection
         /// never was an entry: a connect that completed after its node was removed, for example).
-        case close(Connection, RemovalReason?)
+        case close(Connection, CloseReason)
         /// Run the factory for `NodeID` and report the result with ``connectFinished(_:node:result:)``.
         case startConnect(ConnectID, NodeID)
         /// The connect's result is no longer wanted: cancel its task.
         case cancelConnect(ConnectID)
         /// Count a rejection.
-        case reject(RejectionReason)
+        case reject(Rejection)
         /// Count an event.
-        case record(MemoryEvent)
+        case record(Event)
+    }
+
+    /// Why a connection is closed: the metrics' ``RemovalReason``, or none for a connection that
+    /// never was an entry. (Small trivial enums keep actions cheap to copy and destroy.)
+    @usableFromInline
+    package enum CloseReason: Sendable {
+        case evicted, dead, pressure, shutdown, removed
+        /// A connect completed but its connection never entered the pool.
+        case discarded
+
+        @inlinable
+        package var removalReason: RemovalReason? {
+            switch self {
+            case .evicted: .evicted
+            case .dead: .dead
+            case .pressure: .pressure
+            case .shutdown: .shutdown
+            case .removed: .removed
+            case .discarded: nil
+            }
+        }
+    }
+
+    /// A refused request, for metrics.
+    @usableFromInline
+    package enum Rejection: Sendable {
+        case limitReached, waitersLimitReached, waitTimedOut, notRunning
+
+        @inlinable
+        package var reason: RejectionReason {
+            switch self {
+            case .limitReached: .limitReached
+            case .waitersLimitReached: .waitersLimitReached
+            case .waitTimedOut: .waitTimedOut
+            case .notRunning: .notRunning
+            }
+        }
+    }
+
+    /// An event, for metrics.
+    @usableFromInline
+    package enum Event: Sendable {
+        case connectFailed, connectDiscarded, connectShared, callerQueued
+
+        @inlinable
+        package var event: MemoryEvent {
+            switch self {
+            case .connectFailed: .connectFailed
+            case .connectDiscarded: .connectDiscarded
+            case .connectShared: .connectShared
+            case .callerQueued: .callerQueued
+            }
+        }
     }
 
     /// What happens to a request, beyond its actions.
@@ -109,19 +162,20 @@ package struct ConnectionPoolCore<
         }
     }
 
-    /// One connect in flight and the callers waiting for it. The first waiter is stored inline so
-    /// the common case (one caller per miss) allocates nothing here.
+    /// One connect in flight and the callers waiting for it, in a reusable record. The first
+    /// waiter is stored inline so the common case (one caller per miss) allocates nothing here.
     @usableFromInline
     struct Connect: Sendable {
-        @usableFromInline let id: ConnectID
+        /// Bumped each time the record is reused; part of the connect ID.
+        @usableFromInline var generation: UInt32 = 0
+        @usableFromInline var isAllocated = false
+        /// The connecting slot in `entries`, or `none` once the connect was abandoned (its node
+        /// removed, or shutdown) and only its report is awaited.
+        @usableFromInline var slot: Int32 = -1
         @usableFromInline var first: Attached?
         @usableFromInline var others: [RequestID: Attached] = [:]
 
-        @inlinable
-        init(id: ConnectID, first: Attached?) {
-            self.id = id
-            self.first = first
-        }
+        @inlinable init() {}
 
         @inlinable
         var waiterCount: Int { (first == nil ? 0 : 1) + others.count }
@@ -148,6 +202,13 @@ package struct ConnectionPoolCore<
             all.append(contentsOf: others.values)
             return all
         }
+
+        /// Forgets the waiters (their outcome was delivered elsewhere).
+        @inlinable
+        mutating func removeWaiters() {
+            first = nil
+            if !others.isEmpty { others = [:] }
+        }
     }
 
     struct Queued: Sendable {
@@ -162,11 +223,12 @@ package struct ConnectionPoolCore<
     let waitTimeout: Duration
 
     @usableFromInline var entries = Entries()
-    /// Live connects by node; a connect whose node was removed, or that was in flight at shutdown,
-    /// is no longer here but still counts in `inFlight` until it reports.
-    @usableFromInline var connects: [NodeID: Connect] = [:]
+    /// Connect records; a connecting slot's tag is its record's index. An abandoned connect keeps
+    /// its record (and counts in `inFlight`) until it reports.
+    @usableFromInline var records: ContiguousArray<Connect> = []
+    @usableFromInline var freeRecords: [Int32] = []
+    /// Connects started and not yet reported, abandoned ones included.
     @usableFromInline var inFlight = 0
-    @usableFromInline var nextConnectID: ConnectID = 0
 
     private var queue = FIFOQueue<RequestID, Queued>()
     private var deadlines = DeadlineHeap<RequestID, Instant>()
@@ -176,7 +238,7 @@ package struct ConnectionPoolCore<
 
     /// The reason reported for entries evicted later because the last lowering of the limit left
     /// leased entries above it.
-    @usableFromInline var shrinkReason = RemovalReason.evicted
+    @usableFromInline var shrinkReason = CloseReason.evicted
 
     /// Creates an empty core.
     /// - Throws: ``ConfigurationError`` when the configuration breaks a rule.
@@ -206,7 +268,7 @@ package struct ConnectionPoolCore<
     /// - Complexity: O(1).
     @inlinable
     package mutating func hit(_ node: NodeID) -> Connection? {
-        guard let slot = entries.slot(of: node) else { return nil }
+        guard case .established(let slot) = entries.lookup(node) else { return nil }
         let connection = entries.connection(at: slot)
         guard connection.isAlive else { return nil }
         entries.touch(slot)
@@ -231,35 +293,39 @@ package struct ConnectionPoolCore<
     ) -> (RequestAction, [Action]) {
         guard lifecycle != .shutDown else { return (.rejected(.shutdown), []) }
         var effects: [Action] = []
-        if let slot = entries.slot(of: node) {
-            let connection = entries.connection(at: slot)
-            if connection.isAlive {
+        while true {
+            switch entries.lookup(node) {
+            case .established(let slot):
+                let connection = entries.connection(at: slot)
+                guard connection.isAlive else {
+                    // The dead entry goes. If it was leased its slot is free, so waiting callers
+                    // go first; one of them may start a connect to this very node, which this
+                    // caller then joins. Look again.
+                    if removeDead(slot, into: &effects) { drain(into: &effects) }
+                    continue
+                }
                 if !pin {
                     entries.touch(slot)
-                    return (.hit(connection, nil), [])
+                    return (.hit(connection, nil), effects)
                 }
                 if entries.pins(at: slot) > 0 || slotAvailable {
-                    return (.hit(connection, entries.pin(slot)), [])
+                    return (.hit(connection, entries.pin(slot)), effects)
                 }
                 return enqueue(node, pin: pin, id: id, waiter: makeWaiter, now: now, effects: effects)
+            case .connecting(let slot):
+                guard let waiter = makeWaiter() else { return (.rejected(.cancelled), effects) }
+                records[Int(entries.connectingTag(at: slot))].attach(Attached(request: id, pin: pin, waiter: waiter))
+                effects.append(.record(.connectShared))
+                return (.joinedConnect, effects)
+            case .absent(let hash):
+                guard slotAvailable else {
+                    return enqueue(node, pin: pin, id: id, waiter: makeWaiter, now: now, effects: effects)
+                }
+                guard let waiter = makeWaiter() else { return (.rejected(.cancelled), effects) }
+                let connectID = startConnect(node, hash: hash, first: Attached(request: id, pin: pin, waiter: waiter))
+                return (.startConnect(connectID), effects)
             }
-            // The dead entry was leased: its slot is free, so waiting callers go first. One of
-            // them may start a connect to this very node, which this caller then joins.
-            if removeDead(slot, into: &effects) { drain(into: &effects) }
         }
-        if var connect = connects[node] {
-            guard let waiter = makeWaiter() else { return (.rejected(.cancelled), effects) }
-            connect.attach(Attached(request: id, pin: pin, waiter: waiter))
-            connects[node] = connect
-            effects.append(.record(.connectShared))
-            return (.joinedConnect, effects)
-        }
-        guard slotAvailable else {
-            return enqueue(node, pin: pin, id: id, waiter: makeWaiter, now: now, effects: effects)
-        }
-        guard let waiter = makeWaiter() else { return (.rejected(.cancelled), effects) }
-        let connectID = startConnect(node, first: Attached(request: id, pin: pin, waiter: waiter))
-        return (.startConnect(connectID), effects)
     }
 
     @usableFromInline
@@ -272,7 +338,7 @@ package struct ConnectionPoolCore<
         effects: [Action]
     ) -> (RequestAction, [Action]) {
         var effects = effects
-        let rejection: (ConnectionPoolError, RejectionReason)?
+        let rejection: (ConnectionPoolError, Rejection)?
         if maximumWaiters == 0 {
             rejection = (.limitReached, .limitReached)
         } else if lifecycle != .running {
@@ -306,8 +372,8 @@ package struct ConnectionPoolCore<
             drain(into: &effects)
             return effects
         }
-        if var connect = connects[node], connect.detach(id) {
-            connects[node] = connect
+        if case .connecting(let slot) = entries.lookup(node) {
+            _ = records[Int(entries.connectingTag(at: slot))].detach(id)
         }
         return []
     }
@@ -327,36 +393,60 @@ package struct ConnectionPoolCore<
     // MARK: Connects
 
     @inlinable
-    mutating func startConnect(_ node: NodeID, first: Attached) -> ConnectID {
-        nextConnectID &+= 1
-        connects[node] = Connect(id: nextConnectID, first: first)
-        inFlight += 1
-        return nextConnectID
+    static func connectID(record: Int32, generation: UInt32) -> ConnectID {
+        UInt64(generation) << 32 | UInt64(UInt32(bitPattern: record))
     }
 
-    /// The factory returned for connect `id` to `node`.
+    /// Starts a connect to `node` (absent from the table; `hash` from its look-up) with its first
+    /// waiter. - Returns: the connect's ID. - Complexity: amortised O(1).
+    @inlinable
+    mutating func startConnect(_ node: NodeID, hash: Int, first: Attached) -> ConnectID {
+        let record: Int32
+        if let free = freeRecords.popLast() {
+            record = free
+        } else {
+            record = Int32(records.count)
+            records.append(Connect())
+        }
+        records[Int(record)].generation &+= 1
+        records[Int(record)].isAllocated = true
+        records[Int(record)].first = first
+        records[Int(record)].slot = entries.insertConnecting(node, hash: hash, tag: record)
+        inFlight += 1
+        return Self.connectID(record: record, generation: records[Int(record)].generation)
+    }
+
+    /// The factory returned for connect `id`.
     ///
     /// On success the connection becomes the most recently used entry (leased by the callers that
     /// asked for a lease), evicting the least recently used idle entry when the pool is full, and
     /// every waiting caller gets it. On failure every waiting caller gets the same
     /// ``ConnectionPoolError/connectFailed`` and no entry changes. A connect that is no longer
-    /// wanted (its node was removed, or the pool shut down) has its connection closed.
+    /// wanted (its node was removed, or the pool shut down) has its connection closed. An unknown
+    /// ID is a no-op.
     /// - Complexity: O(k) for k callers waiting for it, plus the waiters it lets through.
     @inlinable
-    package mutating func connectFinished(
-        _ id: ConnectID,
-        node: NodeID,
-        result: Result<Connection, any Error>
-    ) -> [Action] {
+    package mutating func connectFinished(_ id: ConnectID, result: Result<Connection, any Error>) -> [Action] {
+        let record = Int32(bitPattern: UInt32(truncatingIfNeeded: id))
+        guard record >= 0, Int(record) < records.count, records[Int(record)].isAllocated,
+              records[Int(record)].generation == UInt32(truncatingIfNeeded: id >> 32)
+        else { return [] }
+        // Move the record's contents out (copying it would copy its waiters), then free it.
+        let slot = records[Int(record)].slot
+        let first = records[Int(record)].first
+        var others: [RequestID: Attached] = [:]
+        swap(&others, &records[Int(record)].others)
+        records[Int(record)].first = nil
+        records[Int(record)].isAllocated = false
+        records[Int(record)].slot = Entries.none
+        freeRecords.append(record)
         inFlight -= 1
         var effects: [Action] = []
-        let removed = connects.removeValue(forKey: node)
-        guard let connect = removed, connect.id == id else {
-            // This connect was abandoned (its node removed, or shutdown); a newer one may be live.
-            if let removed { connects[node] = removed }
+        effects.reserveCapacity(2 + others.count)
+        guard slot != Entries.none else {
             switch result {
             case .success(let connection):
-                effects.append(.close(connection, nil))
+                effects.append(.close(connection, .discarded))
                 effects.append(.record(.connectDiscarded))
             case .failure:
                 effects.append(.record(.connectFailed))
@@ -366,30 +456,36 @@ package struct ConnectionPoolCore<
         }
         switch result {
         case .failure(let error):
+            entries.removeConnecting(slot)
             effects.append(.record(.connectFailed))
             let failure = ConnectionPoolError.connectFailed(error)
-            if let first = connect.first { effects.append(.resume(first.waiter, .failed(failure))) }
-            for other in connect.others.values { effects.append(.resume(other.waiter, .failed(failure))) }
+            if let first { effects.append(.resume(first.waiter, .failed(failure))) }
+            for other in others.values { effects.append(.resume(other.waiter, .failed(failure))) }
         case .success(let connection):
             while entries.count >= limit, let victim = entries.leastRecentlyUsedIdle {
                 effects.append(.close(entries.remove(victim).connection, .evicted))
             }
             if entries.count >= limit {
-                effects.append(.close(connection, nil))
+                entries.removeConnecting(slot)
+                effects.append(.close(connection, .discarded))
                 effects.append(.record(.connectDiscarded))
-                for waiter in connect.waiters {
+                if let first {
                     effects.append(.reject(.limitReached))
-                    effects.append(.resume(waiter.waiter, .failed(.limitReached)))
+                    effects.append(.resume(first.waiter, .failed(.limitReached)))
+                }
+                for other in others.values {
+                    effects.append(.reject(.limitReached))
+                    effects.append(.resume(other.waiter, .failed(.limitReached)))
                 }
             } else {
-                var pins = connect.first?.pin == true ? 1 : 0
-                for other in connect.others.values where other.pin { pins += 1 }
-                let lease = entries.insert(node, connection: connection, pins: pins)
+                var pins = first?.pin == true ? 1 : 0
+                for other in others.values where other.pin { pins += 1 }
+                let lease = entries.establish(slot, connection: connection, pins: pins)
                 budget.recordSize(entries.count)
-                if let first = connect.first {
+                if let first {
                     effects.append(.resume(first.waiter, .connected(connection, first.pin ? lease : nil)))
                 }
-                for other in connect.others.values {
+                for other in others.values {
                     effects.append(.resume(other.waiter, .connected(connection, other.pin ? lease : nil)))
                 }
             }
@@ -413,13 +509,14 @@ package struct ConnectionPoolCore<
     mutating func drain(into effects: inout [Action]) {
         guard lifecycle != .shutDown else { return }
         while let (id, queued) = queue.first() {
-            var slot = entries.slot(of: queued.node)
-            if let found = slot, !entries.connection(at: found).isAlive {
+            var lookup = entries.lookup(queued.node)
+            if case .established(let found) = lookup, !entries.connection(at: found).isAlive {
                 removeDead(found, into: &effects)
-                slot = nil
+                lookup = entries.lookup(queued.node)
             }
             let hasSlot = entries.pinnedCount + inFlight < limit
-            if let slot {
+            switch lookup {
+            case .established(let slot):
                 let connection = entries.connection(at: slot)
                 if !queued.pin {
                     entries.touch(slot)
@@ -431,17 +528,17 @@ package struct ConnectionPoolCore<
                 } else {
                     return
                 }
-            } else if var connect = connects[queued.node] {
+            case .connecting(let slot):
                 dequeue(id)
-                connect.attach(Attached(request: id, pin: queued.pin, waiter: queued.waiter))
-                connects[queued.node] = connect
+                records[Int(entries.connectingTag(at: slot))]
+                    .attach(Attached(request: id, pin: queued.pin, waiter: queued.waiter))
                 effects.append(.record(.connectShared))
-            } else if hasSlot {
+            case .absent(let hash):
+                guard hasSlot else { return }
                 dequeue(id)
-                let connectID = startConnect(queued.node, first: Attached(request: id, pin: queued.pin, waiter: queued.waiter))
+                let connectID = startConnect(
+                    queued.node, hash: hash, first: Attached(request: id, pin: queued.pin, waiter: queued.waiter))
                 effects.append(.startConnect(connectID, queued.node))
-            } else {
-                return
             }
         }
     }
@@ -493,7 +590,7 @@ package struct ConnectionPoolCore<
         return failQueued(.notRunning, reason: .notRunning)
     }
 
-    private mutating func failQueued(_ error: ConnectionPoolError, reason: RejectionReason?) -> [Action] {
+    private mutating func failQueued(_ error: ConnectionPoolError, reason: Rejection?) -> [Action] {
         var effects: [Action] = []
         for (_, queued) in queue.removeAll() {
             if let reason { effects.append(.reject(reason)) }
@@ -510,11 +607,9 @@ package struct ConnectionPoolCore<
         guard lifecycle != .shutDown else { return [] }
         lifecycle = .shutDown
         var effects = failQueued(.shutdown, reason: nil)
-        for connect in connects.values {
-            effects.append(.cancelConnect(connect.id))
-            for waiter in connect.waiters { effects.append(.resume(waiter.waiter, .failed(.shutdown))) }
+        for record in records.indices where records[record].isAllocated && records[record].slot != Entries.none {
+            effects.append(contentsOf: abandonWithWaiters(Int32(record), error: .shutdown))
         }
-        connects.removeAll()
         for connection in entries.removeAll() {
             effects.append(.close(connection, .shutdown))
         }
@@ -530,18 +625,30 @@ package struct ConnectionPoolCore<
     /// - Complexity: O(1), O(k) for k callers of an abandoned connect.
     mutating func remove(_ node: NodeID) -> (Bool, [Action]) {
         var effects: [Action] = []
-        if let slot = entries.slot(of: node) {
+        switch entries.lookup(node) {
+        case .established(let slot):
             let removed = entries.remove(slot)
             effects.append(.close(removed.connection, .removed))
             if removed.wasPinned { drain(into: &effects) }
             return (true, effects)
-        }
-        if let connect = connects.removeValue(forKey: node) {
-            effects.append(.cancelConnect(connect.id))
-            for waiter in connect.waiters { effects.append(.resume(waiter.waiter, .failed(.nodeRemoved))) }
+        case .connecting(let slot):
+            let record = entries.connectingTag(at: slot)
+            entries.removeConnecting(slot)
+            effects.append(contentsOf: abandonWithWaiters(record, error: .nodeRemoved))
             return (true, effects)
+        case .absent:
+            return (false, [])
         }
-        return (false, [])
+    }
+
+    /// Marks a live connect abandoned (its report will only close what it made) and fails its
+    /// waiters with `error`. - Returns: the cancellation of its task and the waiters' resumes.
+    private mutating func abandonWithWaiters(_ record: Int32, error: ConnectionPoolError) -> [Action] {
+        var effects: [Action] = [.cancelConnect(Self.connectID(record: record, generation: records[Int(record)].generation))]
+        for waiter in records[Int(record)].waiters { effects.append(.resume(waiter.waiter, .failed(error))) }
+        records[Int(record)].removeWaiters()
+        records[Int(record)].slot = Entries.none
+        return effects
     }
 
     /// Removes every entry whose connection is no longer alive (leased ones too).
@@ -581,7 +688,7 @@ package struct ConnectionPoolCore<
         return limitChanged(reason: .pressure)
     }
 
-    private mutating func limitChanged(reason: RemovalReason) -> [Action] {
+    private mutating func limitChanged(reason: CloseReason) -> [Action] {
         guard lifecycle != .shutDown else { return [] }
         var effects: [Action] = []
         if entries.count > limit { shrinkReason = reason }
@@ -592,7 +699,7 @@ package struct ConnectionPoolCore<
 
     /// Evicts least recently used idle entries while the pool is above its limit.
     @inlinable
-    mutating func shrink(reason: RemovalReason, into effects: inout [Action]) {
+    mutating func shrink(reason: CloseReason, into effects: inout [Action]) {
         while entries.count > limit, let victim = entries.leastRecentlyUsedIdle {
             effects.append(.close(entries.remove(victim).connection, reason))
         }
@@ -607,13 +714,14 @@ package struct ConnectionPoolCore<
 
     /// What the pool knows about `node`. - Complexity: O(1).
     func state(of node: NodeID) -> NodeState? {
-        if let slot = entries.slot(of: node) {
+        switch entries.lookup(node) {
+        case .established(let slot):
             return .established(entries.connection(at: slot), leases: entries.pins(at: slot))
+        case .connecting(let slot):
+            return .connecting(waitingCallers: records[Int(entries.connectingTag(at: slot))].waiterCount)
+        case .absent:
+            return nil
         }
-        if let connect = connects[node] {
-            return .connecting(waitingCallers: connect.waiterCount)
-        }
-        return nil
     }
 
     /// The usage report for the MaculaMemory contract. - Complexity: O(1).
@@ -626,14 +734,24 @@ package struct ConnectionPoolCore<
         if entries.count > limit && entries.count != entries.pinnedCount {
             problems.append("\(entries.count) entries above the limit \(limit) while some are idle")
         }
-        if inFlight < connects.count { problems.append("inFlight \(inFlight) < \(connects.count) live connects") }
+        let allocated = records.indices.filter { records[$0].isAllocated }
+        if inFlight != allocated.count { problems.append("inFlight \(inFlight) but \(allocated.count) records") }
+        let live = allocated.filter { records[$0].slot != Entries.none }
+        if live.count != entries.connectingCount {
+            problems.append("\(live.count) live connects but \(entries.connectingCount) connecting slots")
+        }
+        for record in live {
+            let slot = records[record].slot
+            if case .connecting(let found) = entries.lookup(entries.node(at: slot)), found == slot,
+               entries.connectingTag(at: slot) == Int32(record) {} else {
+                problems.append("connect record \(record) and its slot \(slot) disagree")
+            }
+        }
+        if freeRecords.count + allocated.count != records.count { problems.append("connect records leak") }
         if queuedCount != queue.count { problems.append("queuedCount \(queuedCount) but \(queue.count) queued") }
         if queue.count != deadlines.count { problems.append("\(queue.count) queued but \(deadlines.count) deadlines") }
         if queue.count > maximumWaiters { problems.append("\(queue.count) queued above \(maximumWaiters)") }
         if lifecycle != .running && !queue.isEmpty { problems.append("callers queued while run() is not running") }
-        for node in connects.keys where entries.slot(of: node) != nil {
-            problems.append("\(node) is both established and connecting")
-        }
         // After every event, nobody who could proceed is left waiting. (A connection that died
         // since is not an event: the next hit or prune finds it.)
         let allAlive = entries.occupiedSlots().allSatisfy { entries.connection(at: $0).isAlive }

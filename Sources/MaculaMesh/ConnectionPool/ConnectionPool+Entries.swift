@@ -1,17 +1,3 @@
-/// The established entries of a connection pool in exact recency order: a hash map from node to a
-/// slot, and slots threaded on two index-linked doubly-linked lists.
-///
-/// - The **idle list** holds the unpinned entries, most recently used at the head. Its tail is the
-///   least recently used entry that may be evicted, so finding the victim is O(1).
-/// - The **pinned list** holds the entries leased by at least one caller, most recently used at
-///   the head. Pinned entries are kept off the idle list, so they are never eviction candidates;
-///   when the last lease ends the entry goes back to the head of the idle list (its release counts
-///   as a use).
-///
-/// Every touch moves the entry, so recency is exact whatever the clock's resolution: there are no
-/// timestamps to tie. Slots are reused through a free list; a generation number per slot makes
-/// stale leases harmless. Indices are 32-bit to keep the per-entry overhead small (a slot is
-/// 32 bytes for an `Int` node ID and a class connection).
 /// One lease on one entry: its slot and the slot's generation when the lease was taken. When the
 /// entry leaves, the slot's generation changes and the lease becomes a harmless no-op.
 @usableFromInline
@@ -26,6 +12,26 @@ package struct ConnectionPoolLease: Hashable, Sendable {
     }
 }
 
+/// The entries of a connection pool, established and connecting, in exact recency order: an
+/// open-addressing hash table from node to slot, and slots threaded on two index-linked
+/// doubly-linked lists.
+///
+/// - The **table** maps a node to its slot. Each bucket is 8 bytes: the slot index and the low 32
+///   bits of the node's hash (so probes rarely touch a slot, and growing never rehashes a node).
+///   Linear probing, at most half full, deletion by backward shift (no tombstones).
+/// - A **slot** is 32 bytes for an `Int` node ID and a class connection: node, connection, two
+///   links, lease count, generation. A connecting slot has no connection yet; its first link
+///   holds a tag the core chooses (the index of its connect record).
+/// - The **idle list** holds the unpinned established entries, most recently used at the head.
+///   Its tail is the least recently used entry that may be evicted, so finding the victim is O(1).
+/// - The **pinned list** holds the entries leased by at least one caller, most recently used at
+///   the head. Pinned entries are kept off the idle list, so they are never eviction candidates;
+///   when the last lease ends the entry goes back to the head of the idle list (its release counts
+///   as a use).
+///
+/// Every touch moves the entry, so recency is exact whatever the clock's resolution: there are no
+/// timestamps to tie. Slots are reused through a free list; a generation number per slot makes
+/// stale leases harmless. Indices are 32-bit to keep the per-entry overhead small.
 @usableFromInline
 package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Sendable>: Sendable {
     @usableFromInline package typealias Lease = ConnectionPoolLease
@@ -34,10 +40,13 @@ package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Se
     struct Slot: Sendable {
         /// The occupant's node; left in place (stale) while the slot is free.
         @usableFromInline var node: NodeID
-        /// nil while the slot is free.
+        /// nil while the slot is connecting or free.
         @usableFromInline var connection: Connection?
+        /// The previous entry in its list; for a connecting slot, the core's tag.
         @usableFromInline var previous: Int32
+        /// The next entry in its list, or the next free slot.
         @usableFromInline var next: Int32
+        /// Leases; `Entries.connecting` for a connecting slot.
         @usableFromInline var pins: Int32
         @usableFromInline var generation: UInt32
 
@@ -60,29 +69,153 @@ package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Se
         @inlinable init() {}
     }
 
-    @inlinable static var none: Int32 { -1 }
+    /// What the table holds for a node.
+    @usableFromInline
+    enum Lookup {
+        case established(Int32)
+        case connecting(Int32)
+        /// Absent; the hash to give ``insertConnecting(_:hash:tag:)``.
+        case absent(hash: Int)
+    }
 
-    @usableFromInline var index: [NodeID: Int32] = [:]
+    @inlinable static var none: Int32 { -1 }
+    /// The `pins` value that marks a connecting slot.
+    @inlinable static var connecting: Int32 { -1 }
+
+    /// Buckets: 0 when empty, else `(slot + 1) << 32 | low 32 bits of the node's hash`.
+    @usableFromInline var buckets: ContiguousArray<UInt64> = ContiguousArray(repeating: 0, count: 8)
     @usableFromInline var slots: ContiguousArray<Slot> = []
     /// Free slots, linked through `next`.
     @usableFromInline var freeHead: Int32 = -1
     @usableFromInline var idle = List()
     @usableFromInline var pinned = List()
 
-    /// Entries held.
+    /// Established entries.
     @usableFromInline var count = 0
-    /// Entries with at least one lease.
+    /// Established entries with at least one lease.
     @usableFromInline var pinnedCount = 0
+    /// Connecting slots.
+    @usableFromInline var connectingCount = 0
 
     @inlinable init() {}
 
+    // MARK: Table
+
+    @inlinable
+    static func bucketValue(slot: Int32, hash: Int) -> UInt64 {
+        UInt64(UInt32(bitPattern: slot) &+ 1) << 32 | UInt64(UInt32(truncatingIfNeeded: hash))
+    }
+
+    @inlinable
+    static func slot(inBucket value: UInt64) -> Int32 { Int32(bitPattern: UInt32(truncatingIfNeeded: value >> 32) &- 1) }
+
+    @inlinable
+    static func tag(inBucket value: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: value) }
+
+    /// Finds `node`. - Complexity: O(1) expected.
+    @inlinable
+    func lookup(_ node: NodeID) -> Lookup {
+        let hash = node.hashValue
+        let tag = UInt32(truncatingIfNeeded: hash)
+        let mask = buckets.count &- 1
+        var index = Int(tag) & mask
+        while true {
+            let value = buckets[index]
+            if value == 0 { return .absent(hash: hash) }
+            if Self.tag(inBucket: value) == tag {
+                let slot = Self.slot(inBucket: value)
+                if slots[Int(slot)].node == node {
+                    return slots[Int(slot)].pins == Self.connecting ? .connecting(slot) : .established(slot)
+                }
+            }
+            index = (index &+ 1) & mask
+        }
+    }
+
+    /// The slot of `node` if it is established. - Complexity: O(1) expected.
+    @inlinable
+    func slot(of node: NodeID) -> Int32? {
+        if case .established(let slot) = lookup(node) { return slot }
+        return nil
+    }
+
+    @inlinable
+    mutating func tableInsert(slot: Int32, hash: Int) {
+        if (connectingCount + count + 1) &* 2 > buckets.count { grow() }
+        let mask = buckets.count &- 1
+        var index = Int(UInt32(truncatingIfNeeded: hash)) & mask
+        while buckets[index] != 0 { index = (index &+ 1) & mask }
+        buckets[index] = Self.bucketValue(slot: slot, hash: hash)
+    }
+
+    /// Removes `slot` from the table, shifting later entries of its probe run back.
+    @inlinable
+    mutating func tableRemove(slot: Int32) {
+        let tag = UInt32(truncatingIfNeeded: slots[Int(slot)].node.hashValue)
+        let mask = buckets.count &- 1
+        var hole = Int(tag) & mask
+        while Self.slot(inBucket: buckets[hole]) != slot { hole = (hole &+ 1) & mask }
+        var index = hole
+        while true {
+            index = (index &+ 1) & mask
+            let value = buckets[index]
+            if value == 0 { break }
+            let home = Int(Self.tag(inBucket: value)) & mask
+            // The entry may move into the hole unless its home lies cyclically in (hole, index].
+            let stays = hole <= index ? (hole < home && home <= index) : (hole < home || home <= index)
+            if !stays {
+                buckets[hole] = value
+                hole = index
+            }
+        }
+        buckets[hole] = 0
+    }
+
+    @usableFromInline
+    mutating func grow() {
+        let old = buckets
+        buckets = ContiguousArray(repeating: 0, count: old.count &* 2)
+        let mask = buckets.count &- 1
+        for value in old where value != 0 {
+            var index = Int(Self.tag(inBucket: value)) & mask
+            while buckets[index] != 0 { index = (index &+ 1) & mask }
+            buckets[index] = value
+        }
+    }
+
+    // MARK: Slots
+
+    @inlinable
+    mutating func allocateSlot(_ node: NodeID, connection: Connection?, previous: Int32, pins: Int32) -> Int32 {
+        if freeHead != Self.none {
+            let slot = freeHead
+            freeHead = slots[Int(slot)].next
+            slots[Int(slot)].node = node
+            slots[Int(slot)].connection = connection
+            slots[Int(slot)].previous = previous
+            slots[Int(slot)].next = Self.none
+            slots[Int(slot)].pins = pins
+            return slot
+        }
+        slots.append(Slot(node: node, connection: connection, previous: previous, next: Self.none, pins: pins, generation: 0))
+        return Int32(slots.count &- 1)
+    }
+
+    @inlinable
+    mutating func freeSlot(_ slot: Int32) -> Connection? {
+        let connection = slots[Int(slot)].connection
+        slots[Int(slot)].connection = nil
+        slots[Int(slot)].pins = 0
+        slots[Int(slot)].generation &+= 1
+        slots[Int(slot)].previous = Self.none
+        slots[Int(slot)].next = freeHead
+        freeHead = slot
+        return connection
+    }
+
     // MARK: Queries
 
-    /// The slot of `node`, if it has an entry. - Complexity: O(1).
-    @inlinable
-    func slot(of node: NodeID) -> Int32? { index[node] }
-
-    /// The connection in an occupied slot. - Complexity: O(1).
+    /// The connection in an established slot. - Complexity: O(1).
     @inlinable
     func connection(at slot: Int32) -> Connection { slots[Int(slot)].connection! }
 
@@ -90,9 +223,13 @@ package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Se
     @inlinable
     func node(at slot: Int32) -> NodeID { slots[Int(slot)].node }
 
-    /// How many leases the entry in `slot` has. - Complexity: O(1).
+    /// How many leases the established entry in `slot` has. - Complexity: O(1).
     @inlinable
     func pins(at slot: Int32) -> Int { Int(slots[Int(slot)].pins) }
+
+    /// The core's tag of a connecting slot. - Complexity: O(1).
+    @inlinable
+    func connectingTag(at slot: Int32) -> Int32 { slots[Int(slot)].previous }
 
     /// The least recently used unpinned entry: the eviction victim. - Complexity: O(1).
     @inlinable
@@ -107,7 +244,7 @@ package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Se
             && slots[Int(lease.slot)].pins > 0
     }
 
-    /// Every entry, leased ones first, each group most recently used first.
+    /// Every established entry, leased ones first, each group most recently used first.
     /// - Complexity: O(n).
     func inRecencyOrder() -> [(node: NodeID, connection: Connection, pins: Int)] {
         var result: [(node: NodeID, connection: Connection, pins: Int)] = []
@@ -115,15 +252,15 @@ package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Se
         for list in [pinned, idle] {
             var cursor = list.head
             while cursor != Self.none {
-                let slot = slots[Int(cursor)]
-                result.append((slot.node, slot.connection!, Int(slot.pins)))
-                cursor = slot.next
+                let entry = slots[Int(cursor)]
+                result.append((entry.node, entry.connection!, Int(entry.pins)))
+                cursor = entry.next
             }
         }
         return result
     }
 
-    /// The occupied slots in no particular order. - Complexity: O(n).
+    /// The established slots in no particular order. - Complexity: O(n).
     func occupiedSlots() -> [Int32] {
         var result: [Int32] = []
         result.reserveCapacity(count)
@@ -139,32 +276,46 @@ package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Se
 
     // MARK: Changes
 
-    /// Inserts `node` (which has no entry) as the most recently used entry, with `pins` leases.
-    /// - Returns: the lease for the inserted entry (meaningful when `pins > 0`).
+    /// Adds a connecting slot for `node` (which the table does not hold), with the core's `tag`.
+    /// - Parameter hash: `node.hashValue`, from ``lookup(_:)``.
+    /// - Returns: the slot.
     /// - Complexity: amortised O(1).
+    @inlinable
+    mutating func insertConnecting(_ node: NodeID, hash: Int, tag: Int32) -> Int32 {
+        let slot = allocateSlot(node, connection: nil, previous: tag, pins: Self.connecting)
+        tableInsert(slot: slot, hash: hash)
+        connectingCount += 1
+        return slot
+    }
+
+    /// Removes a connecting slot (its connect failed or was abandoned). - Complexity: O(1) expected.
+    @inlinable
+    mutating func removeConnecting(_ slot: Int32) {
+        tableRemove(slot: slot)
+        _ = freeSlot(slot)
+        connectingCount -= 1
+    }
+
+    /// Makes a connecting slot an established entry, the most recently used, with `pins` leases.
+    /// - Returns: the lease for the entry (meaningful when `pins > 0`).
+    /// - Complexity: O(1).
+    @inlinable
+    mutating func establish(_ slot: Int32, connection: Connection, pins: Int) -> Lease {
+        connectingCount -= 1
+        count += 1
+        slots[Int(slot)].connection = connection
+        slots[Int(slot)].pins = Int32(pins)
+        if pins > 0 { pinnedCount += 1 }
+        pushFront(slot, pinned: pins > 0)
+        return Lease(slot: slot, generation: slots[Int(slot)].generation)
+    }
+
+    /// Inserts `node` (which the table does not hold) as the most recently used established
+    /// entry, with `pins` leases. - Returns: the lease. - Complexity: amortised O(1).
     @inlinable @discardableResult
     mutating func insert(_ node: NodeID, connection: Connection, pins: Int) -> Lease {
-        let slot: Int32
-        if freeHead != Self.none {
-            slot = freeHead
-            freeHead = slots[Int(slot)].next
-            slots[Int(slot)].node = node
-            slots[Int(slot)].connection = connection
-            slots[Int(slot)].pins = Int32(pins)
-        } else {
-            slot = Int32(slots.count)
-            slots.append(Slot(node: node, connection: connection, previous: Self.none, next: Self.none,
-                              pins: Int32(pins), generation: 0))
-        }
-        index[node] = slot
-        count += 1
-        if pins > 0 {
-            pinnedCount += 1
-            pushFront(slot, pinned: true)
-        } else {
-            pushFront(slot, pinned: false)
-        }
-        return Lease(slot: slot, generation: slots[Int(slot)].generation)
+        let slot = insertConnecting(node, hash: node.hashValue, tag: Self.none)
+        return establish(slot, connection: connection, pins: pins)
     }
 
     /// Marks the entry in `slot` most recently used. - Complexity: O(1).
@@ -205,29 +356,23 @@ package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Se
         return true
     }
 
-    /// Removes the entry in `slot` and frees the slot; leases on it become stale.
+    /// Removes the established entry in `slot` and frees the slot; leases on it become stale.
     /// - Returns: the removed entry's node and connection, and whether it was pinned.
-    /// - Complexity: O(1).
+    /// - Complexity: O(1) expected.
     @inlinable @discardableResult
     mutating func remove(_ slot: Int32) -> (node: NodeID, connection: Connection, wasPinned: Bool) {
         let wasPinned = slots[Int(slot)].pins > 0
         unlink(slot, pinned: wasPinned)
         if wasPinned { pinnedCount -= 1 }
+        tableRemove(slot: slot)
         let node = slots[Int(slot)].node
-        let connection = slots[Int(slot)].connection!
-        index.removeValue(forKey: node)
-        slots[Int(slot)].connection = nil
-        slots[Int(slot)].pins = 0
-        slots[Int(slot)].generation &+= 1
-        slots[Int(slot)].previous = Self.none
-        slots[Int(slot)].next = freeHead
-        freeHead = slot
+        let connection = freeSlot(slot)!
         count -= 1
         return (node, connection, wasPinned)
     }
 
-    /// Removes every entry and releases the storage.
-    /// - Returns: the connections that were held, leased ones first, most recently used first.
+    /// Removes every entry, established and connecting, and releases the storage.
+    /// - Returns: the established connections, leased ones first, most recently used first.
     /// - Complexity: O(n).
     mutating func removeAll() -> [Connection] {
         let connections = inRecencyOrder().map(\.connection)
@@ -276,7 +421,7 @@ package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Se
 
     // MARK: Checking
 
-    /// Every structural invariant, for tests: the lists, the index, the counts and the free list
+    /// Every structural invariant, for tests: the lists, the table, the counts and the free list
     /// agree. - Returns: the broken invariants, empty when all hold. - Complexity: O(capacity).
     func invariantViolations() -> [String] {
         var problems: [String] = []
@@ -290,20 +435,51 @@ package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Se
                     problems.append("slot \(cursor) linked twice")
                     return problems
                 }
-                let slot = slots[Int(cursor)]
-                if slot.previous != previous { problems.append("slot \(cursor) has a wrong back link") }
-                if slot.connection == nil { problems.append("free slot \(cursor) is linked") }
-                if (slot.pins > 0) != isPinned { problems.append("slot \(cursor) is on the wrong list") }
-                if index[slot.node] != cursor { problems.append("index does not map \(slot.node) to \(cursor)") }
+                let entry = slots[Int(cursor)]
+                if entry.previous != previous { problems.append("slot \(cursor) has a wrong back link") }
+                if entry.connection == nil { problems.append("slot \(cursor) without connection is linked") }
+                if (entry.pins > 0) != isPinned { problems.append("slot \(cursor) is on the wrong list") }
+                if slot(of: entry.node) != cursor { problems.append("table does not map \(entry.node) to \(cursor)") }
                 if isPinned { pinnedSeen += 1 }
                 previous = cursor
-                cursor = slot.next
+                cursor = entry.next
             }
             if list.tail != previous { problems.append("\(isPinned ? "pinned" : "idle") tail is wrong") }
         }
         if seen.count != count { problems.append("count \(count) but \(seen.count) linked") }
-        if index.count != count { problems.append("index holds \(index.count), count is \(count)") }
         if pinnedSeen != pinnedCount { problems.append("pinnedCount \(pinnedCount) but \(pinnedSeen) pinned") }
+        // The table: every bucket names a live slot whose node hashes to its tag, reachable from
+        // its home bucket without crossing an empty bucket.
+        let mask = buckets.count - 1
+        var inTable = 0
+        for (index, value) in buckets.enumerated() where value != 0 {
+            inTable += 1
+            let slot = Self.slot(inBucket: value)
+            guard slot >= 0, Int(slot) < slots.count else {
+                problems.append("bucket \(index) names slot \(slot)")
+                continue
+            }
+            let node = slots[Int(slot)].node
+            if Self.tag(inBucket: value) != UInt32(truncatingIfNeeded: node.hashValue) {
+                problems.append("bucket \(index) has a wrong tag")
+            }
+            var probe = Int(Self.tag(inBucket: value)) & mask
+            while probe != index {
+                if buckets[probe] == 0 { problems.append("bucket \(index) is cut off from its home") ; break }
+                probe = (probe + 1) & mask
+            }
+            if slots[Int(slot)].pins == Self.connecting {
+                if case .connecting(let found) = lookup(node), found == slot {} else {
+                    problems.append("connecting slot \(slot) not found")
+                }
+            } else if !seen.contains(slot) {
+                problems.append("slot \(slot) in the table but in no list")
+            }
+        }
+        if inTable != count + connectingCount {
+            problems.append("table holds \(inTable), expected \(count) + \(connectingCount)")
+        }
+        if inTable * 2 > buckets.count { problems.append("table more than half full") }
         var free = 0
         var cursor = freeHead
         while cursor != Self.none && free <= slots.count {
@@ -311,7 +487,7 @@ package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Se
             free += 1
             cursor = slots[Int(cursor)].next
         }
-        if free + count != slots.count { problems.append("\(free) free + \(count) used != \(slots.count) slots") }
+        if free + inTable != slots.count { problems.append("\(free) free + \(inTable) used != \(slots.count) slots") }
         return problems
     }
 }

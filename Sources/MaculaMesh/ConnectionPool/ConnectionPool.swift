@@ -398,9 +398,9 @@ where C.Duration == Duration {
             switch action {
             case .resume:
                 break
-            case .close(_, let reason):
+            case .close(_, let close):
                 closes += 1
-                if let reason {
+                if let reason = close.removalReason {
                     if reason != runReason {
                         if let runReason { metrics.entriesRemoved(runCount, reason: runReason, component: componentName) }
                         runReason = reason
@@ -412,10 +412,10 @@ where C.Duration == Duration {
                 pendingStarts.append((id, node))
             case .cancelConnect(let id):
                 connectTaskHandles[id]?.cancel()
-            case .reject(let reason):
-                metrics.requestRejected(reason: reason, component: componentName)
+            case .reject(let rejection):
+                metrics.requestRejected(reason: rejection.reason, component: componentName)
             case .record(let event):
-                metrics.eventRecorded(event, count: 1, component: componentName)
+                metrics.eventRecorded(event.event, count: 1, component: componentName)
             }
         }
         if let runReason { metrics.entriesRemoved(runCount, reason: runReason, component: componentName) }
@@ -508,7 +508,7 @@ where C.Duration == Duration {
         } catch {
             result = .failure(error)
         }
-        await perform(core.connectFinished(id, node: node, result: result))
+        await perform(core.connectFinished(id, result: result))
         if startingConnect == id {
             connectEndedWhileStarting = true
         } else {

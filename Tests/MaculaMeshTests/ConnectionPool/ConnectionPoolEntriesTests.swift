@@ -68,4 +68,56 @@ struct ConnectionPoolEntriesTests {
         #expect(entries.slot(of: "a") == nil)
         #expect(entries.invariantViolations().isEmpty)
     }
+
+    /// A node whose hashes collide often, to exercise probing and backward-shift deletion.
+    struct CollidingNode: Hashable, Sendable {
+        var value: Int
+        func hash(into hasher: inout Hasher) { hasher.combine(value % 7) }
+    }
+
+    @Test("the table stays consistent through collisions, growth, connecting slots and removals")
+    func tableUnderCollisions() {
+        var entries = ConnectionPoolEntries<CollidingNode, Int>()
+        var expected: [Int: (slot: Int32, established: Bool)] = [:]
+        var state: UInt64 = 42
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        for step in 0..<20_000 {
+            let value = next(200)
+            let node = CollidingNode(value: value)
+            switch entries.lookup(node) {
+            case .absent(let hash):
+                #expect(expected[value] == nil, "step \(step): \(value) lost")
+                if next(2) == 0 {
+                    expected[value] = (entries.insertConnecting(node, hash: hash, tag: Int32(value)), false)
+                } else {
+                    expected[value] = (entries.insert(node, connection: value, pins: 0).slot, true)
+                }
+            case .connecting(let slot):
+                #expect(expected[value]?.slot == slot && expected[value]?.established == false)
+                #expect(entries.connectingTag(at: slot) == Int32(value))
+                if next(2) == 0 {
+                    entries.removeConnecting(slot)
+                    expected[value] = nil
+                } else {
+                    _ = entries.establish(slot, connection: value, pins: 0)
+                    expected[value] = (slot, true)
+                }
+            case .established(let slot):
+                #expect(expected[value]?.slot == slot && expected[value]?.established == true)
+                #expect(entries.connection(at: slot) == value)
+                entries.remove(slot)
+                expected[value] = nil
+            }
+            if step % 500 == 0 {
+                let problems = entries.invariantViolations()
+                #expect(problems.isEmpty, "step \(step): \(problems)")
+                if !problems.isEmpty { return }
+            }
+        }
+        #expect(entries.count + entries.connectingCount == expected.count)
+        #expect(entries.invariantViolations().isEmpty)
+    }
 }

@@ -79,7 +79,6 @@ private struct NaivePool {
     var connects: [Connect] = []
     var queue: [Queued] = []
     var useCounter = 0
-    var nextConnectID: UInt64 = 0
     var shrinkReason = RemovalReason.evicted
     var outcomes: [UInt64: PoolModelOutcome] = [:]
     var closed: [(serial: Int, reason: RemovalReason?)] = []
@@ -113,9 +112,9 @@ private struct NaivePool {
         entries.remove(at: index)
     }
 
+    /// Starts a connect; its ID is 0 until the run gives it the real core's ID for the same start.
     mutating func startConnect(_ node: Int, _ waiter: Waiter) {
-        nextConnectID += 1
-        connects.append(Connect(id: nextConnectID, node: node, waiters: [waiter], live: true))
+        connects.append(Connect(id: 0, node: node, waiters: [waiter], live: true))
     }
 
     mutating func request(_ id: UInt64, node: Int, pin: Bool, now: Int) {
@@ -303,6 +302,8 @@ private struct PoolModelRun {
     var realOutcomes: [UInt64: PoolModelOutcome] = [:]
     var realClosed: [(serial: Int, reason: RemovalReason?)] = []
     var cancelled = 0
+    /// Connect IDs the real core started in the current step, in order.
+    var stepStarts: [UInt64] = []
     /// Requests that got their outcome in the current step.
     var stepOutcomes: [UInt64] = []
     var checkedCloses = 0
@@ -328,9 +329,10 @@ private struct PoolModelRun {
                 waiting[id] = nil
                 record(id, outcome)
             case .close(let connection, let reason):
-                realClosed.append((connection.serial, reason))
+                realClosed.append((connection.serial, reason.removalReason))
             case .startConnect(let id, let node):
                 connects[id] = node
+                stepStarts.append(id)
             case .cancelConnect, .reject, .record:
                 break
             }
@@ -362,7 +364,7 @@ private struct PoolModelRun {
             switch action {
             case .hit(let connection, let lease): record(id, .connected(connection, lease))
             case .rejected(let error): record(id, .failed(error))
-            case .startConnect(let connectID): connects[connectID] = node; waiting[id] = node
+            case .startConnect(let connectID): connects[connectID] = node; stepStarts.append(connectID); waiting[id] = node
             case .joinedConnect, .queued: waiting[id] = node
             }
             absorb(actions)
@@ -378,7 +380,7 @@ private struct PoolModelRun {
                 connection = FakeConnection(node: node, serial: serial)
             }
             let result: Result<FakeConnection<Int>, any Error> = connection.map { .success($0) } ?? .failure(PoolTestError())
-            absorb(real.connectFinished(id, node: node, result: result))
+            absorb(real.connectFinished(id, result: result))
             model.connectFinished(id, connection: connection)
         case 60..<72:
             guard !leases.isEmpty else { return }
@@ -444,6 +446,17 @@ private struct PoolModelRun {
     }
 
     mutating func compare(step: Int) {
+        // Both pools start connects in the same order: give the model's new ones the real IDs.
+        let unassigned = model.connects.indices.filter { model.connects[$0].id == 0 }
+        if unassigned.count != stepStarts.count {
+            fail("step \(step): \(stepStarts.count) connects started, model \(unassigned.count)")
+        } else {
+            for (index, id) in zip(unassigned, stepStarts) {
+                if model.connects[index].node != connects[id] { fail("step \(step): connect \(id) to another node") }
+                model.connects[index].id = id
+            }
+        }
+        stepStarts = []
         let realOrder = real.connections().map { "\($0.node)#\($0.connection.serial)" }
         let modelOrder = model.order.map { "\($0.node)#\($0.connection.serial)" }
         if realOrder != modelOrder { fail("step \(step): order \(realOrder), model \(modelOrder)") }
@@ -489,7 +502,7 @@ private struct PoolModelRun {
         for (id, node) in connects.sorted(by: { $0.key < $1.key }) {
             serial += 1
             let connection = FakeConnection(node: node, serial: serial)
-            absorb(real.connectFinished(id, node: node, result: .success(connection)))
+            absorb(real.connectFinished(id, result: .success(connection)))
             model.connectFinished(id, connection: connection)
         }
         connects = [:]

@@ -49,7 +49,7 @@ struct PoolCoreDriver {
     /// Completes connect `id` to `node` successfully.
     mutating func succeed(_ id: UInt64, node: Int) -> (FakeConnection<Int>, [PoolTestAction]) {
         let connection = makeConnection(node)
-        return (connection, core.connectFinished(id, node: node, result: .success(connection)))
+        return (connection, core.connectFinished(id, result: .success(connection)))
     }
 
     /// Requests `node` and completes the connect it starts; returns the new connection and every
@@ -107,7 +107,7 @@ extension PoolTestCore.RequestAction {
 /// The actions' closes: (node, serial, reason).
 func poolCloses(_ actions: [PoolTestAction]) -> [(node: Int, serial: Int, reason: RemovalReason?)] {
     actions.compactMap {
-        if case .close(let connection, let reason) = $0 { return (connection.node, connection.serial, reason) }
+        if case .close(let connection, let reason) = $0 { return (connection.node, connection.serial, reason.removalReason) }
         return nil
     }
 }
@@ -130,14 +130,14 @@ func poolStarts(_ actions: [PoolTestAction]) -> [(id: UInt64, node: Int)] {
 
 func poolRejections(_ actions: [PoolTestAction]) -> [RejectionReason] {
     actions.compactMap {
-        if case .reject(let reason) = $0 { return reason }
+        if case .reject(let rejection) = $0 { return rejection.reason }
         return nil
     }
 }
 
 func poolEvents(_ actions: [PoolTestAction]) -> [MemoryEvent] {
     actions.compactMap {
-        if case .record(let event) = $0 { return event }
+        if case .record(let event) = $0 { return event.event }
         return nil
     }
 }
