@@ -55,7 +55,7 @@ private func fillCore(capacity: Int) -> BenchCore {
 private func coreMiss(_ core: inout BenchCore, _ node: Int) {
     let (action, _) = core.request(node, pin: false, id: 0, waiter: { 0 }, now: { ContinuousClock.now })
     guard case .startConnect(let id) = action else { fatalError("benchmark expects a miss") }
-    blackHole(core.connectFinished(id, node: node, result: .success(BenchConnection(node: node))))
+    blackHole(core.connectFinished(id, result: .success(BenchConnection(node: node))))
 }
 
 func connectionPoolBenchmarks(quick: Bool) async -> [BenchmarkResult] {
