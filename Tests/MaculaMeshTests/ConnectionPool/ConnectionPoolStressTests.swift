@@ -23,7 +23,7 @@ struct ConnectionPoolStressTests {
         let runner = Task { try await pool.run() }
         await pool.waitUntilRunning()
         let resolver = Task {
-            var random = StressRandom(state: 99)
+            var random = PoolSplitMix64(state: 99)
             while true {
                 let pending = await factory.nextConnect()
                 if pending.node < 0 {
@@ -43,7 +43,7 @@ struct ConnectionPoolStressTests {
         let violations = await withTaskGroup(of: [String].self) { group in
             for worker in 0..<workers {
                 group.addTask {
-                    var random = StressRandom(state: UInt64(worker) &* 7919 &+ 1)
+                    var random = PoolSplitMix64(state: UInt64(worker) &* 7919 &+ 1)
                     var problems: [String] = []
                     for _ in 0..<operations {
                         let node = Int.random(in: 0..<16, using: &random)
@@ -95,17 +95,5 @@ struct ConnectionPoolStressTests {
         #expect(made.count > 100, "the stress made \(made.count) connections")
         let wrong = made.filter { $0.closeCount != 1 }
         #expect(wrong.isEmpty, "closed other than once: \(wrong.prefix(5).map { "\($0) ×\($0.closeCount)" })")
-    }
-}
-
-/// SplitMix64, for reproducible choices per worker (the interleaving itself is not reproducible).
-private struct StressRandom: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
