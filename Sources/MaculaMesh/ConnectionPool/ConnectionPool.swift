@@ -350,10 +350,11 @@ where C.Duration == Duration {
 
     /// Closes every connection (leased ones too), fails every waiting caller with
     /// ``ConnectionPoolError/shutdown``, cancels every connect in flight and waits for their
-    /// tasks, closing whatever they produce. Later calls fail with
-    /// ``ConnectionPoolError/shutdown``; calling it again is a no-op that waits for the same
-    /// tasks.
-    /// - Complexity: O(n + w).
+    /// tasks, closing whatever they produce: when it returns, every connection the pool made is
+    /// closed. Later calls fail with ``ConnectionPoolError/shutdown``; calling it again is a
+    /// no-op that waits for the same tasks.
+    /// - Complexity: O(n + w), plus the time the factories take to return once cancelled.
+    /// - Important: A factory that ignores cancellation delays the return until it finishes.
     public func shutdown() async {
         let actions = core.shutdown()
         if !actions.isEmpty { await perform(actions) }
