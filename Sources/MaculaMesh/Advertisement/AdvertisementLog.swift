@@ -18,7 +18,7 @@
 public struct AdvertisementLogEvent: Hashable, Sendable, CustomStringConvertible {
     /// The severity; raw values are swift-log's `Logger.Level` names.
     public enum Level: String, Hashable, Sendable, Comparable, CaseIterable {
-        /// Routine and frequent: a cleanup pass that removed nothing.
+        /// Routine and frequent: a cleanup pass that removed nothing, a successful publish.
         case debug
         /// Worth keeping: a cleanup pass that removed expired services.
         case info
@@ -47,6 +47,8 @@ public struct AdvertisementLogEvent: Hashable, Sendable, CustomStringConvertible
         /// A cleanup pass ran; metadata `removed` is the number of expired entries it removed
         /// (level info when it is above zero, debug otherwise).
         public static let cleanupFinished = Kind("cleanup_finished")
+        /// A publish succeeded (level debug); metadata `service`.
+        public static let published = Kind("published")
         /// A publish threw; metadata `service`, `error`, `failures` (consecutive), `retry_in`.
         public static let publishFailed = Kind("publish_failed")
         /// A publish outlived `publishTimeout` and was cancelled; metadata `service`, `timeout`.
