@@ -9,7 +9,13 @@
 ///
 /// An entry whose `expiresAt` is at or before `now` is invisible to every lookup even while it
 /// is still stored; `pruneExpired(now:)` removes it from storage.
-struct ServiceRegistryCore<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
+///
+/// Time is a `Duration` since the registry's origin (the clock's reading when it was created):
+/// the core is not generic over the clock, so its maps and heaps are compiled for concrete types
+/// (`DeadlineHeap<String, Duration>` is pre-specialised), whatever clock the actor uses.
+struct ServiceRegistryCore: Sendable {
+    typealias Instant = Duration
+
     struct LocalEntry: Sendable, Hashable {
         var provider: ServiceProvider
         var expiresAt: Instant
@@ -90,7 +96,7 @@ struct ServiceRegistryCore<Instant: InstantProtocol>: Sendable where Instant.Dur
     /// - Complexity: O(log n), plus O(log n) per expired entry dropped to make room.
     mutating func advertise(_ service: String, provider: ServiceProvider, ttl: Duration, now: Instant) -> AdvertiseAction {
         guard Self.isValid(ttl) else { return .invalidTTL }
-        let expiresAt = now.advanced(by: ttl)
+        let expiresAt = now + ttl
         if local[service] != nil {
             local[service] = LocalEntry(provider: provider, expiresAt: expiresAt)
             localExpiries.set(service, deadline: expiresAt)
@@ -132,7 +138,7 @@ struct ServiceRegistryCore<Instant: InstantProtocol>: Sendable where Instant.Dur
     /// - Complexity: O(log n + k) for k providers, plus O(log n) per entry removed to make room.
     mutating func cacheProviders(_ providers: [ServiceProvider], for service: String, ttl: Duration, now: Instant) -> CacheAction {
         guard Self.isValid(ttl) else { return .invalidTTL }
-        let expiresAt = now.advanced(by: ttl)
+        let expiresAt = now + ttl
         let maximum = configuration.maximumProvidersPerService
         let truncated = max(0, providers.count - maximum)
         let kept = truncated == 0 ? providers : Array(providers.prefix(maximum))
