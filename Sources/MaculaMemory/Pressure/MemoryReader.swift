@@ -67,6 +67,9 @@ public struct SystemMemoryReader: MemoryReader {
         #else
         let bytes = macula_heap_bytes_in_use()
         guard bytes >= 0 else { throw MemoryReadError("the C allocator does not report heap usage") }
+        // A running Swift process always has heap in use; a zero (seen once, not reproduced) is a
+        // failed reading, not an empty heap, and must not restore `normal`.
+        guard bytes > 0 else { throw MemoryReadError("the C allocator reported 0 bytes in use") }
         return Int(bytes)
         #endif
     }

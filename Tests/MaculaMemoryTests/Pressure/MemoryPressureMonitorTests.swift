@@ -150,7 +150,8 @@ struct MemoryPressureMonitorTests {
 
     @Test("the built-in readers read this process")
     func systemReaders() throws {
-        let heap = try SystemMemoryReader.heapInUse.read()
+        // A zero from the allocator is reported as a failed reading; one of a few reads succeeds.
+        let heap = try #require((0..<5).lazy.compactMap { _ in try? SystemMemoryReader.heapInUse.read() }.first)
         #expect(heap.usedBytes > 0)
         #expect((heap.limitBytes ?? 0) > 0)
         #if os(Linux)
