@@ -33,6 +33,7 @@ public struct AdvertisementLogEvent: Hashable, Sendable, CustomStringConvertible
             }
         }
 
+        /// Orders by severity: debug < info < warning.
         public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rank < rhs.rank }
     }
 
@@ -42,6 +43,7 @@ public struct AdvertisementLogEvent: Hashable, Sendable, CustomStringConvertible
         public let name: String
         /// Creates a kind.
         public init(_ name: String) { self.name = name }
+        /// The snake_case name.
         public var description: String { name }
 
         /// A cleanup pass ran; metadata `removed` is the number of expired entries it removed
@@ -76,6 +78,7 @@ public struct AdvertisementLogEvent: Hashable, Sendable, CustomStringConvertible
         self.metadata = metadata
     }
 
+    /// `[level] kind: message (key=value …)`, for plain-text logs.
     public var description: String {
         let details = metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         return "[\(level.rawValue)] \(kind): \(message)\(details.isEmpty ? "" : " (\(details))")"
@@ -93,5 +96,6 @@ public protocol AdvertisementLogHandler: Sendable {
 public struct NoAdvertisementLog: AdvertisementLogHandler {
     /// Creates a handler that drops every event.
     public init() {}
+    /// Drops `event`.
     public func log(_ event: AdvertisementLogEvent) {}
 }
