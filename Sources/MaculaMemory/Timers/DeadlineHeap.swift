@@ -135,6 +135,57 @@ package struct DeadlineHeap<ID: Hashable & Sendable, Deadline: Comparable & Send
         return due
     }
 
+    /// Removes every entry whose deadline is at or before `now`, in no particular order (a prune).
+    ///
+    /// Pops one entry at a time while few are due; once more than n / log₂ n have come out, it
+    /// removes the rest in one pass over the heap and rebuilds it bottom-up, so that pruning
+    /// everything costs O(n), not O(n log n).
+    /// - Returns: the IDs removed.
+    /// - Complexity: O(min(k log n, n)) for k entries removed; O(1) when none is due.
+    @inlinable
+    @_specialize(exported: true, where ID == String, Deadline == Duration)
+    package mutating func removeDue(at now: Deadline) -> [ID] {
+        var removed: [ID] = []
+        let log2 = Int.bitWidth - nodes.count.leadingZeroBitCount
+        let popBudget = max(16, nodes.count / max(1, log2))
+        while let top = nodes.first, !(now < top.deadline) {
+            guard removed.count < popBudget else {
+                removeDueInOnePass(at: now, into: &removed)
+                break
+            }
+            removed.append(popFirst()!.id)
+        }
+        return removed
+    }
+
+    /// Removes every due node in one pass, then restores the heap bottom-up (Floyd). O(n).
+    @inlinable
+    mutating func removeDueInOnePass(at now: Deadline, into removed: inout [ID]) {
+        var kept: [Node] = []
+        kept.reserveCapacity(nodes.count)
+        for node in nodes {
+            if now < node.deadline {
+                kept.append(node)
+            } else if let id = slots[node.slot].id {
+                slotOf.removeValue(forKey: id)
+                slots[node.slot].id = nil
+                freeSlots.append(node.slot)
+                removed.append(id)
+            }
+        }
+        nodes = kept
+        for index in nodes.indices { slots[nodes[index].slot].heapIndex = index }
+        var index = nodes.count / 2 - 1
+        while index >= 0 {
+            siftDown(from: index)
+            index -= 1
+        }
+        if nodes.isEmpty {
+            slots.removeAll(keepingCapacity: slots.capacity < 1024)
+            freeSlots.removeAll(keepingCapacity: freeSlots.capacity < 1024)
+        }
+    }
+
     /// Removes everything. - Returns: the IDs that were held, in no particular order.
     @inlinable
     package mutating func removeAll() -> [ID] {

@@ -193,17 +193,16 @@ struct ServiceRegistryCore: Sendable {
     // MARK: Expiry
 
     /// Removes every entry of both maps whose TTL has passed at `now`.
-    /// - Complexity: O(k log n) for k entries removed; O(1) when nothing is due.
+    /// - Complexity: O(k log n) for k entries removed (O(n) when most are: see
+    ///   `DeadlineHeap.removeDue(at:)`); O(1) when nothing is due.
     mutating func pruneExpired(now: Instant) -> Pruned {
         var pruned = Pruned()
-        while let first = localExpiries.first, !(now < first.deadline) {
-            localExpiries.remove(first.id)
-            local.removeValue(forKey: first.id)
+        for service in localExpiries.removeDue(at: now) {
+            local.removeValue(forKey: service)
             pruned.local += 1
         }
-        while let first = remoteExpiries.first, !(now < first.deadline) {
-            remoteExpiries.remove(first.id)
-            remote.removeValue(forKey: first.id)
+        for service in remoteExpiries.removeDue(at: now) {
+            remote.removeValue(forKey: service)
             pruned.remote += 1
         }
         return pruned

@@ -92,3 +92,40 @@ struct DeadlineHeapSlotTests {
         #expect(heap.first?.id == 1 && heap.slots.count == 1)
     }
 }
+
+@Suite("DeadlineHeap removeDue")
+struct DeadlineHeapRemoveDueTests {
+    @Test("removeDue removes exactly the due entries, whether few or most are due, and keeps a valid heap")
+    func removeDueMatchesScan() {
+        var random = HeapTestRandom(state: 0x0DD_BA11)
+        for round in 0..<60 {
+            var heap = DeadlineHeap<String, Int>()
+            var deadlines: [String: Int] = [:]
+            let count = Int(random.next() % 3_000)
+            for index in 0..<count {
+                let deadline = Int(random.next() % 1_000)
+                heap.set("e\(index)", deadline: deadline)
+                deadlines["e\(index)"] = deadline
+            }
+            // From nothing due to everything due, across the one-pass threshold.
+            let now = [-1, 0, 5, 50, 200, 500, 999, 1_000][round % 8]
+            let removed = heap.removeDue(at: now)
+            let expected = Set(deadlines.filter { $0.value <= now }.keys)
+            #expect(Set(removed) == expected && removed.count == expected.count, "round \(round)")
+            #expect(heap.count == count - expected.count)
+            for (index, node) in heap.nodes.enumerated() {
+                #expect(heap.slots[node.slot].heapIndex == index)
+                if index > 0 { #expect(!node.precedes(heap.nodes[(index - 1) / 2])) }
+            }
+            // What remains pops in deadline order, ties in insertion order.
+            var last: (deadline: Int, id: Int)?
+            while let next = heap.popFirst() {
+                let id = Int(next.id.dropFirst())!
+                if let last { #expect(last.deadline < next.deadline || (last.deadline == next.deadline && last.id < id)) }
+                #expect(next.deadline > now && deadlines[next.id] == next.deadline)
+                last = (next.deadline, id)
+            }
+            #expect(heap.slots.isEmpty && heap.slotOf.isEmpty)
+        }
+    }
+}
