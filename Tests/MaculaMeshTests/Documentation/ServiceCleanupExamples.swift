@@ -28,7 +28,8 @@ struct ServiceCleanupExamples {
             #expect(await registry.localServiceCount == 1)
             #expect(log.events(of: .cleanupFinished).contains { $0.level == .info && $0.metadata["removed"] == "1" })
             // snippet-resume
-            group.cancelAll()                                         // run() returns; publishes are cancelled
+            group.cancelAll()                                         // stop: run() cancels its publishes
+            try await group.waitForAll()                              // … and returns once they are done
         }
         // end-snippet
         #expect(publisher.publishCount(of: "billing.charge") >= 2)
