@@ -1,4 +1,5 @@
-/// The client manager's state and rules: clients with their streams, the limit, the queue of
+/// The client manager's state and rules (package-visible so that `macula-bench` can measure it
+/// bare): clients with their streams, the limit, the queue of
 /// callers waiting for a slot and their deadlines. Synchronous, no clock (instants come in as
 /// arguments), no I/O. The only call out is ``ClientSlotClaimable/claim()`` on a waiter, the atomic
 /// step that decides a grant against the waiter's cancellation before any state changes.
@@ -9,16 +10,18 @@
 /// - the queue is empty or the manager is full: a freed slot goes to the oldest waiter at once,
 ///   so a newcomer can never pass the queue;
 /// - every queued waiter has exactly one deadline, and nothing else has one.
-struct ClientManagerCore<
+@usableFromInline
+package struct ClientManagerCore<
     ClientID: Hashable & Sendable,
     ClientInfo: Sendable,
     StreamID: Hashable & Sendable,
     Instant: Comparable & Sendable,
     Waiter: ClientSlotClaimable
 >: Sendable {
-    typealias Disconnection = ClientDisconnection<ClientID, ClientInfo, StreamID>
+    @usableFromInline package typealias Disconnection = ClientDisconnection<ClientID, ClientInfo, StreamID>
 
     /// The lifecycle of the manager.
+    @usableFromInline
     enum State: Sendable, Equatable {
         /// `run()` is not active: clients and streams work, waiting for a slot fails with
         /// `notRunning`. May become `running` or `shutdown`.
@@ -29,18 +32,33 @@ struct ClientManagerCore<
         case shutdown
     }
 
+    @usableFromInline
     struct Client: Sendable {
-        var info: ClientInfo
+        @usableFromInline var info: ClientInfo
         /// Which registration owns the client now; see ``ClientManager/withClient(_:info:admission:_:)``.
-        var registration: UInt64
+        @usableFromInline var registration: UInt64
         /// The client's open streams; a stream's position is recorded in `owners`, so closing one
         /// is a swap with the last, O(1).
-        var streams: [StreamID]
+        @usableFromInline var streams: [StreamID]
+
+        @inlinable
+        init(info: ClientInfo, registration: UInt64, streams: [StreamID]) {
+            self.info = info
+            self.registration = registration
+            self.streams = streams
+        }
     }
 
+    @usableFromInline
     struct Owner: Sendable {
-        var client: ClientID
-        var index: Int
+        @usableFromInline var client: ClientID
+        @usableFromInline var index: Int
+
+        @inlinable
+        init(client: ClientID, index: Int) {
+            self.client = client
+            self.index = index
+        }
     }
 
     struct Waiting: Sendable {
@@ -50,7 +68,8 @@ struct ClientManagerCore<
     }
 
     /// Something the actor must do to a waiter after the state changed.
-    enum Action {
+    @usableFromInline
+    package enum Action {
         /// The waiter was claimed and its client registered: resume it with the registration.
         case grant(Waiter, registration: UInt64)
         /// The waiter left the queue without a slot: fail it (it may have been cancelled first).
@@ -73,20 +92,20 @@ struct ClientManagerCore<
         var actions: [Action] = []
     }
 
-    private(set) var state = State.idle
-    private(set) var budget: MemoryBudget
-    let maximumStreamsPerClient: Int
+    @usableFromInline private(set) var state = State.idle
+    @usableFromInline private(set) var budget: MemoryBudget
+    @usableFromInline let maximumStreamsPerClient: Int
     let maximumWaiters: Int
 
-    private var clients: [ClientID: Client] = [:]
-    private var owners: [StreamID: Owner] = [:]
+    @usableFromInline var clients: [ClientID: Client] = [:]
+    @usableFromInline var owners: [StreamID: Owner] = [:]
     private var waiters = FIFOQueue<UInt64, Waiting>()
     private var deadlines = DeadlineHeap<UInt64, Instant>()
-    private var lastRegistration: UInt64 = 0
+    @usableFromInline var lastRegistration: UInt64 = 0
     private var lastWaiterID: UInt64 = 0
 
     /// - Throws: ``ConfigurationError`` naming the first invalid field.
-    init(configuration: ClientManagerConfiguration) throws(ConfigurationError) {
+    package init(configuration: ClientManagerConfiguration) throws(ConfigurationError) {
         try configuration.validate()
         budget = try MemoryBudget(baseLimit: configuration.maximumClients, field: "maximumClients")
         maximumStreamsPerClient = configuration.maximumStreamsPerClient
@@ -95,19 +114,23 @@ struct ClientManagerCore<
 
     // MARK: Reading
 
-    var clientCount: Int { clients.count }
-    var streamCount: Int { owners.count }
+    @inlinable package var clientCount: Int { clients.count }
+    @inlinable package var streamCount: Int { owners.count }
     var waiterCount: Int { waiters.count }
     var nextDeadline: Instant? { deadlines.first?.deadline }
     var usage: MemoryUsage { budget.usage(size: clients.count) }
 
-    func info(of client: ClientID) -> ClientInfo? { clients[client]?.info }
-    func registration(of client: ClientID) -> UInt64? { clients[client]?.registration }
-    func streams(of client: ClientID) -> [StreamID] { clients[client]?.streams ?? [] }
-    func client(of stream: StreamID) -> ClientID? { owners[stream]?.client }
+    @inlinable func info(of client: ClientID) -> ClientInfo? { clients[client]?.info }
+    @inlinable func registration(of client: ClientID) -> UInt64? { clients[client]?.registration }
+    @inlinable func streams(of client: ClientID) -> [StreamID] { clients[client]?.streams ?? [] }
+    @inlinable func client(of stream: StreamID) -> ClientID? { owners[stream]?.client }
+
+    /// Whether callers are queued. Not inlinable: the queue's type is package-internal to
+    /// MaculaMemory; the inlined hot path calls this once per connect.
+    @usableFromInline var hasWaiters: Bool { !waiters.isEmpty }
 
     /// No newcomer fits: at the limit, or callers are queued ahead of it.
-    private var isFull: Bool { !waiters.isEmpty || clients.count >= budget.effectiveLimit }
+    @inlinable var isFull: Bool { clients.count >= budget.effectiveLimit || hasWaiters }
 
     // MARK: Lifecycle
 
@@ -145,7 +168,8 @@ struct ClientManagerCore<
     /// Registers `client`, or updates its info when it is already connected (not counted twice).
     /// - Returns: the new registration.
     /// - Throws: `maxClientsReached` when a newcomer does not fit; `shutdown`.
-    mutating func clientConnected(_ client: ClientID, info: ClientInfo) throws(ClientManagerError) -> UInt64 {
+    @inlinable
+    package mutating func clientConnected(_ client: ClientID, info: ClientInfo) throws(ClientManagerError) -> UInt64 {
         guard state != .shutdown else { throw .shutdown }
         if let registration = reregister(client, info: info) { return registration }
         guard !isFull else { throw .maxClientsReached }
@@ -195,14 +219,16 @@ struct ClientManagerCore<
 
     /// Removes `client` and exactly its streams; the freed slot goes to the oldest waiter.
     /// Unknown clients are a no-op.
-    mutating func clientDisconnected(_ client: ClientID) -> (removed: Disconnection?, actions: [Action]) {
+    @inlinable
+    package mutating func clientDisconnected(_ client: ClientID) -> (removed: Disconnection?, actions: [Action]) {
         guard let removed = remove(client) else { return (nil, []) }
-        return (removed, grantWaiters())
+        return (removed, hasWaiters ? grantWaiters() : [])
     }
 
     /// The scope that registered `client` under `registration` ended: removes the client like
     /// ``clientDisconnected(_:)`` only if that registration still owns it. When the client was
     /// disconnected meanwhile, or registered again by another call, this is a no-op.
+    @inlinable
     mutating func registrationEnded(
         _ client: ClientID, registration: UInt64
     ) -> (removed: Disconnection?, actions: [Action]) {
@@ -230,7 +256,8 @@ struct ClientManagerCore<
 
     /// Opens `stream` for `client`. Opening a stream the client already has is a no-op.
     /// - Throws: `unknownClient`, `streamOwnedByAnotherClient`, `maxStreamsReached`, `shutdown`.
-    mutating func openStream(_ stream: StreamID, for client: ClientID) throws(ClientManagerError) {
+    @inlinable
+    package mutating func openStream(_ stream: StreamID, for client: ClientID) throws(ClientManagerError) {
         guard state != .shutdown else { throw .shutdown }
         guard let index = clients.index(forKey: client) else { throw .unknownClient }
         if let owner = owners[stream] {
@@ -244,7 +271,8 @@ struct ClientManagerCore<
     }
 
     /// Closes `stream`. - Returns: false (a no-op) when it is not open.
-    mutating func closeStream(_ stream: StreamID) -> Bool {
+    @inlinable
+    package mutating func closeStream(_ stream: StreamID) -> Bool {
         guard let owner = owners.removeValue(forKey: stream) else { return false }
         guard let index = clients.index(forKey: owner.client) else { return true }
         let last = clients.values[index].streams.removeLast()
@@ -273,7 +301,8 @@ struct ClientManagerCore<
     // MARK: Private
 
     /// Updates a connected client's info under a new registration. - Returns: nil when unknown.
-    private mutating func reregister(_ client: ClientID, info: ClientInfo) -> UInt64? {
+    @inlinable
+    mutating func reregister(_ client: ClientID, info: ClientInfo) -> UInt64? {
         guard let index = clients.index(forKey: client) else { return nil }
         lastRegistration &+= 1
         clients.values[index].info = info
@@ -281,14 +310,16 @@ struct ClientManagerCore<
         return lastRegistration
     }
 
-    private mutating func register(_ client: ClientID, info: ClientInfo) -> UInt64 {
+    @inlinable
+    mutating func register(_ client: ClientID, info: ClientInfo) -> UInt64 {
         lastRegistration &+= 1
         clients[client] = Client(info: info, registration: lastRegistration, streams: [])
         budget.recordSize(clients.count)
         return lastRegistration
     }
 
-    private mutating func remove(_ client: ClientID) -> Disconnection? {
+    @inlinable
+    mutating func remove(_ client: ClientID) -> Disconnection? {
         guard let entry = clients.removeValue(forKey: client) else { return nil }
         for stream in entry.streams {
             owners.removeValue(forKey: stream)
@@ -298,7 +329,8 @@ struct ClientManagerCore<
 
     /// Hands free slots to the oldest waiters. A waiter whose client is connected already (it was
     /// registered by another call while it waited) takes no slot: its info is updated.
-    private mutating func grantWaiters() -> [Action] {
+    @usableFromInline
+    mutating func grantWaiters() -> [Action] {
         guard !waiters.isEmpty else { return [] }
         var actions: [Action] = []
         while let (id, waiting) = waiters.first() {

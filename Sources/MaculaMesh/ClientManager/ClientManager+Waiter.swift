@@ -2,7 +2,8 @@ import Synchronization
 
 /// What the core needs from a caller waiting for a client slot: a way to take it, atomically,
 /// before the caller's cancellation can.
-protocol ClientSlotClaimable: AnyObject, Sendable {
+@usableFromInline
+package protocol ClientSlotClaimable: AnyObject, Sendable {
     /// Takes the waiter for a grant. After it returns true the caller's cancellation can no longer
     /// win: the caller will get the slot. Returns false when the cancellation won first (or the
     /// waiter already has its outcome).
@@ -29,7 +30,8 @@ enum ClientSlotOutcome: Sendable, Equatable {
 /// A cancelled caller is resumed at once by its cancellation handler with
 /// ``ClientManagerError/cancelled``; it then re-enters the actor and removes its own queue entry
 /// before its call returns, so it leaves nothing behind.
-final class ClientSlotWaiter: ClientSlotClaimable {
+@usableFromInline
+package final class ClientSlotWaiter: ClientSlotClaimable {
     private enum State {
         /// Queued; the continuation is set once the caller has suspended.
         case open(CheckedContinuation<ClientSlotOutcome, Never>?)
@@ -43,9 +45,10 @@ final class ClientSlotWaiter: ClientSlotClaimable {
 
     private let state = Mutex(State.open(nil))
 
-    init() {}
+    package init() {}
 
-    func claim() -> Bool {
+    @usableFromInline
+    package func claim() -> Bool {
         state.withLock { state in
             switch state {
             case .open(let continuation):

@@ -34,7 +34,7 @@
 /// `waiters_limit_reached`, `wait_timed_out`, `stream_limit_reached`); removed clients with reason
 /// `disconnected` (explicit disconnect or end of a `withClient` scope), `dead` (``prune()``) or
 /// `shutdown`; and the streams removed with them as the event `streams_removed`.
-public actor ClientManager<
+public final actor ClientManager<
     ClientID: Hashable & Sendable,
     ClientInfo: Sendable,
     StreamID: Hashable & Sendable,
@@ -47,6 +47,7 @@ public actor ClientManager<
     /// Tells whether a client is still alive; ``prune()`` removes those for which it returns false.
     public typealias LivenessCheck = @Sendable (ClientID, ClientInfo) -> Bool
 
+    @usableFromInline
     typealias Core = ClientManagerCore<ClientID, ClientInfo, StreamID, C.Instant, ClientSlotWaiter>
 
     /// The name used in metrics: ``ClientManagerConfiguration/componentName``.
@@ -55,9 +56,9 @@ public actor ClientManager<
     /// ``memoryUsage()``).
     public nonisolated let configuration: Configuration
 
-    private var core: Core
+    @usableFromInline var core: Core
     private let clock: C
-    private let metrics: any MemoryMetrics
+    @usableFromInline let metrics: any MemoryMetrics
     private let isAlive: LivenessCheck?
     private let signal = DeadlineSignal()
     /// Tests waiting until ``run()`` is running.
@@ -89,28 +90,28 @@ public actor ClientManager<
     // MARK: Reading
 
     /// How many clients are connected. - Complexity: O(1).
-    public var clientCount: Int { core.clientCount }
+    @inlinable public var clientCount: Int { core.clientCount }
 
     /// How many streams are open, over all clients. - Complexity: O(1).
-    public var streamCount: Int { core.streamCount }
+    @inlinable public var streamCount: Int { core.streamCount }
 
     /// How many callers are waiting for a slot. - Complexity: O(1).
     public var waiterCount: Int { core.waiterCount }
 
     /// Whether `client` is connected. - Complexity: O(1).
-    public func isConnected(_ client: ClientID) -> Bool { core.info(of: client) != nil }
+    @inlinable public func isConnected(_ client: ClientID) -> Bool { core.info(of: client) != nil }
 
     /// The info `client` was registered (or last re-registered) with, or nil when it is not
     /// connected. - Complexity: O(1).
-    public func info(of client: ClientID) -> ClientInfo? { core.info(of: client) }
+    @inlinable public func info(of client: ClientID) -> ClientInfo? { core.info(of: client) }
 
     /// The streams `client` has open, in no particular order; empty when it has none or is not
     /// connected.
     /// - Complexity: O(1) (the array is shared, copy on write).
-    public func streams(of client: ClientID) -> [StreamID] { core.streams(of: client) }
+    @inlinable public func streams(of client: ClientID) -> [StreamID] { core.streams(of: client) }
 
     /// The client `stream` belongs to, or nil when it is not open. - Complexity: O(1).
-    public func client(of stream: StreamID) -> ClientID? { core.client(of: stream) }
+    @inlinable public func client(of stream: StreamID) -> ClientID? { core.client(of: stream) }
 
     // MARK: Clients
 
@@ -123,6 +124,7 @@ public actor ClientManager<
     /// - Throws: ``ClientManagerError/maxClientsReached`` when the manager holds its effective limit
     ///   of clients or callers are waiting for a slot; ``ClientManagerError/shutdown``.
     /// - Complexity: O(1).
+    @inlinable
     public func clientConnected(_ client: ClientID, info: ClientInfo) throws(ClientManagerError) {
         do {
             _ = try core.clientConnected(client, info: info)
@@ -160,11 +162,11 @@ public actor ClientManager<
     /// - Parameter client: the client that disconnected.
     /// - Returns: what was removed, or nil when `client` was not connected.
     /// - Complexity: O(s) for the client's s streams (plus O(log w) when a waiter gets its slot).
-    @discardableResult
+    @inlinable @discardableResult
     public func clientDisconnected(_ client: ClientID) -> Disconnection? {
         let (removed, actions) = core.clientDisconnected(client)
         if let removed { recordRemoval(clients: 1, streams: removed.streams.count, reason: .disconnected) }
-        perform(actions)
+        if !actions.isEmpty { perform(actions) }
         return removed
     }
 
@@ -223,6 +225,7 @@ public actor ClientManager<
     ///   ``ClientManagerError/maxStreamsReached`` at ``ClientManagerConfiguration/maximumStreamsPerClient``;
     ///   ``ClientManagerError/shutdown``. Nothing changes when it throws.
     /// - Complexity: O(1).
+    @inlinable
     public func openStream(_ stream: StreamID, for client: ClientID) throws(ClientManagerError) {
         do {
             try core.openStream(stream, for: client)
@@ -236,7 +239,7 @@ public actor ClientManager<
     /// - Parameter stream: the stream to close.
     /// - Returns: false, a no-op, when it is not open.
     /// - Complexity: O(1).
-    @discardableResult
+    @inlinable @discardableResult
     public func closeStream(_ stream: StreamID) -> Bool {
         core.closeStream(stream)
     }
@@ -327,7 +330,8 @@ public actor ClientManager<
         perform(actions)
     }
 
-    private func perform(_ actions: [Core.Action]) {
+    @usableFromInline
+    func perform(_ actions: [Core.Action]) {
         for action in actions {
             switch action {
             case .grant(let waiter, let registration):
@@ -340,13 +344,15 @@ public actor ClientManager<
         }
     }
 
-    private func recordRejection(_ error: ClientManagerError) {
+    @usableFromInline
+    func recordRejection(_ error: ClientManagerError) {
         if let reason = error.rejectionReason {
             metrics.requestRejected(reason: reason, component: componentName)
         }
     }
 
-    private func recordRemoval(clients: Int, streams: Int, reason: RemovalReason) {
+    @inlinable
+    func recordRemoval(clients: Int, streams: Int, reason: RemovalReason) {
         if clients > 0 { metrics.entriesRemoved(clients, reason: reason, component: componentName) }
         if streams > 0 { metrics.eventRecorded(.streamsRemoved, count: streams, component: componentName) }
     }
