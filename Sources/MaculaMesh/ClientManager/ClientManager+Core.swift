@@ -347,6 +347,44 @@ package struct ClientManagerCore<
         return actions
     }
 
+    /// Every broken invariant, described; empty when the state is consistent. O(n + s + w): for
+    /// tests, which check it after every step.
+    func invariantViolations() -> [String] {
+        var violations: [String] = []
+        var listed = 0
+        for (client, entry) in clients {
+            listed += entry.streams.count
+            if entry.streams.count > maximumStreamsPerClient {
+                violations.append("\(client) has \(entry.streams.count) streams, over the limit")
+            }
+            for (index, stream) in entry.streams.enumerated() {
+                guard let owner = owners[stream] else {
+                    violations.append("stream \(stream) of \(client) has no owner entry")
+                    continue
+                }
+                if owner.client != client || owner.index != index {
+                    violations.append("stream \(stream) of \(client) is recorded at \(owner.client)[\(owner.index)]")
+                }
+            }
+        }
+        if listed != owners.count {
+            violations.append("\(owners.count) owner entries for \(listed) listed streams")
+        }
+        if !waiters.isEmpty && clients.count < budget.effectiveLimit {
+            violations.append("\(waiters.count) waiters queued with a free slot")
+        }
+        if deadlines.count != waiters.count {
+            violations.append("\(deadlines.count) deadlines for \(waiters.count) waiters")
+        }
+        if state == .shutdown && !(clients.isEmpty && owners.isEmpty && waiters.isEmpty) {
+            violations.append("entries left after shutdown")
+        }
+        if state != .running && !waiters.isEmpty {
+            violations.append("waiters queued while run() is not running")
+        }
+        return violations
+    }
+
     private mutating func failAllWaiters(_ error: ClientManagerError) -> [Action] {
         _ = deadlines.removeAll()
         return waiters.removeAll().map { .fail($0.element.waiter, error) }
