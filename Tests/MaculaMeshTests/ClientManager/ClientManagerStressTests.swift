@@ -9,18 +9,16 @@ struct ClientManagerStressTests {
     func scopedClientsInParallel() async throws {
         let (manager, _) = try makeClientManager(maximumClients: 8, maximumStreamsPerClient: 4, maximumWaiters: 1_000)
         let run = await startRunning(manager)
-        let outcomes = ClientsLocked<[String: Int]>([:])
         let tasks = 400
 
-        await withTaskGroup(of: Void.self) { group in
+        let seen = await withTaskGroup(of: String.self) { group in
             var random = ClientsRandom(seed: 0xC1E4_7500)
-            var handles: [Task<Void, Never>] = []
+            var handles: [Task<String, Never>] = []
             for index in 0..<tasks {
                 // 40 client IDs shared by 400 tasks: registrations take over from one another.
                 let client = "c\(index % 40)"
                 let waits = index % 3 != 0
                 let task = Task {
-                    let outcome: String
                     do {
                         try await manager.withClient(client, info: "t\(index)", admission: waits ? .wait(upTo: .seconds(3600)) : .reject) {
                             for k in 0..<3 {
@@ -31,13 +29,12 @@ struct ClientManagerStressTests {
                             if index % 5 == 0 { await manager.closeStream(index * 10) }
                             if index % 7 == 0 { await manager.clientDisconnected("c\((index * 13) % 40)") }
                         }
-                        outcome = "ok"
+                        return "ok"
                     } catch let error as ClientManagerError {
-                        outcome = "\(error == .cancelled ? "cancelled" : error == .maxClientsReached ? "refused" : "other")"
+                        return error == .cancelled ? "cancelled" : error == .maxClientsReached ? "refused" : "other"
                     } catch {
-                        outcome = "other"
+                        return "other"
                     }
-                    outcomes.withLock { $0[outcome, default: 0] += 1 }
                 }
                 handles.append(task)
                 if Int.random(in: 0..<6, using: &random) == 0 {
@@ -48,13 +45,15 @@ struct ClientManagerStressTests {
             for handle in handles {
                 group.addTask { await handle.value }
             }
+            var seen: [String: Int] = [:]
+            for await outcome in group { seen[outcome, default: 0] += 1 }
+            return seen
         }
 
         #expect(await manager.clientCount == 0)
         #expect(await manager.streamCount == 0)
         #expect(await manager.waiterCount == 0)
         #expect(await manager.memoryUsage().highWaterMark <= 8)
-        let seen = outcomes.value
         #expect(seen.values.reduce(0, +) == tasks)
         #expect(seen["other"] == nil, "\(seen)")
         #expect((seen["ok"] ?? 0) > 0)
@@ -66,7 +65,7 @@ struct ClientManagerStressTests {
     func plainCallsInParallel() async throws {
         let metrics = RecordingMemoryMetrics()
         let (manager, _) = try makeClientManager(maximumClients: 50, maximumStreamsPerClient: 5, metrics: metrics)
-        let opened = ClientsLocked(0)
+        let opened = ClientsCounter()
         await withTaskGroup(of: Void.self) { group in
             for worker in 0..<16 {
                 group.addTask {
@@ -75,7 +74,7 @@ struct ClientManagerStressTests {
                         guard (try? await manager.clientConnected(client, info: "r\(round)")) != nil else { continue }
                         for k in 0..<3 {
                             if (try? await manager.openStream(worker * 100_000 + round * 10 + k, for: client)) != nil {
-                                opened.withLock { $0 += 1 }
+                                opened.increment()
                             }
                         }
                         if round % 2 == 1 { await manager.clientDisconnected(client) }
