@@ -14,12 +14,17 @@
 ///   however the client's task ends, like an Erlang monitor.
 ///
 /// ```swift
-/// let clients = try ClientManager<NodeID, PeerInfo, UInt64, ContinuousClock>()
-/// try await clients.withClient(peer, info: info, admission: .wait(upTo: .seconds(2))) {
+/// let clients = try ClientManager<String, PeerInfo, UInt64, ContinuousClock>(
+///     configuration: .init(maximumClients: 10_000, maximumStreamsPerClient: 100)
+/// )
+/// let deadlines = Task { try await clients.run() }   // or add it to your ServiceGroup
+///
+/// try await clients.withClient(peer, info: PeerInfo(address: "10.0.0.7"), admission: .wait(upTo: .seconds(2))) {
 ///     try await clients.openStream(streamID, for: peer)
-///     try await serve(connection)
-/// }   // the peer and its streams are gone here, whether serve returned, threw or was cancelled
+///     try await serve()
+/// }   // here the peer and its streams are gone, whether it returned, threw or was cancelled
 /// ```
+/// (compiled in `Tests/MaculaMeshTests/ClientManager/ClientManagerDocumentationExamples.swift`)
 ///
 /// **Limits.** Clients belong to live connections, so lowering the limit (``setLimit(_:)``, or
 /// memory pressure through ``setPressureScale(_:)``) never removes one: every client is kept and new
