@@ -126,10 +126,12 @@ package struct ClientManagerCore<
     @inlinable func client(of stream: StreamID) -> ClientID? { owners[stream]?.client }
 
     /// Whether callers are queued. Not inlinable: the queue's type is package-internal to
-    /// MaculaMemory; the inlined hot path calls this once per connect.
+    /// MaculaMemory, so the inlined hot path calls this (cheaply) instead.
     @usableFromInline var hasWaiters: Bool { !waiters.isEmpty }
 
-    /// No newcomer fits: at the limit, or callers are queued ahead of it.
+    /// No newcomer fits: at the limit, or callers are queued ahead of it. The core keeps "queued
+    /// implies full" (a freed slot is granted in the step that frees it), so the queue test never
+    /// decides alone; it guards the no-queue-jumping rule should that invariant ever break.
     @inlinable var isFull: Bool { clients.count >= budget.effectiveLimit || hasWaiters }
 
     // MARK: Lifecycle
@@ -275,7 +277,7 @@ package struct ClientManagerCore<
     package mutating func closeStream(_ stream: StreamID) -> Bool {
         guard let owner = owners.removeValue(forKey: stream) else { return false }
         guard let index = clients.index(forKey: owner.client) else { return true }
-        let last = clients.values[index].streams.removeLast()
+        guard let last = clients.values[index].streams.popLast() else { return true }
         if owner.index < clients.values[index].streams.count {
             clients.values[index].streams[owner.index] = last
             owners[last]?.index = owner.index
@@ -298,7 +300,7 @@ package struct ClientManagerCore<
         return grantWaiters()
     }
 
-    // MARK: Private
+    // MARK: Building blocks
 
     /// Updates a connected client's info under a new registration. - Returns: nil when unknown.
     @inlinable
