@@ -1,5 +1,3 @@
-import Synchronization
-
 /// What the core needs from a caller waiting for a client slot: a way to take it, atomically,
 /// before the caller's cancellation can.
 @usableFromInline
@@ -18,7 +16,8 @@ enum ClientSlotOutcome: Sendable, Equatable {
     case failed(ClientManagerError)
 }
 
-/// Where one caller waiting for a client slot gets its outcome: a continuation guarded by a mutex,
+/// Where one caller waiting for a client slot gets its outcome: a continuation guarded by a lock
+/// (``LockedState``, which ThreadSanitizer can see),
 /// so that the manager (inside its actor) and the caller's cancellation handler (on any thread)
 /// can race to settle it and exactly one wins.
 ///
@@ -43,7 +42,7 @@ package final class ClientSlotWaiter: ClientSlotClaimable {
         case done
     }
 
-    private let state = Mutex(State.open(nil))
+    private let state = LockedState(State.open(nil))
 
     package init() {}
 

@@ -25,7 +25,7 @@ struct ClientsRandom: RandomNumberGenerator {
 /// A waiter for core tests: claimable unless its caller was "cancelled".
 final class ClientsFakeWaiter: ClientSlotClaimable {
     private enum State { case waiting, claimed, cancelled }
-    private let state = Mutex(State.waiting)
+    private let state = LockedState(State.waiting)
     let name: String
 
     init(_ name: String = "") { self.name = name }
@@ -44,9 +44,7 @@ final class ClientsFakeWaiter: ClientSlotClaimable {
     var isClaimed: Bool { state.withLock { $0 == .claimed } }
 }
 
-/// A counter shared by many tasks. An atomic rather than a `Mutex`: under contention Swift's
-/// `Mutex` on Linux takes the lock with `FUTEX_LOCK_PI`, where the kernel hands it over without a
-/// user-space atomic ThreadSanitizer can see, so TSan reports false races on what it guards.
+/// A counter shared by many tasks.
 final class ClientsCounter: Sendable {
     private let count = Atomic<Int>(0)
     init() {}
@@ -54,12 +52,12 @@ final class ClientsCounter: Sendable {
     var value: Int { count.load(ordering: .relaxed) }
 }
 
-/// A shared value behind a mutex, for values that are not contended.
+/// A shared value behind a lock.
 final class ClientsLocked<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
-    func withLock<R: Sendable>(_ body: (inout sending Value) -> sending R) -> R { mutex.withLock(body) }
-    var value: Value { mutex.withLock { $0 } }
+    private let state: LockedState<Value>
+    init(_ value: Value) { state = LockedState(value) }
+    func withLock<R>(_ body: (inout Value) -> R) -> R { state.withLock(body) }
+    var value: Value { state.withLock { $0 } }
 }
 
 /// A one-shot hand-shake: `wait()` returns once `open()` was called, or when the waiting task is
@@ -70,7 +68,7 @@ final class ClientsGate: Sendable {
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var nextID: UInt64 = 0
     }
-    private let state = Mutex(State())
+    private let state = LockedState(State())
 
     init() {}
 
