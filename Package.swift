@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 import PackageDescription
 
 let package = Package(
@@ -21,7 +21,7 @@ let package = Package(
             name: "macula-bench",
             dependencies: ["MaculaMemory", "MaculaMesh", "MaculaTesting"]
         ),
-        .testTarget(name: "MaculaMemoryTests", dependencies: ["MaculaMemory", "MaculaTesting"]),
+        .testTarget(name: "MaculaMemoryTests", dependencies: ["MaculaMemory", "MaculaTesting", "CMaculaSystem"]),
         .testTarget(name: "MaculaMeshTests", dependencies: ["MaculaMesh", "MaculaMemory", "MaculaTesting"]),
         .testTarget(name: "MaculaTestingTests", dependencies: ["MaculaTesting"]),
     ],

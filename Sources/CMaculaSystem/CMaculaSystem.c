@@ -12,3 +12,17 @@ int64_t macula_heap_bytes_in_use(void) {
     return -1;
 #endif
 }
+
+#if defined(__has_feature)
+#  if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+#    define MACULA_ALLOCATOR_REPLACED 1
+#  endif
+#endif
+
+int macula_allocator_is_replaced(void) {
+#if defined(MACULA_ALLOCATOR_REPLACED)
+    return 1;
+#else
+    return 0;
+#endif
+}

@@ -27,6 +27,8 @@ while let argument = arguments.next() {
 /// Each mechanism adds its suite here.
 let suites: [(String, (Bool) async -> [BenchmarkResult])] = [
     ("pool", connectionPoolBenchmarks),
+    ("registry", serviceRegistryBenchmarks),
+    ("clients", clientManagerBenchmarks),
 ]
 
 var results: [BenchmarkResult] = []

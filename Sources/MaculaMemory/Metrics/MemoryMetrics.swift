@@ -17,6 +17,8 @@ public protocol MemoryMetrics: Sendable {
     func eventRecorded(_ event: MemoryEvent, count: Int, component: String)
     /// The pressure monitor moved from `from` to `to` on `reading`.
     func pressureLevelChanged(from: MemoryPressureLevel, to: MemoryPressureLevel, reading: MemoryReading)
+    /// The pressure monitor took `reading` and is at `level` after it (every check, changed or not).
+    func memoryReadingTaken(_ reading: MemoryReading, level: MemoryPressureLevel)
 }
 
 extension MemoryMetrics {
@@ -24,6 +26,7 @@ extension MemoryMetrics {
     public func requestRejected(reason: RejectionReason, component: String) {}
     public func eventRecorded(_ event: MemoryEvent, count: Int, component: String) {}
     public func pressureLevelChanged(from: MemoryPressureLevel, to: MemoryPressureLevel, reading: MemoryReading) {}
+    public func memoryReadingTaken(_ reading: MemoryReading, level: MemoryPressureLevel) {}
 }
 
 /// Metrics that go nowhere: the default for every component.
@@ -52,5 +55,8 @@ public struct MemoryMetricsMultiplexer: MemoryMetrics {
     }
     public func pressureLevelChanged(from: MemoryPressureLevel, to: MemoryPressureLevel, reading: MemoryReading) {
         for sink in sinks { sink.pressureLevelChanged(from: from, to: to, reading: reading) }
+    }
+    public func memoryReadingTaken(_ reading: MemoryReading, level: MemoryPressureLevel) {
+        for sink in sinks { sink.memoryReadingTaken(reading, level: level) }
     }
 }

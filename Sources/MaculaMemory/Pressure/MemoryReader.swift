@@ -26,7 +26,8 @@ public struct MemoryReadError: Error, Hashable, Sendable, CustomStringConvertibl
 ///
 /// - ``heapInUse``, the default: bytes the C allocator has handed out and not taken back (glibc
 ///   `mallinfo2`; on Apple platforms the malloc zones' `size_in_use`). It falls when memory is
-///   freed, so the monitor can go back to `normal` after relief.
+///   freed, so the monitor can go back to `normal` after relief. Under ThreadSanitizer or
+///   AddressSanitizer (which replace the allocator) it throws: glibc then reports zeros.
 /// - ``resident``: the resident set (`/proc/self/statm`, Apple `task_info`). Measured on Linux:
 ///   after freeing most of a large heap, resident memory stays high even after `malloc_trim`, so a
 ///   monitor on resident memory may never see `normal` again. Use it with care.
@@ -65,8 +66,14 @@ public struct SystemMemoryReader: MemoryReader {
         malloc_zone_statistics(nil, &stats)
         return Int(stats.size_in_use)
         #else
+        guard macula_allocator_is_replaced() == 0 else {
+            throw MemoryReadError("a sanitizer replaced the C allocator; glibc's statistics report nothing")
+        }
         let bytes = macula_heap_bytes_in_use()
         guard bytes >= 0 else { throw MemoryReadError("the C allocator does not report heap usage") }
+        // A running process always has heap in use: a zero is a failed reading (an allocator
+        // that glibc does not see), never an empty heap, and must not restore `normal`.
+        guard bytes > 0 else { throw MemoryReadError("the C allocator reported 0 bytes in use") }
         return Int(bytes)
         #endif
     }

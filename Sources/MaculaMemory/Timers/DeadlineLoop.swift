@@ -1,4 +1,3 @@
-import Synchronization
 
 /// Wakes an actor's `run()` loop early, when a deadline earlier than the one it sleeps towards
 /// appears (or the first deadline appears while it waits for any).
@@ -12,7 +11,7 @@ package final class DeadlineSignal: Sendable {
         var nextID: UInt64 = 0
     }
 
-    private let state = Mutex(State())
+    private let state = LockedState(State())
 
     package init() {}
 
@@ -27,6 +26,14 @@ package final class DeadlineSignal: Sendable {
             return nil
         }
         waiter?.resume()
+    }
+
+    /// Forgets a signal sent while nobody waited. The loop calls this on the actor right before it
+    /// computes its next deadline: every signal sent before that point is already reflected in the
+    /// deadline it computes, so keeping it would only wake the loop for nothing (and cancel a
+    /// sleep that tests on a manual clock have already observed). - Complexity: O(1).
+    package func clearPending() {
+        state.withLock { $0.pending = false }
     }
 
     /// Returns when signalled or when the task is cancelled.
@@ -78,6 +85,10 @@ package func runDeadlineLoop<C: Clock>(
     fire: (C.Instant) async -> C.Instant?
 ) async {
     while !Task.isCancelled {
+        // Signals and `fire` both run on the actor, so clearing here loses none: a deadline added
+        // before this point is seen by `fire`, one added after it (also while `fire` awaits)
+        // signals again.
+        signal.clearPending()
         guard let next = await fire(clock.now) else {
             await signal.wait()
             continue

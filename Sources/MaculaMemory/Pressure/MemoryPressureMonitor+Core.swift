@@ -1,0 +1,58 @@
+/// The pressure monitor's pure logic: readings to levels, with hysteresis. No clock, no I/O.
+struct MemoryPressureCore: Sendable {
+    /// What a reading did to the level.
+    enum Action: Equatable, Sendable {
+        /// The level is unchanged.
+        case none
+        /// The level changed: apply `scale` to every component and prune each.
+        case applyLevel(from: MemoryPressureLevel, to: MemoryPressureLevel, scale: Double)
+        /// The reading could not be judged (a fraction threshold without a known limit).
+        case unjudged
+    }
+
+    let configuration: MemoryPressureConfiguration
+    private(set) var level: MemoryPressureLevel = .normal
+
+    init(configuration: MemoryPressureConfiguration) {
+        self.configuration = configuration
+    }
+
+    /// The scale components get at the current level.
+    var scale: Double { configuration.scale(for: level) }
+
+    /// Judges `reading`. The level rises to the highest level whose threshold the reading has
+    /// reached; it falls one level at a time while the reading is below the current level's
+    /// threshold by more than the hysteresis margin.
+    mutating func readingTaken(_ reading: MemoryReading) -> Action {
+        guard let medium = threshold(.medium, reading), let high = threshold(.high, reading) else {
+            return .unjudged
+        }
+        func bytes(of level: MemoryPressureLevel) -> Double {
+            level == .high ? high : medium
+        }
+        let used = Double(reading.usedBytes)
+        var next = level
+        while next < .high, used >= bytes(of: MemoryPressureLevel(rawValue: next.rawValue + 1)!) {
+            next = MemoryPressureLevel(rawValue: next.rawValue + 1)!
+        }
+        if next == level {
+            while next > .normal, used < bytes(of: next) * (1 - configuration.hysteresis) {
+                next = MemoryPressureLevel(rawValue: next.rawValue - 1)!
+            }
+        }
+        guard next != level else { return .none }
+        let previous = level
+        level = next
+        return .applyLevel(from: previous, to: next, scale: configuration.scale(for: next))
+    }
+
+    private func threshold(_ level: MemoryPressureLevel, _ reading: MemoryReading) -> Double? {
+        switch configuration.thresholds {
+        case .bytes(let medium, let high):
+            return Double(level == .high ? high : medium)
+        case .fractionOfLimit(let medium, let high):
+            guard let limit = reading.limitBytes, limit > 0 else { return nil }
+            return Double(limit) * (level == .high ? high : medium)
+        }
+    }
+}
