@@ -1,4 +1,4 @@
-import Foundation
+import MaculaMemory
 import MaculaMesh
 
 /// A connection factory for tests whose calls the test resolves by hand: each call is reported
@@ -32,7 +32,7 @@ public final class ScriptedConnectionFactory<NodeID: Hashable & Sendable>: Senda
         public let serial: Int
         private let factory: ScriptedConnectionFactory
         private let honoursCancellation: Bool
-        private let state = SanitizerVisibleLock<(continuation: CheckedContinuation<FakeConnection<NodeID>, any Error>?, resolved: Bool, cancelled: Bool)>((nil, false, false))
+        private let state = LockedState<(continuation: CheckedContinuation<FakeConnection<NodeID>, any Error>?, resolved: Bool, cancelled: Bool)>((nil, false, false))
 
         fileprivate init(node: NodeID, serial: Int, factory: ScriptedConnectionFactory) {
             self.node = node
@@ -91,7 +91,7 @@ public final class ScriptedConnectionFactory<NodeID: Hashable & Sendable>: Senda
         var observers: [CheckedContinuation<PendingConnect, Never>] = []
     }
 
-    private let state = SanitizerVisibleLock(State())
+    private let state = LockedState(State())
     private let behavior: @Sendable (NodeID) -> Behavior
     private let honoursCancellation: Bool
 
@@ -170,24 +170,5 @@ public final class ScriptedConnectionFactory<NodeID: Hashable & Sendable>: Senda
         let connection = FakeConnection(node: node, serial: serial)
         state.withLock { $0.connections.append(connection) }
         return connection
-    }
-}
-
-/// A lock around a value, built on `NSLock` (a pthread mutex) rather than `Synchronization.Mutex`.
-///
-/// On Linux, ThreadSanitizer does not see the hand-over of a contended `Mutex` (its slow path is a
-/// futex call inside the uninstrumented standard library), and reports the accesses it protects as
-/// races. It does see pthread mutexes, so the fakes, which tests hammer from many tasks, use this.
-final class SanitizerVisibleLock<State>: @unchecked Sendable {
-    // Safe: `state` is only read or written inside `withLock`, under `lock`.
-    private let lock = NSLock()
-    private var state: State
-
-    init(_ state: State) { self.state = state }
-
-    func withLock<Result>(_ body: (inout State) throws -> Result) rethrows -> Result {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&state)
     }
 }

@@ -1,8 +1,6 @@
-import Synchronization
-
-/// How one waiting caller of a connection pool is woken: a continuation guarded by a mutex, so
-/// that the pool (inside its actor) and the caller's cancellation handler (on any thread) can race
-/// to resume it and exactly one wins.
+/// How one waiting caller of a connection pool is woken: a continuation guarded by a lock
+/// (``LockedState``, which ThreadSanitizer can see), so that the pool (inside its actor) and the
+/// caller's cancellation handler (on any thread) can race to resume it and exactly one wins.
 ///
 /// The pool's core stores the waiter under the caller's request ID. When the caller's task is
 /// cancelled, the cancellation handler resumes the caller at once; the caller then enters the
@@ -13,11 +11,11 @@ import Synchronization
 /// The outcome itself does not pass through the waiter: the actor keeps it under the request ID
 /// until the caller, resumed on the actor, takes it. That keeps this class free of generic
 /// parameters, which matters on the hot path (a generic class pays for run-time metadata
-/// look-ups when it is created and destroyed).
+/// look-ups when it is created and destroyed), and lets its methods be called without being
+/// inlined into the client.
 @usableFromInline
 final class ConnectionPoolWaiter: Sendable {
-    @usableFromInline
-    enum State: Sendable {
+    private enum State: Sendable {
         /// Registered, not yet suspended, not yet settled.
         case pending
         /// Suspended in ``wait()``.
@@ -32,16 +30,16 @@ final class ConnectionPoolWaiter: Sendable {
 
     /// The caller's request ID: where the actor keeps its outcome.
     @usableFromInline let id: UInt64
-    @usableFromInline let state = Mutex(State.pending)
+    private let state = LockedState(State.pending)
 
-    @inlinable
+    @usableFromInline
     init(id: UInt64) {
         self.id = id
     }
 
     /// Wakes the caller: its outcome is ready.
     /// - Returns: false when the caller's cancellation won the race: it will not take an outcome.
-    @inlinable
+    @usableFromInline
     func finish() -> Bool {
         let (delivered, continuation) = state.withLock { state -> (Bool, CheckedContinuation<Bool, Never>?) in
             switch state {
@@ -60,7 +58,7 @@ final class ConnectionPoolWaiter: Sendable {
     }
 
     /// The caller's task was cancelled: wake it with "cancelled" unless its outcome is ready.
-    @inlinable
+    @usableFromInline
     func cancel() {
         let continuation = state.withLock { state -> CheckedContinuation<Bool, Never>? in
             switch state {
@@ -80,7 +78,7 @@ final class ConnectionPoolWaiter: Sendable {
     /// Settles without suspending when possible (a connect that completed without suspending).
     /// - Returns: true when the outcome is ready, false when the caller was cancelled, nil when
     ///   neither happened yet.
-    @inlinable
+    @usableFromInline
     func settledWithoutWaiting() -> Bool? {
         state.withLock { state -> Bool? in
             switch state {
@@ -97,7 +95,7 @@ final class ConnectionPoolWaiter: Sendable {
     }
 
     /// Suspends until the outcome is ready (true) or the task is cancelled (false). Called once.
-    @inlinable
+    @usableFromInline
     func wait() async -> Bool {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
