@@ -76,18 +76,20 @@ package final class DeadlineSignal: Sendable {
 ///   - clock: the injected clock.
 ///   - signal: the actor's signal; the actor calls ``DeadlineSignal/signal()`` whenever it adds a
 ///     deadline earlier than every other one.
-///   - fire: runs on the actor, synchronously.
+///   - fire: runs on the actor. It may await (for example to close what the deadlines removed);
+///     the loop sleeps again only once it has returned. A synchronous closure works as well.
 package func runDeadlineLoop<C: Clock>(
     clock: C,
     signal: DeadlineSignal,
     isolation: isolated (any Actor) = #isolation,
-    fire: (C.Instant) -> C.Instant?
+    fire: (C.Instant) async -> C.Instant?
 ) async {
     while !Task.isCancelled {
         // Signals and `fire` both run on the actor, so clearing here loses none: a deadline added
-        // before this point is seen by `fire`, one added after it signals again.
+        // before this point is seen by `fire`, one added after it (also while `fire` awaits)
+        // signals again.
         signal.clearPending()
-        guard let next = fire(clock.now) else {
+        guard let next = await fire(clock.now) else {
             await signal.wait()
             continue
         }

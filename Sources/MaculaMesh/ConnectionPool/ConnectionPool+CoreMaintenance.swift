@@ -1,0 +1,151 @@
+// Removal, pruning, limits and queries of the connection pool's core.
+
+extension ConnectionPoolCore {
+    // MARK: Removal and limits
+
+    /// Removes `node`'s entry (even if leased; its leases become no-ops), or abandons the connect in
+    /// flight to it (its callers get ``ConnectionPoolError/nodeRemoved``, its connection will be
+    /// closed). Callers still queued for a slot are not affected.
+    /// - Returns: whether there was anything to remove; an unknown node is a no-op.
+    /// - Complexity: O(1), O(k) for k callers of an abandoned connect.
+    mutating func remove(_ node: NodeID) -> (Bool, [Action]) {
+        var effects: [Action] = []
+        switch entries.lookup(node) {
+        case .established(let slot):
+            let removed = entries.remove(slot)
+            effects.append(.close(removed.connection, .removed))
+            if removed.wasPinned { drain(into: &effects) }
+            return (true, effects)
+        case .connecting(let slot):
+            let record = entries.connectingTag(at: slot)
+            entries.removeConnecting(slot)
+            effects.append(contentsOf: abandonWithWaiters(record, error: .nodeRemoved))
+            return (true, effects)
+        case .absent:
+            return (false, [])
+        }
+    }
+
+    /// Marks a live connect abandoned (its report will only close what it made) and fails its
+    /// waiters with `error`. - Returns: the cancellation of its task and the waiters' resumes.
+    mutating func abandonWithWaiters(_ record: Int32, error: ConnectionPoolError) -> [Action] {
+        var effects: [Action] = [.cancelConnect(Self.connectID(record: record, generation: records[Int(record)].generation))]
+        for waiter in records[Int(record)].waiters { effects.append(.resume(waiter.waiter, .failed(error))) }
+        records[Int(record)].removeWaiters()
+        records[Int(record)].slot = Entries.none
+        return effects
+    }
+
+    /// Removes every entry whose connection is no longer alive (leased ones too).
+    /// - Returns: how many were removed, and the actions.
+    /// - Complexity: O(n): every entry is examined once, in O(1).
+    mutating func prune() -> (Int, [Action]) {
+        var effects: [Action] = []
+        var removed = 0
+        var freedLeaseSlot = false
+        for slot in entries.occupiedSlots() where !entries.connection(at: slot).isAlive {
+            freedLeaseSlot = removeDead(slot, into: &effects) || freedLeaseSlot
+            removed += 1
+        }
+        if freedLeaseSlot { drain(into: &effects) }
+        return (removed, effects)
+    }
+
+    /// Removes a dead entry. - Returns: whether it was leased (its exclusive slot is now free).
+    @inlinable @discardableResult
+    mutating func removeDead(_ slot: Int32, into effects: inout [Action]) -> Bool {
+        let removed = entries.remove(slot)
+        effects.append(.close(removed.connection, .dead))
+        return removed.wasPinned
+    }
+
+    /// The operator set the base limit. - Throws: ``ConfigurationError`` for a limit outside
+    /// 1…2,147,483,647 (nothing changes). - Complexity: O(k) for k entries evicted.
+    mutating func setBaseLimit(_ limit: Int) throws(ConfigurationError) -> [Action] {
+        try validateConnectionPoolLimit(limit)
+        try budget.setBaseLimit(limit, field: "maximumConnections")
+        return limitChanged(reason: .evicted)
+    }
+
+    /// The pressure monitor set the scale. - Complexity: O(k) for k entries evicted.
+    mutating func setPressureScale(_ scale: Double) -> [Action] {
+        budget.setPressureScale(scale)
+        return limitChanged(reason: .pressure)
+    }
+
+    mutating func limitChanged(reason: CloseReason) -> [Action] {
+        guard lifecycle != .shutDown else { return [] }
+        var effects: [Action] = []
+        if entries.count > limit { shrinkReason = reason }
+        shrink(reason: reason, into: &effects)
+        drain(into: &effects)
+        return effects
+    }
+
+    /// Evicts least recently used idle entries while the pool is above its limit.
+    @inlinable
+    mutating func shrink(reason: CloseReason, into effects: inout [Action]) {
+        while entries.count > limit, let victim = entries.leastRecentlyUsedIdle {
+            effects.append(.close(entries.remove(victim).connection, reason))
+        }
+    }
+
+    // MARK: Queries
+
+    /// Every entry, leased ones first, each group most recently used first. - Complexity: O(n).
+    func connections() -> [(node: NodeID, connection: Connection)] {
+        entries.inRecencyOrder().map { ($0.node, $0.connection) }
+    }
+
+    /// What the pool knows about `node`. - Complexity: O(1).
+    func state(of node: NodeID) -> NodeState? {
+        switch entries.lookup(node) {
+        case .established(let slot):
+            return .established(entries.connection(at: slot), leases: entries.pins(at: slot))
+        case .connecting(let slot):
+            return .connecting(waitingCallers: records[Int(entries.connectingTag(at: slot))].waiterCount)
+        case .absent:
+            return nil
+        }
+    }
+
+    /// The usage report for the MaculaMemory contract. - Complexity: O(1).
+    package func usage() -> MemoryUsage { budget.usage(size: entries.count) }
+
+    /// Every invariant of the core, for tests. - Returns: the broken ones, empty when all hold.
+    /// - Complexity: O(capacity + w).
+    func invariantViolations() -> [String] {
+        var problems = entries.invariantViolations()
+        if entries.count > limit && entries.count != entries.pinnedCount {
+            problems.append("\(entries.count) entries above the limit \(limit) while some are idle")
+        }
+        let allocated = records.indices.filter { records[$0].isAllocated }
+        if inFlight != allocated.count { problems.append("inFlight \(inFlight) but \(allocated.count) records") }
+        let live = allocated.filter { records[$0].slot != Entries.none }
+        if live.count != entries.connectingCount {
+            problems.append("\(live.count) live connects but \(entries.connectingCount) connecting slots")
+        }
+        for record in live {
+            let slot = records[record].slot
+            if case .connecting(let found) = entries.lookup(entries.node(at: slot)), found == slot,
+               entries.connectingTag(at: slot) == Int32(record) {} else {
+                problems.append("connect record \(record) and its slot \(slot) disagree")
+            }
+        }
+        if freeRecords.count + allocated.count != records.count { problems.append("connect records leak") }
+        if queuedCount != queue.count { problems.append("queuedCount \(queuedCount) but \(queue.count) queued") }
+        if queue.count != deadlines.count { problems.append("\(queue.count) queued but \(deadlines.count) deadlines") }
+        if queue.count > maximumWaiters { problems.append("\(queue.count) queued above \(maximumWaiters)") }
+        if lifecycle != .running && !queue.isEmpty { problems.append("callers queued while run() is not running") }
+        // After every event, nobody who could proceed is left waiting. (A connection that died
+        // since is not an event: the next hit or prune finds it.)
+        let allAlive = entries.occupiedSlots().allSatisfy { entries.connection(at: $0).isAlive }
+        var copy = self
+        var effects: [Action] = []
+        copy.drain(into: &effects)
+        if allAlive && (!effects.isEmpty || copy.queue.count != queue.count) {
+            problems.append("a queued caller could proceed but waits")
+        }
+        return problems
+    }
+}

@@ -1,0 +1,393 @@
+/// A bounded pool of connections to other mesh nodes, keyed by node ID, with exact
+/// least-recently-used eviction (the seed's `macula_gateway_mesh`).
+///
+/// ```swift
+/// let pool = try ConnectionPool<NodeID, MeshConnection, ContinuousClock>(
+///     configuration: .init(maximumConnections: 1_000)
+/// ) { node in try await MeshConnection.open(to: node) }
+///
+/// try await withThrowingDiscardingTaskGroup { group in
+///     group.addTask { try await pool.run() }          // drives the waiting deadlines
+///     try await pool.withConnection(to: peer) { connection in
+///         try await connection.send(message)          // never evicted while leased
+///     }
+///     …
+/// }
+/// await pool.shutdown()
+/// ```
+///
+/// - **Hits** (``connection(to:)`` for a node with a live entry) mark the entry most recently used,
+///   read no clock and take no lock besides the actor. A dead entry found on a hit is closed,
+///   removed and replaced by a new connection.
+/// - **Misses** call the factory. Concurrent misses for one node share one connect: one factory
+///   call, and every caller gets the same connection or the same error. When the connect
+///   succeeds the connection is inserted; if the pool is then over its limit, the least recently
+///   used idle entry is evicted and closed in the same step. Nothing is evicted before a connect
+///   succeeds: a failed connect leaves the pool exactly as it was.
+/// - **Slots.** At most ``Configuration/maximumConnections`` connections are established, and
+///   in-flight connects plus leased entries never exceed it either (so a completing connect always
+///   finds room). A miss, or a lease on an idle entry, that finds no free slot waits in FIFO order
+///   with a deadline (``Configuration/waitTimeout``), in a bounded queue
+///   (``Configuration/maximumWaiters``). Waiting needs ``run()``.
+/// - **Closing.** Every connection that leaves the pool (evicted, removed, found dead, shed under
+///   pressure, shut down, or produced by a connect nobody wants any more) is closed exactly once,
+///   after the pool's state has changed.
+///
+/// ## The shared connect and cancellation
+/// A connect runs in a task of its own, owned by the pool, never in a caller's task: the factory
+/// never sees a caller's cancellation, so a caller cancelled while it waits returns at once with
+/// ``ConnectionPoolError/cancelled`` and the connect goes on for everyone else waiting for it (and
+/// if nobody is left, its connection still enters the pool as an idle entry). The task starts
+/// synchronously on the pool's executor (`Task.immediate` where available), so a factory that
+/// does not suspend costs no extra scheduling. The pool keeps each task's handle:
+/// ``remove(_:)`` and ``shutdown()`` cancel the connects they abandon, and ``shutdown()`` waits
+/// for every connect task to finish, closing whatever they produce.
+///
+/// - Important: ``connection(to:)`` hands out a connection without a lease: a later eviction may
+///   close it under its holder. Use ``withConnection(to:isolation:_:)`` to keep it open for a
+///   piece of work.
+public final actor ConnectionPool<NodeID: Hashable & Sendable, Connection: PooledConnection, C: Clock>: MemoryManaged
+where C.Duration == Duration {
+    /// Opens a connection to a node. It runs in a task the pool owns (never in a caller's task),
+    /// so no caller's cancellation reaches it; ``remove(_:)`` and ``shutdown()`` cancel it when
+    /// they abandon its result. The pool calls it once per miss, however many callers share that
+    /// miss. It throws to fail the connect; every caller waiting for it gets
+    /// ``ConnectionPoolError/connectFailed`` carrying the error.
+    ///
+    /// - Important: It is `nonisolated(nonsending)`: it starts on the pool's executor and stays
+    ///   there until it first suspends (a network connect suspends at once), which spares a
+    ///   thread hop per connect. Keep its synchronous part short, or write the closure as
+    ///   `{ @concurrent node in … }` to run it on the global executor. The pool puts no deadline
+    ///   on it: give it its own timeout.
+    public typealias Factory = nonisolated(nonsending) @Sendable (NodeID) async throws -> Connection
+
+    /// What the pool knows about one node (the seed's `get_connection_info`).
+    public enum EntryInfo: Sendable {
+        /// An established connection, and how many ``withConnection(to:isolation:_:)`` leases it
+        /// has now (a leased entry is never evicted).
+        case connected(Connection, leases: Int)
+        /// A connect is in flight; `waitingCallers` callers wait for it (0 when all of them were
+        /// cancelled: the connection will enter the pool as an idle entry).
+        case connecting(waitingCallers: Int)
+    }
+
+    @usableFromInline typealias Waiter = ConnectionPoolWaiter
+    @usableFromInline typealias Core = ConnectionPoolCore<NodeID, Connection, Waiter, C.Instant>
+    @usableFromInline typealias Lease = ConnectionPoolLease
+
+    /// The name used in metrics: ``Configuration/componentName``.
+    public nonisolated let componentName: String
+
+    @usableFromInline let clock: C
+    @usableFromInline let metrics: any MemoryMetrics
+    @usableFromInline let factory: Factory
+    @usableFromInline var core: Core
+    private let signal = DeadlineSignal()
+    @usableFromInline var nextRequestID: UInt64 = 0
+    /// Outcomes delivered to waiting callers and not yet taken, by request ID. A caller takes its
+    /// own as soon as it runs again on the actor.
+    @usableFromInline var outcomes: [UInt64: Core.Outcome] = [:]
+
+    /// The tasks of connects in flight, so that shutdown can cancel and await them.
+    @usableFromInline var connectTaskHandles: [Core.ConnectID: Task<Void, Never>] = [:]
+    /// The connect whose task is being started now, and whether that task already ended (a
+    /// factory that did not suspend): then there is no handle to keep. Connects start one at a
+    /// time, from ``startPendingConnects()``.
+    @usableFromInline var startingConnect: Core.ConnectID?
+    @usableFromInline var connectEndedWhileStarting = false
+    /// Connects to start, filled while a start is in progress so that connects that complete
+    /// synchronously start the next ones from a loop rather than by recursion.
+    @usableFromInline var pendingStarts: [(Core.ConnectID, NodeID)] = []
+    @usableFromInline var isStartingConnects = false
+    /// Tests waiting in ``waitUntilRunning()``.
+    private var runObservers: [CheckedContinuation<Void, Never>] = []
+
+    /// Creates a pool.
+    /// - Parameters:
+    ///   - configuration: the limits, the waiting deadline and the component name.
+    ///   - clock: the clock the waiting deadlines are measured on.
+    ///   - metrics: where removals, rejections and events go.
+    ///   - factory: opens a connection to a node; see ``Factory``.
+    /// - Throws: ``ConfigurationError`` naming the field when the configuration breaks a rule.
+    public init(
+        configuration: Configuration = Configuration(),
+        clock: C,
+        metrics: any MemoryMetrics = NoMemoryMetrics(),
+        factory: @escaping Factory
+    ) throws(ConfigurationError) {
+        try configuration.validate()
+        self.core = try Core(
+            maximumConnections: configuration.maximumConnections,
+            maximumWaiters: configuration.maximumWaiters,
+            waitTimeout: configuration.waitTimeout
+        )
+        self.componentName = configuration.componentName
+        self.clock = clock
+        self.metrics = metrics
+        self.factory = factory
+    }
+
+    // MARK: Getting connections
+
+    /// Returns the connection to `node`, connecting when the pool has none (the seed's
+    /// `get_or_create_connection`).
+    ///
+    /// On a hit the entry becomes the most recently used; a dead entry is closed, removed and
+    /// replaced. On a miss the caller waits for the connect (shared with every concurrent caller
+    /// for the same node), first for a free slot if the pool has none.
+    ///
+    /// - Parameter node: the node to connect to.
+    /// - Returns: the connection, not leased.
+    /// - Throws: ``ConnectionPoolError``: ``ConnectionPoolError/connectFailed`` (with the
+    ///   factory's error), ``ConnectionPoolError/timedOut``, ``ConnectionPoolError/waitersLimitReached``,
+    ///   ``ConnectionPoolError/limitReached``, ``ConnectionPoolError/notRunning``,
+    ///   ``ConnectionPoolError/cancelled``, ``ConnectionPoolError/nodeRemoved``,
+    ///   ``ConnectionPoolError/shutdown``.
+    /// - Complexity: O(1) for a hit and for the bookkeeping of a miss; O(log w) to queue among w
+    ///   waiters.
+    /// - Important: Without a lease, the connection may be evicted and closed under its holder
+    ///   when other nodes' connections push it out. Use ``withConnection(to:isolation:_:)`` to
+    ///   hold it.
+    @inlinable
+    public func connection(to node: NodeID) async throws(ConnectionPoolError) -> Connection {
+        // A hit needs no waiter, no clock and no suspension: keep its path short.
+        if let connection = core.hit(node) { return connection }
+        return try await acquire(node, pin: false).0
+    }
+
+    /// Runs `body` with the connection to `node`, leased: the entry is never evicted while `body`
+    /// runs. The lease ends on every exit path (return, throw, cancellation) before this returns.
+    ///
+    /// - Parameters:
+    ///   - node: the node to connect to.
+    ///   - isolation: where `body` runs; the caller's actor by default.
+    ///   - body: the work to do with the connection.
+    /// - Returns: what `body` returns.
+    /// - Throws: a ``ConnectionPoolError`` when no connection could be had (as
+    ///   ``connection(to:)``), or whatever `body` throws.
+    /// - Complexity: as ``connection(to:)``, plus O(1) to end the lease.
+    /// - Important: A lease protects the entry from eviction (least recently used, limit lowered,
+    ///   memory pressure), not from ``remove(_:)``, from being found dead, or from ``shutdown()``:
+    ///   those close the connection at once, and the lease's end is then a no-op.
+    @inlinable
+    public func withConnection<Value>(
+        to node: NodeID,
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (Connection) async throws -> Value
+    ) async throws -> Value {
+        let (connection, lease) = try await acquire(node, pin: true)
+        let value: Value
+        do {
+            value = try await body(connection)
+        } catch {
+            if let lease { await release(lease) }
+            throw error
+        }
+        if let lease { await release(lease) }
+        return value
+    }
+
+    @inlinable
+    func release(_ lease: Lease) async {
+        let actions = core.leaseReleased(lease)
+        if !actions.isEmpty { await perform(actions) }
+    }
+
+    @inlinable
+    func acquire(_ node: NodeID, pin: Bool) async throws(ConnectionPoolError) -> (Connection, Lease?) {
+        let id = nextRequestID
+        nextRequestID &+= 1
+        var waiter: Waiter?
+        let (action, actions) = core.request(
+            node,
+            pin: pin,
+            id: id,
+            waiter: {
+                if Task.isCancelled { return nil }
+                waiter = Waiter(id: id)
+                return waiter
+            },
+            now: { clock.now }
+        )
+        switch action {
+        case .hit(let connection, let lease):
+            if !actions.isEmpty { await perform(actions) }
+            return (connection, lease)
+        case .rejected(let error):
+            if !actions.isEmpty { await perform(actions) }
+            throw error
+        case .startConnect(let connectID):
+            pendingStarts.append((connectID, node))
+            await perform(actions)
+        case .joinedConnect:
+            if !actions.isEmpty { await perform(actions) }
+        case .queued(let signalDeadlineLoop):
+            if signalDeadlineLoop { wakeDeadlineLoop() }
+            if !actions.isEmpty { await perform(actions) }
+        }
+        guard let waiter else { throw .cancelled }
+        let delivered: Bool
+        if let settled = waiter.settledWithoutWaiting() {
+            delivered = settled
+        } else {
+            delivered = await waiter.wait()
+        }
+        guard delivered, let outcome = outcomes.removeValue(forKey: id) else {
+            // Cancelled: forget the request wherever it waits, before returning.
+            let cleanup = core.requestCancelled(id, node: node)
+            if !cleanup.isEmpty { await perform(cleanup) }
+            throw .cancelled
+        }
+        switch outcome {
+        case .connected(let connection, let lease):
+            return (connection, lease)
+        case .failed(let error):
+            throw error
+        }
+    }
+
+    /// Tells `run()` that an earlier deadline appeared.
+    @usableFromInline
+    func wakeDeadlineLoop() {
+        signal.signal()
+    }
+
+    // MARK: Managing entries
+
+    /// Closes and removes `node`'s connection, even if it is leased (the lease's end is then a
+    /// no-op). A connect in flight to `node` is abandoned: its callers get
+    /// ``ConnectionPoolError/nodeRemoved``, its task is cancelled, and the connection it produces,
+    /// if any, is closed. Callers still waiting for a slot are not affected.
+    ///
+    /// - Parameter node: the node to forget. An unknown node is a no-op.
+    /// - Returns: whether there was an entry or a connect to remove.
+    /// - Complexity: O(1), plus O(k) for k callers of an abandoned connect.
+    @discardableResult
+    public func remove(_ node: NodeID) async -> Bool {
+        let (removed, actions) = core.remove(node)
+        if !actions.isEmpty { await perform(actions) }
+        return removed
+    }
+
+    /// Every established connection, leased ones first, each group most recently used first (a
+    /// leased entry counts as in use now; the seed's `list_connections`).
+    /// - Returns: the nodes and their connections.
+    /// - Complexity: O(n).
+    public func connections() -> [(node: NodeID, connection: Connection)] {
+        core.connections()
+    }
+
+    /// What the pool knows about `node` (the seed's `get_connection_info`).
+    /// - Returns: nil when the pool has neither a connection to `node` nor a connect in flight.
+    /// - Complexity: O(1).
+    public func info(for node: NodeID) -> EntryInfo? {
+        switch core.state(of: node) {
+        case .established(let connection, let leases): .connected(connection, leases: leases)
+        case .connecting(let waitingCallers): .connecting(waitingCallers: waitingCallers)
+        case nil: nil
+        }
+    }
+
+    // MARK: MemoryManaged
+
+    /// Established connections, effective and base limit, pressure scale and high-water mark.
+    /// - Complexity: O(1).
+    public func memoryUsage() -> MemoryUsage {
+        core.usage()
+    }
+
+    /// Sets the base limit (``Configuration/maximumConnections``). Lowering the effective limit
+    /// below the number of connections closes least recently used idle entries down to it at
+    /// once (reason `evicted`); leased entries above it are closed as their leases end, and no
+    /// connect starts until there is room. Raising it lets waiting callers through.
+    /// - Parameter limit: the new base limit, 1…2,147,483,647.
+    /// - Throws: ``ConfigurationError`` naming `maximumConnections`; nothing changes then.
+    /// - Complexity: O(k) for k entries closed.
+    public func setLimit(_ limit: Int) async throws(ConfigurationError) {
+        let actions = try core.setBaseLimit(limit)
+        if !actions.isEmpty { await perform(actions) }
+    }
+
+    /// Sets the pressure scale; as ``setLimit(_:)``, with reason `pressure` for what it closes.
+    /// - Parameter scale: in (0, 1]; clamped (see ``MemoryBudget/setPressureScale(_:)``).
+    /// - Complexity: O(k) for k entries closed.
+    public func setPressureScale(_ scale: Double) async {
+        let actions = core.setPressureScale(scale)
+        if !actions.isEmpty { await perform(actions) }
+    }
+
+    /// Closes and removes every connection that is no longer alive (leased ones too).
+    /// - Returns: how many were removed.
+    /// - Complexity: O(n): each entry is examined once, in O(1).
+    public func prune() async -> Int {
+        let (count, actions) = core.prune()
+        if !actions.isEmpty { await perform(actions) }
+        return count
+    }
+
+    // MARK: Lifecycle
+
+    /// Drives the waiting deadlines with one sleeper on the clock until the calling task is
+    /// cancelled; then fails every caller still waiting for a slot with
+    /// ``ConnectionPoolError/notRunning`` and returns. May be called again after it returns.
+    ///
+    /// Without it the pool still serves hits and misses that find a free slot; only waiting for a
+    /// slot needs it.
+    /// - Throws: ``ConnectionPoolError/alreadyRunning`` when another `run()` is running,
+    ///   ``ConnectionPoolError/shutdown`` after ``shutdown()``.
+    public func run() async throws(ConnectionPoolError) {
+        if let error = core.runStarted() { throw error }
+        for observer in runObservers { observer.resume() }
+        runObservers.removeAll()
+        await runDeadlineLoop(clock: clock, signal: signal) { now in
+            let (actions, next) = core.deadlinePassed(now: now)
+            if !actions.isEmpty { await perform(actions) }
+            return next
+        }
+        let actions = core.runStopped()
+        if !actions.isEmpty { await perform(actions) }
+    }
+
+    /// Closes every connection (leased ones too), fails every waiting caller with
+    /// ``ConnectionPoolError/shutdown``, cancels every connect in flight and waits for their
+    /// tasks, closing whatever they produce: when it returns, every connection the pool made is
+    /// closed. Later calls fail with ``ConnectionPoolError/shutdown``; calling it again is a
+    /// no-op that waits for the same tasks.
+    /// - Complexity: O(n + w), plus the time the factories take to return once cancelled.
+    /// - Important: A factory that ignores cancellation delays the return until it finishes.
+    public func shutdown() async {
+        let actions = core.shutdown()
+        if !actions.isEmpty { await perform(actions) }
+        await waitForConnectTasks()
+    }
+
+    /// Returns once every connect task has finished, including the closes it carried out.
+    func waitForConnectTasks() async {
+        while let (_, task) = connectTaskHandles.first {
+            await task.value
+        }
+    }
+
+    /// Returns once ``run()`` is running (at once if it is): the hand-shake tests use before they
+    /// make callers wait.
+    func waitUntilRunning() async {
+        guard core.lifecycle != .running else { return }
+        await withCheckedContinuation { runObservers.append($0) }
+    }
+}
+
+extension ConnectionPool where C == ContinuousClock {
+    /// Creates a pool on the continuous clock.
+    /// - Parameters:
+    ///   - configuration: the limits, the waiting deadline and the component name.
+    ///   - metrics: where removals, rejections and events go.
+    ///   - factory: opens a connection to a node; see ``Factory``.
+    /// - Throws: ``ConfigurationError`` naming the field when the configuration breaks a rule.
+    public init(
+        configuration: Configuration = Configuration(),
+        metrics: any MemoryMetrics = NoMemoryMetrics(),
+        factory: @escaping Factory
+    ) throws(ConfigurationError) {
+        try self.init(configuration: configuration, clock: ContinuousClock(), metrics: metrics, factory: factory)
+    }
+}

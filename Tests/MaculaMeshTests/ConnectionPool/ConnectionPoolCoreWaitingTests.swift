@@ -1,0 +1,150 @@
+@testable import MaculaMesh
+import MaculaTesting
+import Testing
+
+/// The core's slots and waiting queue: who waits, in which order, until when.
+@Suite("ConnectionPool core: waiting", .timeLimit(.minutes(1)))
+struct ConnectionPoolCoreWaitingTests {
+    @Test("with every slot leased a miss waits, and gets its connect when a lease ends")
+    func missWaitsWhileEverythingIsLeased() throws {
+        var pool = try PoolCoreDriver(limit: 1)
+        _ = pool.insert(1)
+        let lease = try #require(pool.hit(1, pin: true).1)
+        let (waiting, action, _) = pool.request(2, at: 0)
+        guard case .queued(let signal) = action else {
+            Issue.record("expected the miss to wait, got \(action)")
+            return
+        }
+        #expect(signal)
+        #expect(pool.core.waiterCount == 1)
+        pool.expectInvariants()
+        let released = pool.core.leaseReleased(lease)
+        let start = try #require(poolStarts(released).first)
+        #expect(start.node == 2)
+        let (two, completion) = pool.succeed(start.id, node: 2)
+        #expect(poolCloses(completion).map(\.node) == [1])
+        #expect(poolResumes(completion).map(\.request) == [Int(waiting)])
+        #expect(poolResumes(completion).first?.outcome.connection === two)
+        #expect(pool.order == [2])
+        pool.expectInvariants()
+    }
+
+    @Test("connects in flight count against the limit: at most `limit` at once")
+    func inFlightBounded() throws {
+        var pool = try PoolCoreDriver(limit: 2)
+        let a = try #require(pool.request(1).action.connectID)
+        _ = try #require(pool.request(2).action.connectID)
+        #expect(pool.request(3).action.isQueued)
+        #expect(pool.core.inFlight == 2)
+        // A request for a node being connected joins without a slot.
+        #expect(pool.request(1).action.isJoined)
+        let (_, actions) = pool.succeed(a, node: 1)
+        #expect(poolStarts(actions).map(\.node) == [3])
+        #expect(pool.core.inFlight == 2)
+        pool.expectInvariants()
+    }
+
+    @Test("waiters are served in FIFO order; one whose node is being connected joins that connect")
+    func fifoWaiters() throws {
+        var pool = try PoolCoreDriver(limit: 1)
+        let first = try #require(pool.request(1).action.connectID)
+        let (w2, a2, _) = pool.request(2)
+        let (w3, a3, _) = pool.request(2)
+        let (w4, a4, _) = pool.request(3)
+        #expect(a2.isQueued && a3.isQueued && a4.isQueued)
+        let (_, actions) = pool.succeed(first, node: 1)
+        // The slot goes to the oldest waiter (a connect to 2); the next waiter, for the same node,
+        // joins it without a slot; the one after waits.
+        #expect(poolStarts(actions).map(\.node) == [2])
+        #expect(pool.core.waiterCount == 1)
+        let connectTwo = try #require(poolStarts(actions).first?.id)
+        let (two, done) = pool.succeed(connectTwo, node: 2)
+        let resumed = poolResumes(done)
+        #expect(Set(resumed.filter { $0.outcome.connection === two }.map(\.request)) == [Int(w2), Int(w3)])
+        #expect(poolStarts(done).map(\.node) == [3])
+        #expect(poolCloses(done).map(\.node) == [1])
+        _ = w4
+        pool.expectInvariants()
+    }
+
+    @Test("a waiter fails with timedOut at its deadline, not before")
+    func waitingDeadline() throws {
+        var pool = try PoolCoreDriver(limit: 1, waitTimeout: .seconds(5))
+        _ = try #require(pool.request(1).action.connectID)
+        let (waiter, action, _) = pool.request(2, at: 10)
+        #expect(action.isQueued)
+        #expect(pool.core.nextDeadline == poolInstant(15))
+        let early = pool.core.deadlinePassed(now: poolInstant(14))
+        #expect(early.0.isEmpty)
+        #expect(early.next == poolInstant(15))
+        let due = pool.core.deadlinePassed(now: poolInstant(15))
+        #expect(poolResumes(due.0).map(\.request) == [Int(waiter)])
+        #expect(poolResumes(due.0).first?.outcome.error == .timedOut)
+        #expect(poolRejections(due.0) == [.waitTimedOut])
+        #expect(due.next == nil)
+        #expect(pool.core.waiterCount == 0)
+        pool.expectInvariants()
+    }
+
+    @Test("the queue of waiters is bounded, waiting needs run(), and maximumWaiters 0 means never wait")
+    func waitingRejections() throws {
+        var bounded = try PoolCoreDriver(limit: 1, maximumWaiters: 1)
+        _ = bounded.request(1)
+        #expect(bounded.request(2).action.isQueued)
+        let (_, full, fullActions) = bounded.request(3)
+        #expect(full.rejection == .waitersLimitReached)
+        #expect(poolRejections(fullActions) == [.waitersLimitReached])
+
+        var idle = try PoolCoreDriver(limit: 1, running: false)
+        _ = idle.request(1)
+        let (_, notRunning, notRunningActions) = idle.request(2)
+        #expect(notRunning.rejection == .notRunning)
+        #expect(poolRejections(notRunningActions) == [.notRunning])
+
+        var never = try PoolCoreDriver(limit: 1, maximumWaiters: 0, running: false)
+        _ = never.request(1)
+        let (_, rejected, rejectedActions) = never.request(2)
+        #expect(rejected.rejection == .limitReached)
+        #expect(poolRejections(rejectedActions) == [.limitReached])
+        never.expectInvariants()
+    }
+
+    @Test("when run() stops, every queued caller fails with notRunning")
+    func runStopped() throws {
+        var pool = try PoolCoreDriver(limit: 1)
+        #expect(pool.core.runStarted() == .alreadyRunning)
+        _ = pool.request(1)
+        let (waiter, _, _) = pool.request(2)
+        let actions = pool.core.runStopped()
+        #expect(poolResumes(actions).map(\.request) == [Int(waiter)])
+        #expect(poolResumes(actions).first?.outcome.error == .notRunning)
+        #expect(pool.core.nextDeadline == nil)
+        #expect(pool.core.runStarted() == nil)
+        pool.expectInvariants()
+    }
+
+    @Test("raising the limit lets waiting callers through")
+    func raiseLimit() throws {
+        var pool = try PoolCoreDriver(limit: 1)
+        _ = pool.request(1)
+        _ = pool.request(2)
+        let actions = try pool.core.setBaseLimit(2)
+        #expect(poolStarts(actions).map(\.node) == [2])
+        pool.expectInvariants()
+    }
+
+    @Test("a lease on an idle entry needs a slot; a second lease on a leased entry does not")
+    func leaseNeedsSlot() throws {
+        var pool = try PoolCoreDriver(limit: 2)
+        _ = pool.insert(1)
+        _ = pool.insert(2)
+        _ = try #require(pool.hit(1, pin: true).1)
+        _ = try #require(pool.request(3).action.connectID) // pinned 1 + in flight 1 = limit
+        #expect(pool.request(2, pin: true).action.isQueued)
+        _ = pool.hit(1, pin: true) // already leased: no new slot needed
+        // A plain hit never waits.
+        _ = pool.hit(2)
+        pool.expectInvariants()
+    }
+
+}

@@ -1,0 +1,249 @@
+@testable import MaculaMesh
+import MaculaTesting
+import Testing
+
+/// Thousands of random operations on the real core, compared after every step with a naive
+/// reference pool: arrays, linear scans for the least recently used entry, a use counter instead
+/// of the linked lists.
+@Suite("ConnectionPool model", .timeLimit(.minutes(1)))
+struct ConnectionPoolModelTests {
+    @Test("the core agrees with a naive LRU pool over 10,000 random operations", arguments: [1, 2, 3] as [UInt64])
+    func randomOperations(seed: UInt64) throws {
+        var run = try PoolModelRun(seed: seed)
+        for step in 0..<10_000 {
+            run.step()
+            run.compare(step: step)
+            if run.failed { return }
+        }
+        run.finish()
+    }
+}
+
+/// One run: the real core and the model side by side, the same random operations on both.
+private struct PoolModelRun {
+    var random: PoolSplitMix64
+    var real: PoolTestCore
+    var model: PoolReferenceModel
+    var now = 0
+    var nextRequest: UInt64 = 0
+    var serial = 0
+    /// Connects in flight (live or abandoned) by ID, with their node.
+    var connects: [UInt64: Int] = [:]
+    /// Requests that wait for an outcome, with their node.
+    var waiting: [UInt64: Int] = [:]
+    /// Leases handed out: the real lease and the serial of the leased connection.
+    var leases: [(lease: ConnectionPoolLease, serial: Int)] = []
+    var realOutcomes: [UInt64: PoolModelOutcome] = [:]
+    var realClosed: [(serial: Int, reason: RemovalReason?)] = []
+    var cancelled = 0
+    /// Connect IDs the real core started in the current step, in order.
+    var stepStarts: [UInt64] = []
+    /// Requests that got their outcome in the current step.
+    var stepOutcomes: [UInt64] = []
+    var checkedCloses = 0
+    var closedSerials = Set<Int>()
+    var failed = false
+    var lastOperation = ""
+    let nodes = 0..<10
+
+    init(seed: UInt64) throws {
+        random = PoolSplitMix64(state: seed)
+        let limit = Int.random(in: 1...5, using: &random)
+        let maximumWaiters = [0, 2, 8][Int.random(in: 0...2, using: &random)]
+        real = try PoolTestCore(maximumConnections: limit, maximumWaiters: maximumWaiters, waitTimeout: .seconds(5))
+        _ = real.runStarted()
+        model = PoolReferenceModel(baseLimit: limit, maximumWaiters: maximumWaiters, timeout: 5)
+    }
+
+    mutating func absorb(_ actions: [PoolTestAction]) {
+        for action in actions {
+            switch action {
+            case .resume(let request, let outcome):
+                let id = UInt64(request)
+                waiting[id] = nil
+                record(id, outcome)
+            case .close(let connection, let reason):
+                realClosed.append((connection.serial, reason.removalReason))
+            case .startConnect(let id, let node):
+                connects[id] = node
+                stepStarts.append(id)
+            case .cancelConnect, .reject, .record:
+                break
+            }
+        }
+    }
+
+    mutating func record(_ id: UInt64, _ outcome: ConnectionPoolOutcome<FakeConnection<Int>>) {
+        stepOutcomes.append(id)
+        switch outcome {
+        case .connected(let connection, let lease):
+            realOutcomes[id] = .connected(serial: connection.serial, leased: lease != nil)
+            if let lease { leases.append((lease, connection.serial)) }
+        case .failed(let error):
+            realOutcomes[id] = .failed(error)
+        }
+    }
+
+    mutating func step() {
+        let roll = Int.random(in: 0..<100, using: &random)
+        let node = Int.random(in: nodes, using: &random)
+        switch roll {
+        case 0..<40:
+            let pin = Bool.random(using: &random)
+            let id = nextRequest
+            nextRequest += 1
+            lastOperation = "request(\(node), pin: \(pin)) #\(id)"
+            let at = now
+            let (action, actions) = real.request(node, pin: pin, id: id, waiter: { Int(id) }, now: { poolInstant(at) })
+            switch action {
+            case .hit(let connection, let lease): record(id, .connected(connection, lease))
+            case .rejected(let error): record(id, .failed(error))
+            case .startConnect(let connectID): connects[connectID] = node; stepStarts.append(connectID); waiting[id] = node
+            case .joinedConnect, .queued: waiting[id] = node
+            }
+            absorb(actions)
+            model.request(id, node: node, pin: pin, now: now)
+        case 40..<60:
+            guard let (id, node) = connects.randomElement(using: &random) else { return }
+            connects[id] = nil
+            let succeeds = Int.random(in: 0..<5, using: &random) > 0
+            lastOperation = "connectFinished(\(id), node \(node), \(succeeds ? "success" : "failure"))"
+            var connection: FakeConnection<Int>?
+            if succeeds {
+                serial += 1
+                connection = FakeConnection(node: node, serial: serial)
+            }
+            let result: Result<FakeConnection<Int>, any Error> = connection.map { .success($0) } ?? .failure(PoolTestError())
+            absorb(real.connectFinished(id, result: result))
+            model.connectFinished(id, connection: connection)
+        case 60..<72:
+            guard !leases.isEmpty else { return }
+            let (lease, serial) = leases.remove(at: Int.random(in: leases.indices, using: &random))
+            lastOperation = "release(#\(serial))"
+            absorb(real.leaseReleased(lease))
+            model.release(serial: serial)
+        case 72..<77:
+            guard let (id, node) = waiting.randomElement(using: &random) else { return }
+            lastOperation = "cancel(#\(id))"
+            waiting[id] = nil
+            cancelled += 1
+            absorb(real.requestCancelled(id, node: node))
+            model.cancel(id)
+        case 77..<83:
+            now += Int.random(in: 1...3, using: &random)
+            lastOperation = "advance(to: \(now))"
+            absorb(real.deadlinePassed(now: poolInstant(now)).0)
+            model.advance(to: now)
+        case 83..<87:
+            lastOperation = "remove(\(node))"
+            absorb(real.remove(node).1)
+            model.remove(node)
+        case 87..<91:
+            let victim = real.connections().randomElement(using: &random)
+            lastOperation = "markDead(\(victim.map { "\($0.node)" } ?? "-"))"
+            victim?.connection.markDead()
+        case 91..<93:
+            lastOperation = "prune"
+            let (count, actions) = real.prune()
+            absorb(actions)
+            let expected = model.prune()
+            if count != expected { fail("prune removed \(count), model \(expected)") }
+        case 93..<96:
+            let limit = Int.random(in: 1...6, using: &random)
+            lastOperation = "setBaseLimit(\(limit))"
+            absorb(try! real.setBaseLimit(limit))
+            model.baseLimit = limit
+            model.limitChanged(reason: .evicted)
+        case 96..<99:
+            let scale = [1, 0.5, 0.25, 0.75][Int.random(in: 0...3, using: &random)]
+            lastOperation = "setPressureScale(\(scale))"
+            absorb(real.setPressureScale(scale))
+            model.scalePPM = Int((scale * 1_000_000).rounded())
+            model.limitChanged(reason: .pressure)
+        default:
+            if model.running {
+                lastOperation = "runStopped"
+                absorb(real.runStopped())
+                model.stopRunning()
+            } else {
+                lastOperation = "runStarted"
+                _ = real.runStarted()
+                model.running = true
+            }
+        }
+    }
+
+    mutating func fail(_ message: String) {
+        guard !failed else { return }
+        failed = true
+        Issue.record("after \(lastOperation): \(message)")
+    }
+
+    mutating func compare(step: Int) {
+        // Both pools start connects in the same order: give the model's new ones the real IDs.
+        let unassigned = model.connects.indices.filter { model.connects[$0].id == 0 }
+        if unassigned.count != stepStarts.count {
+            fail("step \(step): \(stepStarts.count) connects started, model \(unassigned.count)")
+        } else {
+            for (index, id) in zip(unassigned, stepStarts) {
+                if model.connects[index].node != connects[id] { fail("step \(step): connect \(id) to another node") }
+                model.connects[index].id = id
+            }
+        }
+        stepStarts = []
+        let realOrder = real.connections().map { "\($0.node)#\($0.connection.serial)" }
+        let modelOrder = model.order.map { "\($0.node)#\($0.connection.serial)" }
+        if realOrder != modelOrder { fail("step \(step): order \(realOrder), model \(modelOrder)") }
+        for entry in model.entries {
+            guard case .established(_, let leases) = real.state(of: entry.node), leases == entry.pins else {
+                fail("step \(step): \(entry.node) should have \(entry.pins) leases, has \(String(describing: real.state(of: entry.node)))")
+                return
+            }
+        }
+        if real.limit != model.limit { fail("limit \(real.limit), model \(model.limit)") }
+        if real.inFlight != model.inFlight { fail("inFlight \(real.inFlight), model \(model.inFlight)") }
+        if real.waiterCount != model.queue.count { fail("waiters \(real.waiterCount), model \(model.queue.count)") }
+        // Outcomes and closes only accumulate: compare what this step added.
+        if realOutcomes.count != model.outcomes.count {
+            fail("step \(step): \(realOutcomes.count) outcomes, model \(model.outcomes.count)")
+        }
+        for id in stepOutcomes where realOutcomes[id] != model.outcomes[id] {
+            fail("step \(step): #\(id) got \(realOutcomes[id].map(\.description) ?? "none"), model \(model.outcomes[id].map(\.description) ?? "none")")
+            break
+        }
+        stepOutcomes = []
+        if realClosed.count != model.closed.count {
+            fail("step \(step): \(realClosed.count) closed, model \(model.closed.count)")
+        } else if realClosed.count != checkedCloses {
+            let realNew = realClosed[checkedCloses...].map { "\($0.serial):\($0.reason?.name ?? "-")" }.sorted()
+            let modelNew = model.closed[checkedCloses...].map { "\($0.serial):\($0.reason?.name ?? "-")" }.sorted()
+            if realNew != modelNew { fail("step \(step): closed \(realNew), model \(modelNew)") }
+            for (serial, _) in realClosed[checkedCloses...] where !closedSerials.insert(serial).inserted {
+                fail("#\(serial) was closed twice")
+            }
+            checkedCloses = realClosed.count
+        }
+        let problems = real.invariantViolations()
+        if !problems.isEmpty { fail("step \(step): invariants: \(problems)") }
+        if real.usage().size > max(real.limit, real.entries.pinnedCount) { fail("size above the limit") }
+    }
+
+    mutating func finish() {
+        lastOperation = "shutdown"
+        absorb(real.shutdown())
+        model.shutdown()
+        // Connects still in flight report after shutdown: their connections are closed.
+        for (id, node) in connects.sorted(by: { $0.key < $1.key }) {
+            serial += 1
+            let connection = FakeConnection(node: node, serial: serial)
+            absorb(real.connectFinished(id, result: .success(connection)))
+            model.connectFinished(id, connection: connection)
+        }
+        connects = [:]
+        compare(step: -1)
+        #expect(realOutcomes.count + cancelled == Int(nextRequest), "every request not cancelled got an outcome")
+        // Every connection ever made was closed exactly once.
+        #expect(Set(realClosed.map(\.serial)) == Set((0..<serial).map { $0 + 1 }))
+        #expect(realClosed.count == serial)
+    }
+}

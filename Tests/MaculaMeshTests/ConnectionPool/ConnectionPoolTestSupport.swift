@@ -1,0 +1,308 @@
+@testable import MaculaMesh
+import MaculaTesting
+import Synchronization
+import Testing
+
+// Helpers shared by the connection pool's tests. Names start with `Pool` so that they cannot
+// collide with other mechanisms' helpers in this test target.
+
+typealias PoolTestCore = ConnectionPoolCore<Int, FakeConnection<Int>, Int, ManualClock.Instant>
+typealias PoolTestAction = PoolTestCore.Action
+
+/// The instant `seconds` after the manual clock's start.
+func poolInstant(_ seconds: Int) -> ManualClock.Instant {
+    ManualClock.Instant(offset: .seconds(seconds))
+}
+
+/// Drives a core synchronously the way the actor does, with request IDs as waiter payloads and
+/// connections numbered in creation order.
+struct PoolCoreDriver {
+    var core: PoolTestCore
+    var nextRequest: UInt64 = 0
+    var serial = 0
+
+    init(limit: Int, maximumWaiters: Int = 100, waitTimeout: Duration = .seconds(5), running: Bool = true) throws {
+        core = try PoolTestCore(maximumConnections: limit, maximumWaiters: maximumWaiters, waitTimeout: waitTimeout)
+        if running { #expect(core.runStarted() == nil) }
+    }
+
+    /// A request; the waiter payload is the request ID.
+    mutating func request(_ node: Int, pin: Bool = false, at now: Int = 0, cancelled: Bool = false)
+        -> (id: UInt64, action: PoolTestCore.RequestAction, actions: [PoolTestAction])
+    {
+        let id = nextRequest
+        nextRequest += 1
+        let (action, actions) = core.request(
+            node, pin: pin, id: id,
+            waiter: { cancelled ? nil : Int(id) },
+            now: { poolInstant(now) }
+        )
+        return (id, action, actions)
+    }
+
+    /// A new connection for `node`, as a factory would make it.
+    mutating func makeConnection(_ node: Int) -> FakeConnection<Int> {
+        serial += 1
+        return FakeConnection(node: node, serial: serial)
+    }
+
+    /// Completes connect `id` to `node` successfully.
+    mutating func succeed(_ id: UInt64, node: Int) -> (FakeConnection<Int>, [PoolTestAction]) {
+        let connection = makeConnection(node)
+        return (connection, core.connectFinished(id, result: .success(connection)))
+    }
+
+    /// Requests `node` and completes the connect it starts; returns the new connection and every
+    /// action of the completion. Expects a miss that starts a connect.
+    mutating func insert(_ node: Int, pin: Bool = false) -> (FakeConnection<Int>, [PoolTestAction]) {
+        let (_, action, _) = request(node, pin: pin)
+        guard case .startConnect(let id) = action else {
+            Issue.record("expected a connect for \(node), got \(action)")
+            return (makeConnection(node), [])
+        }
+        return succeed(id, node: node)
+    }
+
+    /// Requests `node` and expects a hit.
+    @discardableResult
+    mutating func hit(_ node: Int, pin: Bool = false, sourceLocation: SourceLocation = #_sourceLocation)
+        -> (FakeConnection<Int>, ConnectionPoolLease?)
+    {
+        let (_, action, _) = request(node, pin: pin)
+        guard case .hit(let connection, let lease) = action else {
+            Issue.record("expected a hit for \(node), got \(action)", sourceLocation: sourceLocation)
+            return (makeConnection(node), nil)
+        }
+        return (connection, lease)
+    }
+
+    /// The nodes in recency order (leased first).
+    var order: [Int] { core.connections().map(\.node) }
+
+    func expectInvariants(sourceLocation: SourceLocation = #_sourceLocation) {
+        let problems = core.invariantViolations()
+        #expect(problems.isEmpty, "\(problems)", sourceLocation: sourceLocation)
+    }
+}
+
+extension PoolTestCore.RequestAction {
+    var connectID: UInt64? {
+        if case .startConnect(let id) = self { return id }
+        return nil
+    }
+    var isJoined: Bool {
+        if case .joinedConnect = self { return true }
+        return false
+    }
+    var isQueued: Bool {
+        if case .queued = self { return true }
+        return false
+    }
+    var rejection: ConnectionPoolError? {
+        if case .rejected(let error) = self { return error }
+        return nil
+    }
+}
+
+/// The actions' closes: (node, serial, reason).
+func poolCloses(_ actions: [PoolTestAction]) -> [(node: Int, serial: Int, reason: RemovalReason?)] {
+    actions.compactMap {
+        if case .close(let connection, let reason) = $0 { return (connection.node, connection.serial, reason.removalReason) }
+        return nil
+    }
+}
+
+/// The actions' resumes: (request ID, outcome).
+func poolResumes(_ actions: [PoolTestAction]) -> [(request: Int, outcome: ConnectionPoolOutcome<FakeConnection<Int>>)] {
+    actions.compactMap {
+        if case .resume(let waiter, let outcome) = $0 { return (waiter, outcome) }
+        return nil
+    }
+}
+
+/// The actions' connect starts: (connect ID, node).
+func poolStarts(_ actions: [PoolTestAction]) -> [(id: UInt64, node: Int)] {
+    actions.compactMap {
+        if case .startConnect(let id, let node) = $0 { return (id, node) }
+        return nil
+    }
+}
+
+func poolRejections(_ actions: [PoolTestAction]) -> [RejectionReason] {
+    actions.compactMap {
+        if case .reject(let rejection) = $0 { return rejection.reason }
+        return nil
+    }
+}
+
+func poolEvents(_ actions: [PoolTestAction]) -> [MemoryEvent] {
+    actions.compactMap {
+        if case .record(let event) = $0 { return event.event }
+        return nil
+    }
+}
+
+func poolCancelledConnects(_ actions: [PoolTestAction]) -> [UInt64] {
+    actions.compactMap {
+        if case .cancelConnect(let id) = $0 { return id }
+        return nil
+    }
+}
+
+extension ConnectionPoolOutcome {
+    var connection: Connection? {
+        if case .connected(let connection, _) = self { return connection }
+        return nil
+    }
+    var lease: ConnectionPoolLease? {
+        if case .connected(_, let lease) = self { return lease }
+        return nil
+    }
+    var error: ConnectionPoolError? {
+        if case .failed(let error) = self { return error }
+        return nil
+    }
+}
+
+/// A metrics sink that remembers everything and lets a test wait until a count is reached: the
+/// hand-shake that tells a test a caller now waits inside the pool.
+final class PoolRecordingMetrics: MemoryMetrics {
+    private struct Observer {
+        var key: String
+        var count: Int
+        var continuation: CheckedContinuation<Void, Never>
+    }
+
+    private struct State {
+        var counts: [String: Int] = [:]
+        var observers: [Observer] = []
+    }
+
+    private let state = Mutex(State())
+
+    func entriesRemoved(_ count: Int, reason: RemovalReason, component: String) {
+        add("removed:\(reason.name)", count)
+    }
+    func requestRejected(reason: RejectionReason, component: String) {
+        add("rejected:\(reason.name)", 1)
+    }
+    func eventRecorded(_ event: MemoryEvent, count: Int, component: String) {
+        add("event:\(event.name)", count)
+    }
+
+    func removals(_ reason: RemovalReason) -> Int { count("removed:\(reason.name)") }
+    func rejections(_ reason: RejectionReason) -> Int { count("rejected:\(reason.name)") }
+    func events(_ event: MemoryEvent) -> Int { count("event:\(event.name)") }
+
+    /// Returns once `event` was recorded at least `count` times in all.
+    func waitFor(_ event: MemoryEvent, count: Int) async { await waitFor("event:\(event.name)", count) }
+    /// Returns once `reason` was counted at least `count` times in all.
+    func waitFor(_ reason: RejectionReason, count: Int) async { await waitFor("rejected:\(reason.name)", count) }
+
+    private func count(_ key: String) -> Int { state.withLock { $0.counts[key, default: 0] } }
+
+    private func add(_ key: String, _ count: Int) {
+        let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.counts[key, default: 0] += count
+            let total = state.counts[key, default: 0]
+            var ready: [CheckedContinuation<Void, Never>] = []
+            state.observers.removeAll { observer in
+                guard observer.key == key, observer.count <= total else { return false }
+                ready.append(observer.continuation)
+                return true
+            }
+            return ready
+        }
+        for continuation in ready { continuation.resume() }
+    }
+
+    private func waitFor(_ key: String, _ count: Int) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let done = state.withLock { state -> Bool in
+                if state.counts[key, default: 0] >= count { return true }
+                state.observers.append(Observer(key: key, count: count, continuation: continuation))
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+}
+
+struct PoolTestError: Error, Equatable {
+    var message = "connect refused"
+}
+
+/// A one-shot gate: ``wait()`` returns once ``open()`` was called (before or after).
+final class PoolGate: Sendable {
+    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func open() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.open = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let open = state.withLock { state -> Bool in
+                if !state.open { state.waiters.append(continuation) }
+                return state.open
+            }
+            if open { continuation.resume() }
+        }
+    }
+}
+
+typealias PoolUnderTest = ConnectionPool<Int, FakeConnection<Int>, ManualClock>
+
+/// A pool on a manual clock over a scripted factory, with recording metrics.
+struct PoolFixture {
+    let clock = ManualClock()
+    let factory: ScriptedConnectionFactory<Int>
+    let metrics = PoolRecordingMetrics()
+    let pool: PoolUnderTest
+
+    init(
+        limit: Int = 3,
+        maximumWaiters: Int = 10,
+        waitTimeout: Duration = .seconds(5),
+        honoursCancellation: Bool = false,
+        behavior: @escaping @Sendable (Int) -> ScriptedConnectionFactory<Int>.Behavior = { _ in .wait }
+    ) throws {
+        let factory = ScriptedConnectionFactory<Int>(honoursCancellation: honoursCancellation, behavior: behavior)
+        self.factory = factory
+        pool = try PoolUnderTest(
+            configuration: .init(maximumConnections: limit, maximumWaiters: maximumWaiters, waitTimeout: waitTimeout),
+            clock: clock,
+            metrics: metrics,
+            factory: factory.connect
+        )
+    }
+
+    /// Connects `node` through the pool, resolving the factory call successfully.
+    @discardableResult
+    func connect(_ node: Int) async throws -> FakeConnection<Int> {
+        async let connection = pool.connection(to: node)
+        let pending = await factory.nextConnect()
+        #expect(pending.node == node)
+        pending.succeed()
+        return try await connection
+    }
+
+    /// Starts `run()` and returns once it runs.
+    func startRunning() async -> Task<Void, any Error> {
+        let task = Task { try await pool.run() }
+        await pool.waitUntilRunning()
+        return task
+    }
+
+    func nodes() async -> [Int] { await pool.connections().map(\.node) }
+
+    func expectInvariants(sourceLocation: SourceLocation = #_sourceLocation) async {
+        let problems = await pool.core.invariantViolations()
+        #expect(problems.isEmpty, "\(problems)", sourceLocation: sourceLocation)
+    }
+}

@@ -1,0 +1,235 @@
+@testable import MaculaMesh
+import MaculaTesting
+import Testing
+
+/// The actor, on the manual clock, with a factory whose calls the tests resolve by hand.
+@Suite("ConnectionPool", .timeLimit(.minutes(1)))
+struct ConnectionPoolTests {
+    @Test("a miss connects through the factory; the next call is a hit")
+    func success() async throws {
+        let fixture = try PoolFixture()
+        let made = try await fixture.connect(1)
+        #expect(try await fixture.pool.connection(to: 1) === made)
+        #expect(fixture.factory.callCount == 1)
+        #expect(await fixture.pool.memoryUsage().size == 1)
+        if case .connected(let connection, let leases) = await fixture.pool.info(for: 1) {
+            #expect(connection === made && leases == 0)
+        } else {
+            Issue.record("expected an entry")
+        }
+        #expect(await fixture.pool.info(for: 2) == nil)
+        await fixture.expectInvariants()
+    }
+
+    @Test("a factory that does not suspend connects within the caller's call")
+    func immediateFactory() async throws {
+        let fixture = try PoolFixture(limit: 2) { _ in .succeed }
+        for node in 1...5 {
+            let connection = try await fixture.pool.connection(to: node)
+            #expect(connection.node == node)
+        }
+        #expect(await fixture.nodes() == [5, 4])
+        let closed = fixture.factory.connections.filter { $0.closeCount == 1 }.map(\.node)
+        #expect(closed == [1, 2, 3])
+        #expect(fixture.metrics.removals(.evicted) == 3)
+        await fixture.expectInvariants()
+    }
+
+    @Test("a @concurrent factory works as well as a nonsending one")
+    func concurrentFactory() async throws {
+        let pool = try PoolUnderTest(clock: ManualClock()) { @concurrent node in
+            FakeConnection(node: node, serial: node)
+        }
+        let connection = try await pool.connection(to: 4)
+        #expect(connection.serial == 4)
+        #expect(try await pool.connection(to: 4) === connection)
+    }
+
+    @Test("a failed connect throws the factory's error, typed, and leaves the pool exactly as it was")
+    func failure() async throws {
+        let fixture = try PoolFixture(limit: 2)
+        try await fixture.connect(1)
+        try await fixture.connect(2)
+        let before = await fixture.pool.connections().map { ObjectIdentifier($0.connection) }
+        async let attempt = fixture.pool.connection(to: 3)
+        await fixture.factory.nextConnect().fail(PoolTestError(message: "unreachable"))
+        do {
+            _ = try await attempt
+            Issue.record("expected the connect to fail")
+        } catch let error as ConnectionPoolError {
+            #expect(error == .connectFailed)
+            #expect((error.underlyingError as? PoolTestError)?.message == "unreachable")
+            #expect(error.description.contains("unreachable"))
+        }
+        #expect(await fixture.pool.connections().map { ObjectIdentifier($0.connection) } == before)
+        #expect(fixture.factory.connections.allSatisfy { $0.closeCount == 0 })
+        #expect(fixture.metrics.events(.connectFailed) == 1)
+        await fixture.expectInvariants()
+    }
+
+    @Test("a slow connect held open by the test blocks nobody else")
+    func slowConnect() async throws {
+        let fixture = try PoolFixture(limit: 3)
+        let one = try await fixture.connect(1)
+        async let slow = fixture.pool.connection(to: 2)
+        let pending = await fixture.factory.nextConnect()
+        if case .connecting(let waiting) = await fixture.pool.info(for: 2) {
+            #expect(waiting == 1)
+        } else {
+            Issue.record("expected a connect in flight")
+        }
+        // While node 2's connect is in flight, hits and other connects go on.
+        #expect(try await fixture.pool.connection(to: 1) === one)
+        let three = try await fixture.connect(3)
+        #expect(await fixture.nodes() == [3, 1])
+        let two = try #require(pending.succeed())
+        #expect(try await slow === two)
+        #expect(await fixture.nodes() == [2, 3, 1])
+        _ = three
+        await fixture.expectInvariants()
+    }
+
+    @Test("concurrent misses for one node share one factory call and one connection")
+    func sameNodeConcurrency() async throws {
+        let fixture = try PoolFixture(limit: 3)
+        let callers = 6
+        try await withThrowingTaskGroup(of: FakeConnection<Int>.self) { group in
+            for _ in 0..<callers {
+                group.addTask { try await fixture.pool.connection(to: 7) }
+            }
+            let pending = await fixture.factory.nextConnect()
+            await fixture.metrics.waitFor(.connectShared, count: callers - 1)
+            let made = try #require(pending.succeed())
+            var received = 0
+            for try await connection in group {
+                #expect(connection === made)
+                received += 1
+            }
+            #expect(received == callers)
+        }
+        #expect(fixture.factory.callCount(for: 7) == 1)
+        await fixture.expectInvariants()
+    }
+
+    @Test("concurrent misses for one node all get the same error when the shared connect fails")
+    func sameNodeFailure() async throws {
+        let fixture = try PoolFixture(limit: 3)
+        try await withThrowingTaskGroup(of: ConnectionPoolError?.self) { group in
+            for _ in 0..<3 {
+                group.addTask {
+                    do throws(ConnectionPoolError) {
+                        _ = try await fixture.pool.connection(to: 7)
+                        return nil
+                    } catch {
+                        return error
+                    }
+                }
+            }
+            let pending = await fixture.factory.nextConnect()
+            await fixture.metrics.waitFor(.connectShared, count: 2)
+            pending.fail(PoolTestError(message: "down"))
+            for try await error in group {
+                #expect(error == .connectFailed)
+                #expect((error?.underlyingError as? PoolTestError)?.message == "down")
+            }
+        }
+        #expect(fixture.factory.callCount(for: 7) == 1)
+        #expect(await fixture.pool.info(for: 7) == nil)
+    }
+
+    @Test("cancelling the first caller returns it at once and leaves the shared connect to the others")
+    func cancelFirstCaller() async throws {
+        let fixture = try PoolFixture(limit: 3, honoursCancellation: true)
+        let first = Task { try await fixture.pool.connection(to: 7) }
+        let pending = await fixture.factory.nextConnect()
+        let second = Task { try await fixture.pool.connection(to: 7) }
+        await fixture.metrics.waitFor(.connectShared, count: 1)
+        first.cancel()
+        // The cancelled caller returns before the connect completes…
+        await #expect(throws: ConnectionPoolError.cancelled) { try await first.value }
+        // …and the connect, which runs in the pool's own task, was not cancelled.
+        #expect(!pending.isCancelled)
+        if case .connecting(let waiting) = await fixture.pool.info(for: 7) {
+            #expect(waiting == 1)
+        } else {
+            Issue.record("expected the connect still in flight")
+        }
+        let made = try #require(pending.succeed())
+        #expect(try await second.value === made)
+        #expect(fixture.factory.callCount(for: 7) == 1)
+        await fixture.expectInvariants()
+    }
+
+    @Test("when every caller of a connect is cancelled, its connection still enters the pool")
+    func cancelEveryCaller() async throws {
+        let fixture = try PoolFixture(limit: 3)
+        let only = Task { try await fixture.pool.connection(to: 7) }
+        let pending = await fixture.factory.nextConnect()
+        only.cancel()
+        await #expect(throws: ConnectionPoolError.cancelled) { try await only.value }
+        if case .connecting(let waiting) = await fixture.pool.info(for: 7) {
+            #expect(waiting == 0)
+        } else {
+            Issue.record("expected the connect still in flight")
+        }
+        let made = try #require(pending.succeed())
+        // The pool's connect task inserts it; the next call is a hit once it has.
+        await fixture.pool.waitForConnectTasks()
+        #expect(try await fixture.pool.connection(to: 7) === made)
+        #expect(fixture.factory.callCount == 1)
+    }
+
+    @Test("withConnection leases the entry for the body: it is not evicted, and the lease ends on return")
+    func withConnectionPins() async throws {
+        let fixture = try PoolFixture(limit: 2) { _ in .succeed }
+        let runner = await fixture.startRunning()
+        let one = try await fixture.pool.connection(to: 1)
+        let entered = PoolGate()
+        let release = PoolGate()
+        let lease = Task {
+            try await fixture.pool.withConnection(to: 1) { connection -> Int in
+                entered.open()
+                await release.wait()
+                return connection.serial
+            }
+        }
+        await entered.wait()
+        if case .connected(_, let leases) = await fixture.pool.info(for: 1) { #expect(leases == 1) }
+        // 1 is the oldest entry but leased: the connects evict 2 and then 3 instead.
+        for node in 2...4 { _ = try await fixture.pool.connection(to: node) }
+        #expect(one.closeCount == 0)
+        #expect(await fixture.nodes() == [1, 4])
+        release.open()
+        #expect(try await lease.value == one.serial)
+        if case .connected(_, let leases) = await fixture.pool.info(for: 1) { #expect(leases == 0) }
+        #expect(await fixture.nodes() == [1, 4])
+        runner.cancel()
+        try await runner.value
+        await fixture.expectInvariants()
+    }
+
+    @Test("the lease ends when the body throws or its task is cancelled")
+    func withConnectionReleasesOnEveryPath() async throws {
+        let fixture = try PoolFixture(limit: 2) { _ in .succeed }
+        await #expect(throws: PoolTestError.self) {
+            try await fixture.pool.withConnection(to: 1) { _ in throw PoolTestError() }
+        }
+        if case .connected(_, let leases) = await fixture.pool.info(for: 1) { #expect(leases == 0) }
+
+        let entered = PoolGate()
+        let never = PoolGate()
+        let task = Task {
+            try await fixture.pool.withConnection(to: 1) { _ in
+                entered.open()
+                await never.wait()
+                try Task.checkCancellation()
+            }
+        }
+        await entered.wait()
+        task.cancel()
+        never.open()
+        await #expect(throws: CancellationError.self) { try await task.value }
+        if case .connected(_, let leases) = await fixture.pool.info(for: 1) { #expect(leases == 0) }
+        await fixture.expectInvariants()
+    }
+}
