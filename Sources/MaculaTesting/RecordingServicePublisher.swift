@@ -1,5 +1,5 @@
+import MaculaMemory
 import MaculaMesh
-import Synchronization
 
 /// An in-memory ``ServicePublisher`` for tests: it records every publish and succeeds, fails, or
 /// holds each one until the test completes it.
@@ -41,11 +41,11 @@ public final class RecordingServicePublisher: ServicePublisher {
         var nextID: UInt64 = 0
     }
 
-    private let state: Mutex<State>
+    private let state: LockedState<State>
 
     /// Creates a publisher with `behavior` (default: succeed).
     public init(behavior: Behavior = .succeed) {
-        state = Mutex(State(behavior: behavior))
+        state = LockedState(State(behavior: behavior))
     }
 
     /// Changes what later publishes do; held publishes stay held.
@@ -163,7 +163,7 @@ public final class RecordingAdvertisementLog: AdvertisementLogHandler {
         var observers: [CheckedContinuation<AdvertisementLogEvent, Never>] = []
     }
 
-    private let state = Mutex(State())
+    private let state = LockedState(State())
 
     /// Creates an empty log.
     public init() {}

@@ -18,7 +18,7 @@
 public struct AdvertisementLogEvent: Hashable, Sendable, CustomStringConvertible {
     /// The severity; raw values are swift-log's `Logger.Level` names.
     public enum Level: String, Hashable, Sendable, Comparable, CaseIterable {
-        /// Routine and frequent: a cleanup pass that removed nothing.
+        /// Routine and frequent: a cleanup pass that removed nothing, a successful publish.
         case debug
         /// Worth keeping: a cleanup pass that removed expired services.
         case info
@@ -33,6 +33,7 @@ public struct AdvertisementLogEvent: Hashable, Sendable, CustomStringConvertible
             }
         }
 
+        /// Orders by severity: debug < info < warning.
         public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rank < rhs.rank }
     }
 
@@ -42,11 +43,14 @@ public struct AdvertisementLogEvent: Hashable, Sendable, CustomStringConvertible
         public let name: String
         /// Creates a kind.
         public init(_ name: String) { self.name = name }
+        /// The snake_case name.
         public var description: String { name }
 
         /// A cleanup pass ran; metadata `removed` is the number of expired entries it removed
         /// (level info when it is above zero, debug otherwise).
         public static let cleanupFinished = Kind("cleanup_finished")
+        /// A publish succeeded (level debug); metadata `service`.
+        public static let published = Kind("published")
         /// A publish threw; metadata `service`, `error`, `failures` (consecutive), `retry_in`.
         public static let publishFailed = Kind("publish_failed")
         /// A publish outlived `publishTimeout` and was cancelled; metadata `service`, `timeout`.
@@ -74,6 +78,7 @@ public struct AdvertisementLogEvent: Hashable, Sendable, CustomStringConvertible
         self.metadata = metadata
     }
 
+    /// `[level] kind: message (key=value …)`, for plain-text logs.
     public var description: String {
         let details = metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         return "[\(level.rawValue)] \(kind): \(message)\(details.isEmpty ? "" : " (\(details))")"
@@ -91,5 +96,6 @@ public protocol AdvertisementLogHandler: Sendable {
 public struct NoAdvertisementLog: AdvertisementLogHandler {
     /// Creates a handler that drops every event.
     public init() {}
+    /// Drops `event`.
     public func log(_ event: AdvertisementLogEvent) {}
 }

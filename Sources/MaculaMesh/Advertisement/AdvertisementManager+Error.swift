@@ -40,9 +40,13 @@ public struct AdvertisementError: Error, Hashable, Sendable, CustomStringConvert
         Self(.invalidTTL, service: service, detail: detail)
     }
 
+    /// Equal when the codes are equal; the context (service, limit, TTL) is not compared, so
+    /// `error == .invalidTTL` works for any invalid TTL.
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
+    /// Hashes the code only, consistently with `==`.
     public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 
+    /// What went wrong and what to do about it.
     public var description: String {
         let name = service.map { "'\($0)'" } ?? "a service"
         let context = detail.map { ": \($0)" } ?? ""

@@ -246,8 +246,9 @@ public actor AdvertisementManager<C: Clock>: MemoryManaged where C.Duration == D
         switch core.publishFinished(service, attempt: attempt, outcome: outcome, now: clock.now) {
         case .stale:
             break
-        case .published:
+        case .published(let advertisement):
             metrics.eventRecorded(.advertisementPublished, count: 1, component: componentName)
+            log(.debug, .published, "published '\(advertisement.service)'", ["service": advertisement.service])
         case .failed(let advertisement, let error, let failures, let retryIn, let wakeUp):
             metrics.eventRecorded(.advertisementPublishFailed, count: 1, component: componentName)
             log(.warning, .publishFailed, "publishing '\(advertisement.service)' failed: \(error); retrying in \(retryIn)", [

@@ -16,6 +16,7 @@ public struct ServiceAdvertisement: Hashable, Sendable, CustomStringConvertible 
         self.ttl = ttl
     }
 
+    /// `service by provider for ttl`, for logs.
     public var description: String { "\(service) by \(provider) for \(ttl)" }
 }
 

@@ -22,5 +22,6 @@ public struct ServiceProvider: Hashable, Sendable, CustomStringConvertible {
         self.metadata = metadata
     }
 
+    /// `nodeID@address`, for logs.
     public var description: String { "\(nodeID)@\(address)" }
 }

@@ -9,7 +9,13 @@
 ///
 /// An entry whose `expiresAt` is at or before `now` is invisible to every lookup even while it
 /// is still stored; `pruneExpired(now:)` removes it from storage.
-struct ServiceRegistryCore<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
+///
+/// Time is a `Duration` since the registry's origin (the clock's reading when it was created):
+/// the core is not generic over the clock, so its maps and heaps are compiled for concrete types
+/// (`DeadlineHeap<String, Duration>` is pre-specialised), whatever clock the actor uses.
+struct ServiceRegistryCore: Sendable {
+    typealias Instant = Duration
+
     struct LocalEntry: Sendable, Hashable {
         var provider: ServiceProvider
         var expiresAt: Instant
@@ -90,7 +96,7 @@ struct ServiceRegistryCore<Instant: InstantProtocol>: Sendable where Instant.Dur
     /// - Complexity: O(log n), plus O(log n) per expired entry dropped to make room.
     mutating func advertise(_ service: String, provider: ServiceProvider, ttl: Duration, now: Instant) -> AdvertiseAction {
         guard Self.isValid(ttl) else { return .invalidTTL }
-        let expiresAt = now.advanced(by: ttl)
+        let expiresAt = now + ttl
         if local[service] != nil {
             local[service] = LocalEntry(provider: provider, expiresAt: expiresAt)
             localExpiries.set(service, deadline: expiresAt)
@@ -132,7 +138,7 @@ struct ServiceRegistryCore<Instant: InstantProtocol>: Sendable where Instant.Dur
     /// - Complexity: O(log n + k) for k providers, plus O(log n) per entry removed to make room.
     mutating func cacheProviders(_ providers: [ServiceProvider], for service: String, ttl: Duration, now: Instant) -> CacheAction {
         guard Self.isValid(ttl) else { return .invalidTTL }
-        let expiresAt = now.advanced(by: ttl)
+        let expiresAt = now + ttl
         let maximum = configuration.maximumProvidersPerService
         let truncated = max(0, providers.count - maximum)
         let kept = truncated == 0 ? providers : Array(providers.prefix(maximum))
@@ -187,17 +193,16 @@ struct ServiceRegistryCore<Instant: InstantProtocol>: Sendable where Instant.Dur
     // MARK: Expiry
 
     /// Removes every entry of both maps whose TTL has passed at `now`.
-    /// - Complexity: O(k log n) for k entries removed; O(1) when nothing is due.
+    /// - Complexity: O(k log n) for k entries removed (O(n) when most are: see
+    ///   `DeadlineHeap.removeDue(at:)`); O(1) when nothing is due.
     mutating func pruneExpired(now: Instant) -> Pruned {
         var pruned = Pruned()
-        while let first = localExpiries.first, !(now < first.deadline) {
-            localExpiries.remove(first.id)
-            local.removeValue(forKey: first.id)
+        for service in localExpiries.removeDue(at: now) {
+            local.removeValue(forKey: service)
             pruned.local += 1
         }
-        while let first = remoteExpiries.first, !(now < first.deadline) {
-            remoteExpiries.remove(first.id)
-            remote.removeValue(forKey: first.id)
+        for service in remoteExpiries.removeDue(at: now) {
+            remote.removeValue(forKey: service)
             pruned.remote += 1
         }
         return pruned

@@ -35,9 +35,13 @@ public struct ServiceRegistryError: Error, Hashable, Sendable, CustomStringConve
         Self(.invalidTTL, service: service, detail: "\(ttl)")
     }
 
+    /// Equal when the codes are equal; the context (service, limit, TTL) is not compared, so
+    /// `error == .invalidTTL` works for any invalid TTL.
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
+    /// Hashes the code only, consistently with `==`.
     public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 
+    /// What went wrong and what to do about it.
     public var description: String {
         let name = service.map { "'\($0)'" } ?? "a service"
         switch code {

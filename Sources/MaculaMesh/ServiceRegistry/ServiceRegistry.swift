@@ -38,7 +38,9 @@ public actor ServiceRegistry<C: Clock>: MemoryManaged where C.Duration == Durati
     public nonisolated let configuration: Configuration
 
     private let metrics: any MemoryMetrics
-    private var core: ServiceRegistryCore<C.Instant>
+    private var core: ServiceRegistryCore
+    /// The clock's reading at creation; the core measures time as the duration since it.
+    private let origin: C.Instant
 
     /// Creates an empty registry.
     /// - Parameters:
@@ -56,9 +58,13 @@ public actor ServiceRegistry<C: Clock>: MemoryManaged where C.Duration == Durati
         self.core = try ServiceRegistryCore(configuration: configuration)
         self.configuration = configuration
         self.clock = clock
+        self.origin = clock.now
         self.metrics = metrics
         self.componentName = name
     }
+
+    /// The current time as the core measures it. - Complexity: O(1).
+    private var now: Duration { origin.duration(to: clock.now) }
 
     // MARK: Local advertisements
 
@@ -74,7 +80,7 @@ public actor ServiceRegistry<C: Clock>: MemoryManaged where C.Duration == Durati
     ///   changes when it throws.
     /// - Complexity: O(log n), plus O(log n) per expired advertisement dropped to make room.
     public func advertise(_ service: String, provider: ServiceProvider, ttl: Duration? = nil) throws(ServiceRegistryError) {
-        try advertise(service, provider: provider, ttl: ttl, now: clock.now)
+        try advertise(service, provider: provider, ttl: ttl, at: now)
     }
 
     /// Removes this node's advertisement of `service`. Withdrawing a service that is not
@@ -83,19 +89,19 @@ public actor ServiceRegistry<C: Clock>: MemoryManaged where C.Duration == Durati
     /// - Complexity: O(log n).
     @discardableResult
     public func withdraw(_ service: String) -> Bool {
-        withdraw(service, now: clock.now)
+        withdraw(service, at: now)
     }
 
     /// This node's unexpired advertisement of `service`, if any.
     /// - Complexity: O(1).
     public func localProvider(for service: String) -> ServiceProvider? {
-        core.localProvider(for: service, now: clock.now)
+        core.localProvider(for: service, now: now)
     }
 
     /// The services this node advertises now (unexpired), in no particular order.
     /// - Complexity: O(n) in the number of local advertisements: for inspection, not hot paths.
     public func localServices() -> [String] {
-        let now = clock.now
+        let now = self.now
         return core.local.compactMap { now < $0.value.expiresAt ? $0.key : nil }
     }
 
@@ -108,7 +114,7 @@ public actor ServiceRegistry<C: Clock>: MemoryManaged where C.Duration == Durati
     ///   a miss from an empty cached result).
     /// - Complexity: O(k) for k providers returned.
     public func providers(for service: String) -> [ServiceProvider] {
-        core.providers(for: service, now: clock.now) ?? []
+        core.providers(for: service, now: now) ?? []
     }
 
     /// The providers of `service` the registry knows, or nil on a miss: what the RPC handler
@@ -120,7 +126,7 @@ public actor ServiceRegistry<C: Clock>: MemoryManaged where C.Duration == Durati
     /// exists (a miss: nothing known, discover).
     /// - Complexity: O(k) for k providers returned.
     public func cachedProviders(for service: String) -> [ServiceProvider]? {
-        core.providers(for: service, now: clock.now)
+        core.providers(for: service, now: now)
     }
 
     // MARK: Remote cache
@@ -142,7 +148,7 @@ public actor ServiceRegistry<C: Clock>: MemoryManaged where C.Duration == Durati
     /// - Complexity: O(log n + k) for k providers.
     public func cacheProviders(_ providers: [ServiceProvider], for service: String, ttl: Duration? = nil) throws(ServiceRegistryError) {
         let ttl = ttl ?? configuration.cacheTTL
-        switch core.cacheProviders(providers, for: service, ttl: ttl, now: clock.now) {
+        switch core.cacheProviders(providers, for: service, ttl: ttl, now: now) {
         case .invalidTTL:
             throw .invalidTTL(ttl, service: service)
         case .cached(let expired, let evicted, let truncated):
@@ -160,7 +166,7 @@ public actor ServiceRegistry<C: Clock>: MemoryManaged where C.Duration == Durati
     /// - Complexity: O(log n).
     @discardableResult
     public func invalidate(_ service: String) -> Bool {
-        switch core.invalidate(service, now: clock.now) {
+        switch core.invalidate(service, now: now) {
         case .unknown:
             return false
         case .removed(let expired):
@@ -177,7 +183,7 @@ public actor ServiceRegistry<C: Clock>: MemoryManaged where C.Duration == Durati
     /// - Complexity: O(k log n) for k entries removed; O(1) when nothing has expired.
     @discardableResult
     public func pruneExpired() -> Int {
-        pruneExpired(now: clock.now)
+        pruneExpired(at: now)
     }
 
     // MARK: Sizes
@@ -210,7 +216,7 @@ public actor ServiceRegistry<C: Clock>: MemoryManaged where C.Duration == Durati
     ///   one entry); nothing changes then.
     /// - Complexity: O(k log n) for k cached entries evicted.
     public func setLimit(_ limit: Int) throws(ConfigurationError) {
-        let shrink = try core.setLimit(limit, now: clock.now)
+        let shrink = try core.setLimit(limit, now: now)
         report(shrink, reason: .evicted)
     }
 
@@ -222,7 +228,7 @@ public actor ServiceRegistry<C: Clock>: MemoryManaged where C.Duration == Durati
     ///   when a value is below 1; nothing changes then.
     /// - Complexity: O(k log n) for k cached entries evicted.
     public func setLimits(local: Int, cached: Int) throws(ConfigurationError) {
-        let shrink = try core.setLimits(local: local, remote: cached, now: clock.now)
+        let shrink = try core.setLimits(local: local, remote: cached, now: now)
         report(shrink, reason: .evicted)
     }
 
@@ -230,7 +236,7 @@ public actor ServiceRegistry<C: Clock>: MemoryManaged where C.Duration == Durati
     /// ``RemovalReason/pressure``), local advertisements refuse new entries while over the limit.
     /// - Complexity: O(k log n) for k cached entries evicted.
     public func setPressureScale(_ scale: Double) {
-        let shrink = core.setPressureScale(scale, now: clock.now)
+        let shrink = core.setPressureScale(scale, now: now)
         report(shrink, reason: .pressure)
     }
 
@@ -242,6 +248,24 @@ public actor ServiceRegistry<C: Clock>: MemoryManaged where C.Duration == Durati
     // MARK: Internal, for AdvertisementManager (one clock reading per operation)
 
     func advertise(_ service: String, provider: ServiceProvider, ttl: Duration?, now: C.Instant) throws(ServiceRegistryError) {
+        try advertise(service, provider: provider, ttl: ttl, at: origin.duration(to: now))
+    }
+
+    func withdraw(_ service: String, now: C.Instant) -> Bool {
+        withdraw(service, at: origin.duration(to: now))
+    }
+
+    func pruneExpired(now: C.Instant) -> Int {
+        pruneExpired(at: origin.duration(to: now))
+    }
+
+    /// The stored expiry of this node's advertisement of `service`, expired or not.
+    func localExpiry(of service: String) -> C.Instant? { core.local[service].map { origin.advanced(by: $0.expiresAt) } }
+
+    /// The stored expiry of the cached providers of `service`, expired or not.
+    func cacheExpiry(of service: String) -> C.Instant? { core.remote[service].map { origin.advanced(by: $0.expiresAt) } }
+
+    private func advertise(_ service: String, provider: ServiceProvider, ttl: Duration?, at now: Duration) throws(ServiceRegistryError) {
         let ttl = ttl ?? configuration.localTTL
         switch core.advertise(service, provider: provider, ttl: ttl, now: now) {
         case .added(let expired):
@@ -256,7 +280,7 @@ public actor ServiceRegistry<C: Clock>: MemoryManaged where C.Duration == Durati
         }
     }
 
-    func withdraw(_ service: String, now: C.Instant) -> Bool {
+    private func withdraw(_ service: String, at now: Duration) -> Bool {
         switch core.withdraw(service, now: now) {
         case .unknown:
             return false
@@ -266,17 +290,11 @@ public actor ServiceRegistry<C: Clock>: MemoryManaged where C.Duration == Durati
         }
     }
 
-    func pruneExpired(now: C.Instant) -> Int {
+    private func pruneExpired(at now: Duration) -> Int {
         let pruned = core.pruneExpired(now: now)
         report(pruned.total, .expired)
         return pruned.total
     }
-
-    /// The stored expiry of this node's advertisement of `service`, expired or not.
-    func localExpiry(of service: String) -> C.Instant? { core.local[service]?.expiresAt }
-
-    /// The stored expiry of the cached providers of `service`, expired or not.
-    func cacheExpiry(of service: String) -> C.Instant? { core.remote[service]?.expiresAt }
 
     // MARK: Metrics
 
@@ -284,7 +302,7 @@ public actor ServiceRegistry<C: Clock>: MemoryManaged where C.Duration == Durati
         if count > 0 { metrics.entriesRemoved(count, reason: reason, component: componentName) }
     }
 
-    private func report(_ shrink: ServiceRegistryCore<C.Instant>.Shrink, reason: RemovalReason) {
+    private func report(_ shrink: ServiceRegistryCore.Shrink, reason: RemovalReason) {
         report(shrink.expired, .expired)
         report(shrink.evicted, reason)
     }
