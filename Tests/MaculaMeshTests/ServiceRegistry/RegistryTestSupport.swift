@@ -1,6 +1,5 @@
 import MaculaMesh
 import MaculaTesting
-import Synchronization
 
 /// Instants on the manual clock's timeline, for core tests that pass `now:` explicitly.
 func instant(_ seconds: Int64, nanoseconds: Int64 = 0) -> ManualClock.Instant {
@@ -36,7 +35,7 @@ final class RegistryRecordingMetrics: MemoryMetrics {
         var rejected: [String: Int] = [:]
         var events: [String: Int] = [:]
     }
-    private let state = Mutex(State())
+    private let state = LockedState(State())
 
     func entriesRemoved(_ count: Int, reason: RemovalReason, component: String) {
         state.withLock { $0.removed["\(component)/\(reason.name)", default: 0] += count }
