@@ -70,6 +70,8 @@ public actor RPCHandler<C: Clock>: MemoryManaged where C.Duration == Duration {
     private let wakeUp = DeadlineSignal()
     private let origin: C.Instant
     private var core: RPCHandlerCore
+    /// Tests waiting until `run()` has started (see `waitUntilRunning`); empty otherwise.
+    private var runObservers: [CheckedContinuation<Void, Never>] = []
 
     /// The registry's executor: see "Sharing the registry's executor" above.
     public nonisolated var unownedExecutor: UnownedSerialExecutor { registry.unownedExecutor }
@@ -260,6 +262,8 @@ public actor RPCHandler<C: Clock>: MemoryManaged where C.Duration == Duration {
         case .shutDown: throw .shutdown
         case .started: break
         }
+        for observer in runObservers { observer.resume() }
+        runObservers.removeAll()
         await withDiscardingTaskGroup { group in
             await runDeadlineLoop(clock: clock, signal: wakeUp) { instant in
                 deadlinesPassed(at: instant, group: &group)
@@ -327,6 +331,12 @@ public actor RPCHandler<C: Clock>: MemoryManaged where C.Duration == Duration {
     /// discovery or its reply).
     nonisolated func waitUntilSuspended(_ id: RPCCallID) async {
         await waiters.waitUntilParked(id)
+    }
+
+    /// For tests: returns once `run()` has started (at once when it runs now).
+    func waitUntilRunning() async {
+        guard core.state != .running else { return }
+        await withCheckedContinuation { runObservers.append($0) }
     }
 
     // MARK: Private

@@ -16,10 +16,10 @@ enum RPCTest {
         RPCHandlerCore.Tick(seconds * 1_000_000_000)
     }
 
-    /// Resolved options with the configuration's defaults.
+    /// Resolved options with the test configuration's defaults (strategy `.first`).
     static func options(
         _ options: RPCCallOptions = RPCCallOptions(),
-        configuration: RPCHandlerConfiguration = RPCHandlerConfiguration()
+        configuration: RPCHandlerConfiguration = RPCTest.configuration()
     ) -> ResolvedCallOptions {
         try! ResolvedCallOptions(options, configuration: configuration)
     }
@@ -54,7 +54,7 @@ struct RPCFixture {
         transport: InMemoryRPCTransport = InMemoryRPCTransport(),
         discovery: InMemoryRPCDiscovery = InMemoryRPCDiscovery(),
         running: Bool = true
-    ) throws {
+    ) async throws {
         registry = try ServiceRegistry(clock: clock)
         self.transport = transport
         self.discovery = discovery
@@ -65,6 +65,7 @@ struct RPCFixture {
         transport.deliverReplies(to: handler)
         let handler = self.handler
         loop = running ? Task { try await handler.run() } : Task {}
+        if running { await handler.waitUntilRunning() }
     }
 
     /// Caches `providers` for `service` in the registry, as a discovery would.
