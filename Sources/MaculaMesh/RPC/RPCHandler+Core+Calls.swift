@@ -64,7 +64,7 @@ extension RPCHandlerCore {
         /// The send failed (or the attempt timed out meanwhile): send this next attempt now.
         case send(RPCAttempt, wakeLoop: Bool)
         /// The call is over and its entry gone.
-        case finished(Result<[UInt8], RPCError>, RemovalReason)
+        case finished(Result<[UInt8], RPCError>, Removal)
     }
 
     /// The caller's `send` of the attempt in flight returned (`failed` when it threw).

@@ -3,8 +3,8 @@ extension RPCHandlerCore {
 
     /// Handles every deadline at or before `now`: discovery waits that time out, attempts that
     /// time out (failing over or failing), overall deadlines.
-    /// - Parameter takeStarts: also hand over the discoveries waiting to start (only `run()`'s
-    ///   loop can start them).
+    /// - Parameter takeStarts: true when `run()`'s loop calls: it also takes the discoveries
+    ///   waiting to start (only the loop can start them) and sleeps towards the returned deadline.
     /// - Returns: the effects, and the next deadline.
     /// - Complexity: O(k log n) for k deadlines due.
     mutating func deadlinesPassed(now: Tick, takeStarts: Bool) -> (Effects, next: Tick?) {
@@ -35,10 +35,10 @@ extension RPCHandlerCore {
                     continue
                 }
                 switch failover(slot, id, now: now) {
-                case .next(let attempt, let wake):
+                case .next(_, let wake):
                     effects.failovers += 1
                     effects.wakeLoop = effects.wakeLoop || wake
-                    effects.resumes.append(Resume(id: id, step: .send(attempt), removal: nil))
+                    effects.resumes.append(Resume(id: id, step: .send, removal: nil))
                 case .exhausted(let tried):
                     remove(slot, id)
                     effects.resumes.append(Resume(id: id, step: .finished(.failure(.attemptsExhausted("", tried: tried))), removal: .timedOut))
@@ -52,8 +52,12 @@ extension RPCHandlerCore {
                 }
             }
         }
-        if takeStarts { effects.starts = takeDiscoveriesToStart() }
-        return (effects, deadlines.first?.deadline)
+        let next = deadlines.first?.deadline
+        if takeStarts {
+            effects.starts = takeDiscoveriesToStart()
+            loopWakeAt = next
+        }
+        return (effects, next)
     }
 
     // MARK: Limits

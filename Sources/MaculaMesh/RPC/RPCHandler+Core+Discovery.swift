@@ -86,8 +86,7 @@ extension RPCHandlerCore {
                 calls[slot].phase = .sending(nil)
                 let deadline = min(now &+ calls[slot].timeout, calls[slot].overallDeadline)
                 if schedule(callID, at: deadline) { effects.wakeLoop = true }
-                let attempt = RPCAttempt(provider: providers[Int(first)], number: 1)
-                effects.resumes.append(Resume(id: callID, step: .send(attempt), removal: nil))
+                effects.resumes.append(Resume(id: callID, step: .send, removal: nil))
             case .found:
                 remove(slot, callID)
                 effects.resumes.append(Resume(id: callID, step: .finished(.failure(.noProviders)), removal: .callFailed))

@@ -3,17 +3,19 @@
 /// caller as ``RPCError/procedureFailed``.
 public typealias RPCLocalHandler = @Sendable ([UInt8]) async throws -> [UInt8]
 
-/// What a suspended caller is resumed with.
+/// What a suspended caller is resumed with. Kept small (17 bytes): it is part of every suspended
+/// caller's frame.
 enum RPCStep: Sendable {
-    /// Send this attempt (the first after a discovery, or a failover), then wait again.
-    case send(RPCAttempt)
+    /// Send the call's current attempt (the first after a discovery, or a failover; see
+    /// `RPCHandlerCore.attempt(of:)`), then wait again.
+    case send
     /// The call is over: its entry is already gone.
     case finished(Result<[UInt8], RPCError>)
     /// The caller's task was cancelled while it waited: it removes its own entry.
     case cancelled
 }
 
-/// One attempt, as the caller's task sends it.
+/// One attempt, as the core hands it out (the caller's task reads it when it sends).
 struct RPCAttempt: Sendable, Hashable {
     var provider: ServiceProvider
     var number: Int
@@ -89,11 +91,27 @@ struct RPCHandlerCore: Sendable {
         var overallDeadline: Tick = RPCHandlerCore.never
     }
 
+    /// Why a call left the table: one byte in the core, a ``RemovalReason`` in metrics.
+    enum Removal: UInt8, Sendable, CaseIterable {
+        case replied, timedOut, callFailed, callerCancelled, shutdown, stopped
+
+        var reason: RemovalReason {
+            switch self {
+            case .replied: .replied
+            case .timedOut: .timedOut
+            case .callFailed: .callFailed
+            case .callerCancelled: .callerCancelled
+            case .shutdown: .shutdown
+            case .stopped: .stopped
+            }
+        }
+    }
+
     /// A resumption the actor performs: `removal` is why the entry left, nil when it stays.
     struct Resume: Sendable {
         var id: RPCCallID
         var step: RPCStep
-        var removal: RemovalReason?
+        var removal: Removal?
     }
 
     /// A discovery the actor must start in `run()`'s task group.
@@ -131,6 +149,9 @@ struct RPCHandlerCore: Sendable {
     /// Every deadline of the handler: one per call (its discovery, attempt or overall deadline,
     /// whichever comes first), keyed by the call ID's raw value.
     var deadlines = DeadlineHeap<UInt64, Tick>()
+    /// The instant `run()`'s loop sleeps towards (the next deadline it was given), or nil when it
+    /// waits for a signal. A new deadline earlier than this one must wake it.
+    var loopWakeAt: Tick?
     /// Replies that arrived while their caller was still sending.
     var storedReplies: [UInt64: RPCReply.Outcome] = [:]
 
@@ -195,7 +216,7 @@ struct RPCHandlerCore: Sendable {
     private mutating func endEverything(_ ending: Interruption) -> Effects {
         var effects = Effects()
         let error: RPCError = ending == .shutdown ? .shutdown : .notRunning
-        let reason: RemovalReason = ending == .shutdown ? .shutdown : .stopped
+        let reason: Removal = ending == .shutdown ? .shutdown : .stopped
         var slot = -1
         // `release` empties the table when the last call leaves: re-check the bound every turn.
         while slot + 1 < calls.count {
@@ -215,6 +236,7 @@ struct RPCHandlerCore: Sendable {
             }
         }
         _ = deadlines.removeAll()
+        loopWakeAt = nil
         for discovery in discoveries.values { effects.aborts.append(discovery.abort) }
         effects.removed += discoveries.count
         discoveries.removeAll()
@@ -266,6 +288,15 @@ struct RPCHandlerCore: Sendable {
         return slot
     }
 
+    /// The attempt `id`'s call is on: its provider and number; nil when the call is not live or
+    /// has not started an attempt (it waits for a discovery).
+    /// - Complexity: O(1).
+    func attempt(of id: RPCCallID) -> RPCAttempt? {
+        guard let slot = liveSlot(id), calls[slot].current >= 0 else { return nil }
+        let call = calls[slot]
+        return RPCAttempt(provider: call.providers[Int(call.current)], number: Int(call.attempts))
+    }
+
     /// The phase of `id`'s call, nil when it is not live (for tests).
     func phase(of id: RPCCallID) -> Phase? {
         liveSlot(id).map { calls[$0].phase }
@@ -306,11 +337,15 @@ struct RPCHandlerCore: Sendable {
         }
     }
 
-    /// Sets `id`'s deadline. - Returns: whether it is now the earliest (the loop must wake).
+    /// Sets `id`'s deadline.
+    /// - Returns: whether it is earlier than the instant the loop sleeps towards (the loop must
+    ///   wake and sleep again towards it).
+    /// - Complexity: O(log n).
     mutating func schedule(_ id: RPCCallID, at deadline: Tick) -> Bool {
-        let earliest = deadlines.first.map { deadline < $0.deadline } ?? true
         deadlines.set(id.rawValue, deadline: deadline)
-        return earliest
+        guard loopWakeAt.map({ deadline < $0 }) ?? true else { return false }
+        loopWakeAt = deadline
+        return true
     }
 
     static func result(of outcome: RPCReply.Outcome) -> Result<[UInt8], RPCError> {

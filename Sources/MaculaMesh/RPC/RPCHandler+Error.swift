@@ -4,7 +4,7 @@
 /// they have the same code. ``procedure``, ``providersTried`` and ``description`` carry the
 /// context for people.
 public struct RPCError: Error, Hashable, Sendable, CustomStringConvertible {
-    private enum Code: Hashable, Sendable {
+    private enum Code: UInt8, Hashable, Sendable {
         case notRunning
         case alreadyRunning
         case shutdown
@@ -20,24 +20,42 @@ public struct RPCError: Error, Hashable, Sendable, CustomStringConvertible {
         case localLimitReached
     }
 
-    private let code: Code
-    /// The procedure of the failed call, when known.
-    public let procedure: String?
-    /// How many providers the call tried before it failed (``attemptsExhausted`` and
-    /// ``deadlineExceeded``); nil for other errors.
-    public let providersTried: Int?
-    /// More context: the provider's or the discovery's message, the limit, the invalid field.
-    public let detail: String?
+    /// The context, allocated only when there is some: an error is 16 bytes, so results and
+    /// steps that carry one stay small in every suspended caller's frame.
+    private final class Context: Sendable {
+        let procedure: String?
+        let providersTried: Int?
+        let detail: String?
 
-    private init(_ code: Code, procedure: String? = nil, providersTried: Int? = nil, detail: String? = nil) {
-        self.code = code
-        self.procedure = procedure
-        self.providersTried = providersTried
-        self.detail = detail
+        init(procedure: String?, providersTried: Int?, detail: String?) {
+            self.procedure = procedure
+            self.providersTried = providersTried
+            self.detail = detail
+        }
     }
+
+    private let code: Code
+    private let context: Context?
 
     private init(copying other: RPCError, procedure: String) {
         self.init(other.code, procedure: procedure, providersTried: other.providersTried, detail: other.detail)
+    }
+
+    /// The procedure of the failed call, when known.
+    public var procedure: String? { context?.procedure }
+    /// How many providers the call tried before it failed (``attemptsExhausted`` and
+    /// ``deadlineExceeded``); nil for other errors.
+    public var providersTried: Int? { context?.providersTried }
+    /// More context: the provider's or the discovery's message, the limit, the invalid field.
+    public var detail: String? { context?.detail }
+
+    private init(_ code: Code, procedure: String? = nil, providersTried: Int? = nil, detail: String? = nil) {
+        self.code = code
+        if procedure == nil && providersTried == nil && detail == nil {
+            context = nil
+        } else {
+            context = Context(procedure: procedure, providersTried: providersTried, detail: detail)
+        }
     }
 
     /// A remote call needs its deadlines driven, and the handler's `run()` is not running (not

@@ -151,73 +151,108 @@ public actor RPCHandler<C: Clock>: MemoryManaged where C.Duration == Duration {
     ///   `noProviders`, `discoveryTimedOut`, `discoveryFailed`, `attemptsExhausted`,
     ///   `deadlineExceeded`, `procedureFailed`, `invalidOptions`.
     /// - Complexity: O(log n) per step (start, each send, reply or deadline) for n pending calls.
+    @_specialize(exported: true, where C == ContinuousClock)
     public func call(
         _ procedure: String,
         arguments: [UInt8] = [],
         options: RPCCallOptions = RPCCallOptions()
     ) async throws(RPCError) -> [UInt8] {
-        guard !Task.isCancelled else { throw .cancelled(procedure) }
+        // A thin async driver: everything that does not cross a suspension point happens in
+        // synchronous helpers kept out of line (`@inline(never)`), so their locals live on the
+        // thread's stack, not in this async frame. Measured: with them inlined the frame was
+        // 1.7 KB, and every pending call paid for it with extra task-allocator slabs.
+        var step = callStarted(procedure, options: options)
+        while true {
+            switch step {
+            case .local(let handler):
+                return try await Self.runLocal(handler, procedure: procedure, arguments: arguments)
+            case .send(let id):
+                let request = request(id, procedure: procedure, arguments: arguments)
+                var failed = false
+                do { try await transport.send(request) } catch { failed = true }
+                step = sendReturned(id, failed: failed, procedure: procedure)
+            case .wait(let id):
+                step = resumed(id, with: await suspend(id), procedure: procedure)
+            case .done(let result):
+                return try Self.unwrap(result, procedure)
+            }
+        }
+    }
+
+    /// What the calling task does next.
+    private enum CallStep {
+        case local(RPCLocalHandler)
+        case send(RPCCallID)
+        case wait(RPCCallID)
+        case done(Result<[UInt8], RPCError>)
+    }
+
+    @inline(never)
+    private func callStarted(_ procedure: String, options: RPCCallOptions) -> CallStep {
+        guard !Task.isCancelled else { return .done(.failure(.cancelled)) }
         let resolved: ResolvedCallOptions
         do {
             resolved = try ResolvedCallOptions(options, configuration: configuration)
         } catch {
-            throw .invalidOptions(procedure, error.description)
+            return .done(.failure(.invalidOptions(procedure, error.description)))
         }
         switch core.localCallStarted(procedure) {
         case .shutDown:
-            throw .shutdown(procedure)
+            return .done(.failure(.shutdown))
         case .run(let handler):
             metrics.eventRecorded(.callStarted, count: 1, component: componentName)
-            return try await Self.runLocal(handler, procedure: procedure, arguments: arguments)
+            return .local(handler)
         case .remote:
             break
         }
         let providers = cachedProviders(for: procedure)
-        let id: RPCCallID
-        var step: RPCStep
         switch core.callStarted(service: procedure, providers: providers, options: resolved, now: now()) {
         case .rejected(let error, let atLimit):
             if atLimit { metrics.requestRejected(reason: .limitReached, component: componentName) }
-            throw error.attributed(to: procedure)
-        case .send(let callID, let attempt, let wakeLoop):
+            return .done(.failure(error))
+        case .send(let id, _, let wakeLoop):
             metrics.eventRecorded(.callStarted, count: 1, component: componentName)
             if wakeLoop { wakeUp.signal() }
-            id = callID
-            step = .send(attempt)
-        case .awaitDiscovery(let callID, let wakeLoop, let discoveryCreated):
+            return .send(id)
+        case .awaitDiscovery(let id, let wakeLoop, let discoveryCreated):
             metrics.eventRecorded(.callStarted, count: 1, component: componentName)
             if discoveryCreated { metrics.eventRecorded(.discoveryStarted, count: 1, component: componentName) }
             if wakeLoop { wakeUp.signal() }
-            id = callID
-            step = await suspend(id)
+            return .wait(id)
         }
-        while true {
-            switch step {
-            case .send(let attempt):
-                let request = RPCRequest(
-                    callID: id, procedure: procedure, arguments: arguments,
-                    provider: attempt.provider, attempt: attempt.number
-                )
-                var failed = false
-                do { try await transport.send(request) } catch { failed = true }
-                if Task.isCancelled { throw leave(id, procedure) }
-                switch core.sendCompleted(id, failed: failed, now: now()) {
-                case .awaitReply:
-                    step = await suspend(id)
-                case .send(let next, let wakeLoop):
-                    metrics.eventRecorded(.failover, count: 1, component: componentName)
-                    if wakeLoop { wakeUp.signal() }
-                    step = .send(next)
-                case .finished(let result, let reason):
-                    metrics.entriesRemoved(1, reason: reason, component: componentName)
-                    releaseWaitersIfIdle()
-                    return try Self.unwrap(result, procedure)
-                }
-            case .finished(let result):
-                return try Self.unwrap(result, procedure)
-            case .cancelled:
-                throw leave(id, procedure)
-            }
+    }
+
+    /// The request for the attempt `id` is on.
+    @inline(never)
+    private func request(_ id: RPCCallID, procedure: String, arguments: [UInt8]) -> RPCRequest {
+        // The call is live: only its own task removes a call that is sending.
+        let attempt = core.attempt(of: id) ?? RPCAttempt(provider: ServiceProvider(nodeID: "", address: ""), number: 0)
+        return RPCRequest(callID: id, procedure: procedure, arguments: arguments, provider: attempt.provider, attempt: attempt.number)
+    }
+
+    @inline(never)
+    private func sendReturned(_ id: RPCCallID, failed: Bool, procedure: String) -> CallStep {
+        if Task.isCancelled { return .done(.failure(leave(id, procedure))) }
+        switch core.sendCompleted(id, failed: failed, now: now()) {
+        case .awaitReply:
+            return .wait(id)
+        case .send(_, let wakeLoop):
+            metrics.eventRecorded(.failover, count: 1, component: componentName)
+            if wakeLoop { wakeUp.signal() }
+            return .send(id)
+        case .finished(let result, let removal):
+            metrics.entriesRemoved(1, reason: removal.reason, component: componentName)
+            releaseWaitersIfIdle()
+            return .done(result)
+        }
+    }
+
+    @inline(never)
+    private func resumed(_ id: RPCCallID, with step: RPCStep, procedure: String) -> CallStep {
+        switch step {
+        case .send: .send(id)
+        case .finished(let result): .done(result)
+        case .cancelled: .done(.failure(leave(id, procedure)))
         }
     }
 
@@ -228,15 +263,21 @@ public actor RPCHandler<C: Clock>: MemoryManaged where C.Duration == Duration {
     /// - Returns: whether a pending call took the reply.
     /// - Complexity: O(log n).
     @discardableResult
+    @_specialize(exported: true, where C == ContinuousClock)
     public func handleReply(_ reply: RPCReply) -> Bool {
         switch core.replyReceived(reply) {
         case .resume(let resume):
-            var tally = RemovalTally()
-            let delivered = deliver(resume, tally: &tally)
-            report(tally)
-            if !delivered { metrics.eventRecorded(.lateReply, count: 1, component: componentName) }
+            guard let continuation = waiters.take(resume.id) else {
+                // Its caller was cancelled first: the reply is late, the entry is the caller's.
+                metrics.entriesRemoved(1, reason: .callerCancelled, component: componentName)
+                metrics.eventRecorded(.lateReply, count: 1, component: componentName)
+                releaseWaitersIfIdle()
+                return false
+            }
+            continuation.resume(returning: resume.step)
+            metrics.entriesRemoved(1, reason: .replied, component: componentName)
             releaseWaitersIfIdle()
-            return delivered
+            return true
         case .stored:
             return true
         case .late:
@@ -343,6 +384,7 @@ public actor RPCHandler<C: Clock>: MemoryManaged where C.Duration == Duration {
 
     /// The registry's providers of `service` (nil on a miss), read synchronously on the executor
     /// the two actors share.
+    @inline(never)
     private func cachedProviders(for service: String) -> [ServiceProvider]? {
         registry.assumeIsolated { $0.cachedProviders(for: service) }
     }
@@ -418,6 +460,7 @@ public actor RPCHandler<C: Clock>: MemoryManaged where C.Duration == Duration {
     }
 
     /// The cancelled caller removes its own entry, before its `call` returns.
+    @inline(never)
     private func leave(_ id: RPCCallID, _ procedure: String) -> RPCError {
         switch core.callerCancelled(id) {
         case .removed(let abort):
@@ -432,6 +475,7 @@ public actor RPCHandler<C: Clock>: MemoryManaged where C.Duration == Duration {
 
     /// Carries out `effects`. `fromLoop`: called by `run()`'s loop, which computes its next
     /// wake-up itself (a signal would only make it turn once more for nothing).
+    @inline(never)
     private func perform(_ effects: RPCHandlerCore.Effects, fromLoop: Bool = false) {
         for abort in effects.aborts { abort.signal() }
         if effects.wakeLoop && !fromLoop { wakeUp.signal() }
@@ -443,46 +487,21 @@ public actor RPCHandler<C: Clock>: MemoryManaged where C.Duration == Duration {
         }
         guard !effects.resumes.isEmpty else { return }
         var tally = RemovalTally()
-        if effects.resumes.count == 1 {
-            deliver(effects.resumes[0], tally: &tally)
-        } else {
-            let continuations = waiters.take(effects.resumes.lazy.map(\.id))
-            for (resume, continuation) in zip(effects.resumes, continuations) {
-                resumeOrReconcile(resume, continuation, tally: &tally)
+        let continuations = waiters.take(effects.resumes.lazy.map(\.id))
+        for (resume, continuation) in zip(effects.resumes, continuations) {
+            if let continuation {
+                continuation.resume(returning: resume.step)
+                if let removal = resume.removal { tally.add(removal) }
+            } else if resume.removal != nil {
+                // Its caller was resumed by its cancellation first: the step is dropped, and the
+                // caller finds nothing left to remove.
+                tally.add(.callerCancelled)
             }
         }
-        report(tally)
+        for removal in RPCHandlerCore.Removal.allCases where tally[removal] > 0 {
+            metrics.entriesRemoved(tally[removal], reason: removal.reason, component: componentName)
+        }
         releaseWaitersIfIdle()
-    }
-
-    /// Resumes the caller of `resume`. - Returns: false when it had already been resumed by
-    /// its cancellation (the step is then dropped: the caller removes its entry itself, or the
-    /// core already did).
-    @discardableResult
-    private func deliver(_ resume: RPCHandlerCore.Resume, tally: inout RemovalTally) -> Bool {
-        let continuation = waiters.take(resume.id)
-        resumeOrReconcile(resume, continuation, tally: &tally)
-        return continuation != nil
-    }
-
-    private func resumeOrReconcile(
-        _ resume: RPCHandlerCore.Resume,
-        _ continuation: UnsafeContinuation<RPCStep, Never>?,
-        tally: inout RemovalTally
-    ) {
-        if let continuation {
-            continuation.resume(returning: resume.step)
-            if let reason = resume.removal { tally.add(reason) }
-        } else if resume.removal != nil {
-            // Its caller was cancelled first and finds nothing left to remove.
-            tally.add(.callerCancelled)
-        }
-    }
-
-    private func report(_ tally: RemovalTally) {
-        for (reason, count) in tally.counts where count > 0 {
-            metrics.entriesRemoved(count, reason: reason, component: componentName)
-        }
     }
 
     private func releaseWaitersIfIdle() {
@@ -511,13 +530,27 @@ public actor RPCHandler<C: Clock>: MemoryManaged where C.Duration == Duration {
 
 /// Removal counts per reason for one batch of effects, reported once per reason.
 struct RemovalTally {
-    private(set) var counts: [(RemovalReason, Int)] = []
+    private var counts = (0, 0, 0, 0, 0, 0)
 
-    mutating func add(_ reason: RemovalReason) {
-        if let index = counts.firstIndex(where: { $0.0 == reason }) {
-            counts[index].1 += 1
-        } else {
-            counts.append((reason, 1))
+    subscript(removal: RPCHandlerCore.Removal) -> Int {
+        switch removal {
+        case .replied: counts.0
+        case .timedOut: counts.1
+        case .callFailed: counts.2
+        case .callerCancelled: counts.3
+        case .shutdown: counts.4
+        case .stopped: counts.5
+        }
+    }
+
+    mutating func add(_ removal: RPCHandlerCore.Removal) {
+        switch removal {
+        case .replied: counts.0 += 1
+        case .timedOut: counts.1 += 1
+        case .callFailed: counts.2 += 1
+        case .callerCancelled: counts.3 += 1
+        case .shutdown: counts.4 += 1
+        case .stopped: counts.5 += 1
         }
     }
 }

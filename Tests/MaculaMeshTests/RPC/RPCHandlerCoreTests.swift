@@ -26,16 +26,16 @@ extension RPCHandlerCore.SendCompletedAction {
         if case .send(let attempt, _) = self { return attempt }
         return nil
     }
-    var finished: (result: Result<[UInt8], RPCError>, reason: RemovalReason)? {
+    var finished: (result: Result<[UInt8], RPCError>, reason: RPCHandlerCore.Removal)? {
         if case .finished(let result, let reason) = self { return (result, reason) }
         return nil
     }
 }
 
 extension RPCStep {
-    var attempt: RPCAttempt? {
-        if case .send(let attempt) = self { return attempt }
-        return nil
+    var isSend: Bool {
+        if case .send = self { return true }
+        return false
     }
     var error: RPCError? {
         if case .finished(.failure(let error)) = self { return error }
@@ -250,13 +250,15 @@ struct RPCHandlerCoreTests {
         #expect(effects.attemptTimeouts == 1)
         #expect(effects.failovers == 1)
         #expect(effects.resumes.count == 1)
-        #expect(effects.resumes[0].step.attempt == RPCAttempt(provider: RPCTest.node("b"), number: 2))
+        #expect(effects.resumes[0].step.isSend)
+        #expect(core.attempt(of: id) == RPCAttempt(provider: RPCTest.node("b"), number: 2))
         #expect(effects.resumes[0].removal == nil)
         #expect(next == RPCTest.at(10))
         #expect(core.phase(of: id) == .sending(nil))
         _ = core.sendCompleted(id, failed: false, now: RPCTest.at(5))
         (effects, next) = core.deadlinesPassed(now: RPCTest.at(10), takeStarts: true)
-        #expect(effects.resumes[0].step.attempt?.provider == RPCTest.node("c"))
+        #expect(effects.resumes[0].step.isSend)
+        #expect(core.attempt(of: id)?.provider == RPCTest.node("c"))
         _ = core.sendCompleted(id, failed: false, now: RPCTest.at(10))
         (effects, next) = core.deadlinesPassed(now: RPCTest.at(15), takeStarts: true)
         #expect(effects.attemptTimeouts == 1)
@@ -304,7 +306,8 @@ struct RPCHandlerCoreTests {
         let id = try! #require(core.callStarted(service: "s", providers: abc, options: options, now: 0).sent).id
         _ = core.sendCompleted(id, failed: false, now: 0)
         var (effects, next) = core.deadlinesPassed(now: RPCTest.at(5), takeStarts: true)
-        #expect(effects.resumes[0].step.attempt?.number == 2)
+        #expect(effects.resumes[0].step.isSend)
+        #expect(core.attempt(of: id)?.number == 2)
         #expect(next == RPCTest.at(7))  // capped by the overall deadline
         _ = core.sendCompleted(id, failed: false, now: RPCTest.at(5))
         (effects, next) = core.deadlinesPassed(now: RPCTest.at(7), takeStarts: true)
@@ -350,7 +353,7 @@ struct RPCHandlerCoreTests {
         let start = try! #require(core.takeDiscoveriesToStart().first)
         let effects = core.discoveryFinished(start.id, outcome: .found(abc), now: RPCTest.at(2))
         #expect(effects.resumes.map(\.id) == [first, second])  // in arrival order
-        #expect(effects.resumes.allSatisfy { $0.step.attempt?.number == 1 && $0.removal == nil })
+        #expect(effects.resumes.allSatisfy { $0.step.isSend && core.attempt(of: $0.id)?.number == 1 && $0.removal == nil })
         #expect(effects.removed == 1)  // the discovery
         #expect(core.discoveries.isEmpty)
         #expect(core.deadlines.deadline(of: first.rawValue) == RPCTest.at(7))

@@ -78,10 +78,15 @@ private struct Model {
     }
 }
 
-private func comparable(_ step: RPCStep) -> Model.Step? {
+private func comparable(_ attempt: RPCAttempt?) -> Model.Step? {
+    attempt.map { .send(provider: Int($0.provider.nodeID.dropFirst())!, attempt: $0.number) }
+}
+
+/// A resumed caller's step; for `.send`, the attempt the core now has for `id`.
+private func comparable(_ step: RPCStep, _ id: RPCCallID, _ core: RPCHandlerCore) -> Model.Step? {
     switch step {
-    case .send(let attempt):
-        return .send(provider: Int(attempt.provider.nodeID.dropFirst())!, attempt: attempt.number)
+    case .send:
+        return comparable(core.attempt(of: id))
     case .finished(.success(let bytes)):
         return .succeeded(bytes)
     case .finished(.failure(let error)):
@@ -149,7 +154,7 @@ struct RPCHandlerModelTests {
                         phase: .awaiting, maximumAttempts: attempts,
                         timeout: RPCTest.at(Double(timeout)), overall: overallTick
                     )
-                    #expect(model.firstAttempt(sent.id, providers: count, now: now) == comparable(.send(sent.attempt)))
+                    #expect(model.firstAttempt(sent.id, providers: count, now: now) == comparable(sent.attempt))
                     seen["sent"]! += 1
                 } else {
                     let waiting = try #require(action.waiting, "step \(step)")
@@ -178,7 +183,7 @@ struct RPCHandlerModelTests {
                 } else if failed || interruption == .timedOut {
                     switch model.failover(id, now: now) {
                     case .send(let provider, let attempt):
-                        #expect(action.next.map { comparable(.send($0)) } == .send(provider: provider, attempt: attempt))
+                        #expect(comparable(action.next) == .send(provider: provider, attempt: attempt))
                     case .failed(let error, let tried):
                         #expect(action.finished?.result.error == error)
                         #expect(action.finished?.result.error?.providersTried == tried)
@@ -204,7 +209,7 @@ struct RPCHandlerModelTests {
                         Issue.record("step \(step): expected a resume")
                         break
                     }
-                    #expect(comparable(resume.step) == comparable(.finished(RPCHandlerCore.result(of: outcome))))
+                    #expect(comparable(resume.step, id, core) == comparable(.finished(RPCHandlerCore.result(of: outcome)), id, core))
                     seen["resumed by reply"]! += 1
                 case .sending(nil), .sending(.timedOut):
                     model.calls[id]!.phase = .sending(.replied(outcome))
@@ -269,7 +274,7 @@ struct RPCHandlerModelTests {
                 }
                 let (effects, next) = core.deadlinesPassed(now: now, takeStarts: Bool.random(using: &random))
                 var actual: [RPCCallID: Model.Step] = [:]
-                for resume in effects.resumes { actual[resume.id] = comparable(resume.step) }
+                for resume in effects.resumes { actual[resume.id] = comparable(resume.step, resume.id, core) }
                 #expect(actual == expected, "step \(step)")
                 for step in expected.values {
                     switch step {
@@ -307,7 +312,7 @@ struct RPCHandlerModelTests {
                 if kind >= 2 && Int.random(in: 0..<3, using: &random) == 0 { cached[service] = count }
                 let effects = core.discoveryFinished(discoveryID, outcome: outcome, now: now)
                 #expect(effects.resumes.map(\.id) == expected.map(\.0), "step \(step)")
-                #expect(effects.resumes.map { comparable($0.step) } == expected.map(\.1), "step \(step)")
+                #expect(effects.resumes.map { comparable($0.step, $0.id, core) } == expected.map(\.1), "step \(step)")
                 finishedDiscoveries.append(discoveryID)
                 if kind >= 2 { seen["discovery found"]! += 1 }
             default:  // a stale discovery result, or an interruption: both change nothing
