@@ -30,8 +30,6 @@ private func cpuNanoseconds() -> Double {
     return Double(time.tv_sec) * 1e9 + Double(time.tv_nsec)
 }
 
-private func progress(_ text: String) { FileHandle.standardError.write(Data("[rpc] \(text)\n".utf8)) }
-
 private func nowNanoseconds() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds) }
 
 // MARK: Variants
@@ -298,7 +296,7 @@ private func measureTimeouts(_ variant: some BenchVariant, count: Int, timeout: 
 
 func rpcHandlerBenchmarks(quick: Bool) async -> [BenchmarkResult] {
     let count = quick ? 10_000 : 100_000
-    let repetitions = quick ? 1 : 3
+    let repetitions = 3
     let timeout: Duration = quick ? .milliseconds(300) : .seconds(2)
     var results: [BenchmarkResult] = []
     func add(_ name: String, _ value: Double, _ target: Target, _ detail: String) {
@@ -306,22 +304,6 @@ func rpcHandlerBenchmarks(quick: Bool) async -> [BenchmarkResult] {
         results.append(BenchmarkResult(group: "rpc", name: name, ratio: value, target: targetText, met: met, detail: detail))
     }
 
-    if ProcessInfo.processInfo.environment["RPC_EXPERIMENT"] == "handler" {
-        let variant = await Handler(count: count)
-        let run = await measureReplies(variant, count: count)
-        progress("handler heap per call \(run.heapPerCall) cpu \(run.cpuPerCall)")
-        return []
-    }
-    if ProcessInfo.processInfo.environment["RPC_EXPERIMENT"] == "bare" {
-        let run = await measureReplies(Bare(), count: count)
-        progress("bare heap per call \(run.heapPerCall) cpu \(run.cpuPerCall)")
-        return []
-    }
-    if ProcessInfo.processInfo.environment["RPC_EXPERIMENT"] == "tasks" {
-        let run = await measureReplies(TasksOnly(count: count), count: count)
-        progress("tasks heap per call \(run.heapPerCall) cpu \(run.cpuPerCall)")
-        return []
-    }
     // Replies: best of `repetitions` for each variant, interleaved.
     var bare = ReplyRun(cpuPerCall: .infinity, heapPerCall: .infinity)
     var handler = bare, taskPerCall = bare, race = bare, tasksOnly = bare
@@ -330,18 +312,12 @@ func rpcHandlerBenchmarks(quick: Bool) async -> [BenchmarkResult] {
         best.heapPerCall = min(best.heapPerCall, run.heapPerCall)
     }
     for _ in 0..<repetitions {
-        progress("tasks only")
         keepBest(&tasksOnly, await measureReplies(TasksOnly(count: count), count: count))
-        progress("bare")
         keepBest(&bare, await measureReplies(Bare(), count: count))
-        progress("handler")
         let variant = await Handler(count: count)
-        progress("handler ready")
         keepBest(&handler, await measureReplies(variant, count: count))
         await variant.stop()
-        progress("task per call")
         keepBest(&taskPerCall, await measureReplies(TaskPerCall(), count: count))
-        progress("race")
         keepBest(&race, await measureReplies(RaceGroup(), count: count))
     }
     func ns(_ value: Double) -> String { "\(format(value)) ns" }
@@ -374,7 +350,6 @@ func rpcHandlerBenchmarks(quick: Bool) async -> [BenchmarkResult] {
     )
 
     // Timeouts: every call times out.
-    progress("timeouts")
     let handlerVariant = await Handler(count: count)
     let handlerTimeouts = await measureTimeouts(handlerVariant, count: count, timeout: timeout)
     await handlerVariant.stop()

@@ -128,4 +128,30 @@ struct RPCHandlerStressTests {
         #expect(metrics.removed(.replied) == succeeded)
         await fixture.stop()
     }
+
+    @Test("replies that race each caller between its send and its park are never lost")
+    func repliesRacingParks() async throws {
+        let fixture = try await RPCFixture()
+        try await fixture.cache(RPCTest.nodes("a"), for: "s")
+        let handler = fixture.handler
+        let transport = fixture.transport
+        let count = 2_000
+        // Answers every request the moment it is sent, from another task, while its caller is
+        // still on its way from `send` to its park.
+        let replier = Task {
+            for _ in 0..<count {
+                let request = await transport.nextRequest()
+                await handler.handleReply(.success(request.callID, request.arguments))
+            }
+        }
+        let calls = (0..<count).map { fixture.call("s", [UInt8($0 % 256)]) }
+        for (index, call) in calls.enumerated() {
+            #expect(try await call.value == [UInt8(index % 256)])
+        }
+        await replier.value
+        #expect(await fixture.pending() == (0, 0, 0))
+        #expect(fixture.metrics.count(.lateReply) == 0)
+        #expect(fixture.metrics.removed(.replied) == count)
+        await fixture.stop()
+    }
 }
