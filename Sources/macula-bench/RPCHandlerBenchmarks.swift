@@ -296,7 +296,7 @@ private func measureTimeouts(_ variant: some BenchVariant, count: Int, timeout: 
 
 func rpcHandlerBenchmarks(quick: Bool) async -> [BenchmarkResult] {
     let count = quick ? 10_000 : 100_000
-    let repetitions = 3
+    let repetitions = quick ? 3 : 5
     let timeout: Duration = quick ? .milliseconds(300) : .seconds(2)
     var results: [BenchmarkResult] = []
     func add(_ name: String, _ value: Double, _ target: Target, _ detail: String) {

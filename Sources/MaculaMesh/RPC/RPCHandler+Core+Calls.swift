@@ -67,6 +67,17 @@ extension RPCHandlerCore {
         case finished(Result<[UInt8], RPCError>, Removal)
     }
 
+    /// Whether `sendCompleted(id, failed:now:)` will look at `now`: only when it may fail over
+    /// or the call has an overall deadline. Lets the actor skip reading the clock on the common
+    /// path (a send that worked, no overall deadline).
+    /// - Complexity: O(1).
+    func sendCompletionNeedsTime(_ id: RPCCallID, failed: Bool) -> Bool {
+        guard let slot = liveSlot(id) else { return false }
+        if failed || calls[slot].overallDeadline != Self.never { return true }
+        if case .sending(.attemptFailed) = calls[slot].phase { return true }
+        return false
+    }
+
     /// The caller's `send` of the attempt in flight returned (`failed` when it threw).
     /// - Complexity: O(log n).
     mutating func sendCompleted(_ id: RPCCallID, failed: Bool, now: Tick) -> SendCompletedAction {

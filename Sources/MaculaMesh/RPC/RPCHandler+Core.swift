@@ -274,6 +274,7 @@ struct RPCHandlerCore: Sendable {
     /// - Complexity: O(1).
     func localCallStarted(_ procedure: String) -> LocalCallAction {
         guard state != .shutDown else { return .shutDown }
+        guard !localHandlers.isEmpty else { return .remote }  // the common case: no hashing
         return localHandlers[procedure].map { .run($0) } ?? .remote
     }
 

@@ -70,6 +70,9 @@ public actor RPCHandler<C: Clock>: MemoryManaged where C.Duration == Duration {
     private let wakeUp = DeadlineSignal()
     private let origin: C.Instant
     private var core: RPCHandlerCore
+    /// The options of the last call and their resolution (validated), reused when the next call
+    /// passes the same ones.
+    private var lastOptions: (options: RPCCallOptions, resolved: ResolvedCallOptions)?
     /// Tests waiting until `run()` has started (see `waitUntilRunning`); empty otherwise.
     private var runObservers: [CheckedContinuation<Void, Never>] = []
 
@@ -191,10 +194,15 @@ public actor RPCHandler<C: Clock>: MemoryManaged where C.Duration == Duration {
     private func callStarted(_ procedure: String, options: RPCCallOptions) -> CallStep {
         guard !Task.isCancelled else { return .done(.failure(.cancelled)) }
         let resolved: ResolvedCallOptions
-        do {
-            resolved = try ResolvedCallOptions(options, configuration: configuration)
-        } catch {
-            return .done(.failure(.invalidOptions(procedure, error.description)))
+        if let cached = lastOptions, cached.options == options {
+            resolved = cached.resolved  // callers mostly repeat their options: skip the checks
+        } else {
+            do {
+                resolved = try ResolvedCallOptions(options, configuration: configuration)
+            } catch {
+                return .done(.failure(.invalidOptions(procedure, error.description)))
+            }
+            lastOptions = (options, resolved)
         }
         switch core.localCallStarted(procedure) {
         case .shutDown:
@@ -233,7 +241,8 @@ public actor RPCHandler<C: Clock>: MemoryManaged where C.Duration == Duration {
     @inline(never)
     private func sendReturned(_ id: RPCCallID, failed: Bool, procedure: String) -> CallStep {
         if Task.isCancelled { return .done(.failure(leave(id, procedure))) }
-        switch core.sendCompleted(id, failed: failed, now: now()) {
+        let now = core.sendCompletionNeedsTime(id, failed: failed) ? now() : 0
+        switch core.sendCompleted(id, failed: failed, now: now) {
         case .awaitReply:
             return .wait(id)
         case .send(_, let wakeLoop):
