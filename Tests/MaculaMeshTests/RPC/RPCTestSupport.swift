@@ -39,6 +39,71 @@ enum RPCTest {
     }
 }
 
+extension RPCTest {
+    /// Three providers: a, b, c.
+    static let abc = RPCTest.nodes("a", "b", "c")
+
+    /// A core whose `run()` has started.
+    static func runningCore(_ configuration: RPCHandlerConfiguration = RPCTest.configuration()) -> RPCHandlerCore {
+        var core = try! RPCHandlerCore(configuration: configuration)
+        #expect(core.runStarted() == .started)
+        return core
+    }
+}
+
+/// Accessors that make core actions easy to assert on.
+extension RPCHandlerCore.CallStartAction {
+    var sent: (id: RPCCallID, attempt: RPCAttempt, wake: Bool)? {
+        if case .send(let id, let attempt, let wake) = self { return (id, attempt, wake) }
+        return nil
+    }
+    var waiting: (id: RPCCallID, wake: Bool, created: Bool)? {
+        if case .awaitDiscovery(let id, let wake, let created) = self { return (id, wake, created) }
+        return nil
+    }
+    var rejection: (error: RPCError, atLimit: Bool)? {
+        if case .rejected(let error, let atLimit) = self { return (error, atLimit) }
+        return nil
+    }
+}
+
+extension RPCHandlerCore.SendCompletedAction {
+    var isAwaitingReply: Bool {
+        if case .awaitReply = self { return true }
+        return false
+    }
+    var next: RPCAttempt? {
+        if case .send(let attempt, _) = self { return attempt }
+        return nil
+    }
+    var finished: (result: Result<[UInt8], RPCError>, reason: RPCHandlerCore.Removal)? {
+        if case .finished(let result, let reason) = self { return (result, reason) }
+        return nil
+    }
+}
+
+extension RPCStep {
+    var isSend: Bool {
+        if case .send = self { return true }
+        return false
+    }
+    var error: RPCError? {
+        if case .finished(.failure(let error)) = self { return error }
+        return nil
+    }
+    var bytes: [UInt8]? {
+        if case .finished(.success(let bytes)) = self { return bytes }
+        return nil
+    }
+}
+
+extension Result where Failure == RPCError {
+    var error: RPCError? {
+        if case .failure(let error) = self { return error }
+        return nil
+    }
+}
+
 /// A handler on a manual clock with in-memory transport and discovery, its `run()` started.
 struct RPCFixture {
     let clock = ManualClock()
