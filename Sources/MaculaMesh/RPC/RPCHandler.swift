@@ -148,7 +148,6 @@ public actor RPCHandler<C: Clock>: MemoryManaged where C.Duration == Duration {
     /// - Returns: whether a pending call took the reply.
     /// - Complexity: O(log n).
     @discardableResult
-    @_specialize(exported: true, where C == ContinuousClock)
     public func handleReply(_ reply: RPCReply) -> Bool {
         switch core.replyReceived(reply) {
         case .resume(let resume):
