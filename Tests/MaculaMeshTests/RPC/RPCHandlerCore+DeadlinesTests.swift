@@ -78,4 +78,21 @@ struct RPCHandlerCoreDeadlinesTests {
         #expect(core.deadlinesPassed(now: 0, takeStarts: false).0.starts.isEmpty)
         #expect(core.deadlinesPassed(now: 0, takeStarts: true).0.starts.count == 1)
     }
+
+    @Test("calls due at once are resumed in deadline order, ties in the order their deadlines were set")
+    func deadlineOrder() {
+        var core = RPCTest.runningCore()
+        func start(timeout seconds: Int) -> RPCCallID {
+            let options = RPCTest.options(RPCCallOptions(timeout: .seconds(seconds)))
+            let id = core.callStarted(service: "s", providers: RPCTest.abc, options: options, now: 0).sent!.id
+            _ = core.sendCompleted(id, failed: false, now: 0)
+            return id
+        }
+        let late = start(timeout: 3)
+        let early = start(timeout: 1)
+        let tieFirst = start(timeout: 2)
+        let tieSecond = start(timeout: 2)
+        let (effects, _) = core.deadlinesPassed(now: RPCTest.at(10), takeStarts: true)
+        #expect(effects.resumes.map(\.id) == [early, tieFirst, tieSecond, late])
+    }
 }
