@@ -29,6 +29,7 @@ let suites: [(String, (Bool) async -> [BenchmarkResult])] = [
     ("pool", connectionPoolBenchmarks),
     ("registry", serviceRegistryBenchmarks),
     ("clients", clientManagerBenchmarks),
+    ("rpc", rpcHandlerBenchmarks),
 ]
 
 var results: [BenchmarkResult] = []

@@ -9,9 +9,10 @@
 /// Specialisation: other modules call a generic `package` type's methods unspecialised (this
 /// toolchain does not inline `@inlinable package` code across modules), and unspecialised every
 /// sift step looks up generic metadata. The hot methods are therefore pre-specialised for the
-/// common `<String, Duration>` (`@_specialize(exported: true, …)`, which callers pick up
-/// automatically); add a line for another hot combination. Measured with 100,000 entries in
-/// `macula-bench`: popping 1,000 due entries took about 5.5 ms unspecialised.
+/// common `<String, Duration>` and the RPC handler's `<UInt64, Int64>`
+/// (`@_specialize(exported: true, …)`, which callers pick up automatically); add a line for
+/// another hot combination. Measured with 100,000 entries in `macula-bench`: popping 1,000 due
+/// entries took about 5.5 ms unspecialised.
 package struct DeadlineHeap<ID: Hashable & Sendable, Deadline: Comparable & Sendable>: Sendable {
     @usableFromInline
     struct Node: Sendable {
@@ -81,6 +82,7 @@ package struct DeadlineHeap<ID: Hashable & Sendable, Deadline: Comparable & Send
     /// ties. - Complexity: O(log n).
     @inlinable
     @_specialize(exported: true, where ID == String, Deadline == Duration)
+    @_specialize(exported: true, where ID == UInt64, Deadline == Int64)
     package mutating func set(_ id: ID, deadline: Deadline) {
         nextSequence &+= 1
         if let slot = slotOf[id] {
@@ -108,6 +110,7 @@ package struct DeadlineHeap<ID: Hashable & Sendable, Deadline: Comparable & Send
     @inlinable
     @discardableResult
     @_specialize(exported: true, where ID == String, Deadline == Duration)
+    @_specialize(exported: true, where ID == UInt64, Deadline == Int64)
     package mutating func remove(_ id: ID) -> Deadline? {
         guard let slot = slotOf.removeValue(forKey: id) else { return nil }
         return removeNode(at: slots[slot].heapIndex)
@@ -116,6 +119,7 @@ package struct DeadlineHeap<ID: Hashable & Sendable, Deadline: Comparable & Send
     /// Removes and returns the earliest entry. - Complexity: O(log n).
     @inlinable
     @_specialize(exported: true, where ID == String, Deadline == Duration)
+    @_specialize(exported: true, where ID == UInt64, Deadline == Int64)
     package mutating func popFirst() -> (id: ID, deadline: Deadline)? {
         guard let top = nodes.first, let id = slots[top.slot].id else { return nil }
         slotOf.removeValue(forKey: id)
@@ -127,6 +131,7 @@ package struct DeadlineHeap<ID: Hashable & Sendable, Deadline: Comparable & Send
     /// - Complexity: O(k log n) for k entries returned.
     @inlinable
     @_specialize(exported: true, where ID == String, Deadline == Duration)
+    @_specialize(exported: true, where ID == UInt64, Deadline == Int64)
     package mutating func popDue(at now: Deadline) -> [(id: ID, deadline: Deadline)] {
         var due: [(id: ID, deadline: Deadline)] = []
         while let top = nodes.first, !(now < top.deadline) {
@@ -144,6 +149,7 @@ package struct DeadlineHeap<ID: Hashable & Sendable, Deadline: Comparable & Send
     /// - Complexity: O(min(k log n, n)) for k entries removed; O(1) when none is due.
     @inlinable
     @_specialize(exported: true, where ID == String, Deadline == Duration)
+    @_specialize(exported: true, where ID == UInt64, Deadline == Int64)
     package mutating func removeDue(at now: Deadline) -> [ID] {
         var removed: [ID] = []
         let log2 = Int.bitWidth - nodes.count.leadingZeroBitCount

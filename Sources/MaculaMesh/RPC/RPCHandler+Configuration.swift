@@ -1,0 +1,139 @@
+/// How an ``RPCHandler`` picks the provider for each attempt among those not yet tried by the call.
+public enum RPCProviderStrategy: Sendable, Hashable {
+    /// A uniformly random untried provider. The generator is seeded from
+    /// ``RPCHandlerConfiguration/randomSeed`` when it is set, so tests replay exactly.
+    case random
+    /// The providers in turn: a counter per service advances on every attempt, and the attempt
+    /// takes the first untried provider from there.
+    case roundRobin
+    /// The first untried provider, in the order the registry returns them (this node's own
+    /// advertisement first, then the discovered providers in their preference order).
+    case first
+}
+
+/// The settings of an ``RPCHandler``; each per-call field can be overridden by
+/// ``RPCCallOptions``.
+///
+/// Also reachable as `RPCHandler<C>.Configuration`.
+public struct RPCHandlerConfiguration: Sendable, Hashable {
+    /// How long one attempt waits for its reply before the provider is excluded and the next one
+    /// is tried. Default 5 s (the seed's call timeout).
+    public var callTimeout: Duration = .seconds(5)
+    /// The longest a call may take over all of its attempts and its discovery; nil (the default)
+    /// for no overall deadline.
+    public var overallTimeout: Duration? = nil
+    /// How long a caller waits for the discovery of a service with no cached providers; nil (the
+    /// default) means ``callTimeout`` (the call's own attempt timeout when it overrides it).
+    /// Waiting for discovery does not use up an attempt.
+    public var discoveryTimeout: Duration? = nil
+    /// The most attempts a call makes, each on a different provider; the smaller of this and the
+    /// number of providers. Default 3.
+    public var maximumAttempts: Int = 3
+    /// How each attempt picks its provider. Default ``RPCProviderStrategy/random``.
+    public var providerStrategy: RPCProviderStrategy = .random
+    /// The seed of the generator behind ``RPCProviderStrategy/random``; nil (the default) seeds it
+    /// from the system generator.
+    public var randomSeed: UInt64? = nil
+    /// The most pending entries: calls waiting for a discovery, a send or a reply, plus the
+    /// discoveries they wait for (one per service). Beyond it a call fails at once with
+    /// ``RPCError/tooManyPendingCalls``. Default 10,000. This is the memory contract's base limit.
+    public var maximumPendingCalls: Int = 10_000
+    /// The most local handlers ``RPCHandler/register(_:handler:)`` keeps. Default 1,000.
+    public var maximumLocalProcedures: Int = 1_000
+
+    /// Creates the default configuration: 5 s per attempt, no overall deadline, discovery timeout
+    /// equal to the call timeout, at most 3 attempts, random providers, 10,000 pending calls,
+    /// 1,000 local procedures.
+    public init() {}
+
+    /// Checks every field.
+    /// - Throws: ``ConfigurationError`` naming the first field that breaks its rule.
+    public func validate() throws(ConfigurationError) {
+        try Self.validateTimeout(callTimeout, field: "callTimeout")
+        if let overallTimeout { try Self.validateTimeout(overallTimeout, field: "overallTimeout") }
+        if let discoveryTimeout { try Self.validateTimeout(discoveryTimeout, field: "discoveryTimeout") }
+        try ConfigurationError.require(maximumAttempts, atLeast: 1, field: "maximumAttempts")
+        try ConfigurationError.require(maximumPendingCalls, atLeast: 1, field: "maximumPendingCalls")
+        try ConfigurationError.require(maximumLocalProcedures, atLeast: 1, field: "maximumLocalProcedures")
+    }
+
+    /// The longest timeout accepted anywhere: ten years, so an instant plus a timeout never
+    /// overflows.
+    public static let maximumTimeout: Duration = .seconds(10 * 365 * 86_400)
+
+    static func validateTimeout(_ value: Duration, field: String) throws(ConfigurationError) {
+        try ConfigurationError.requirePositive(value, field: field)
+        guard value <= maximumTimeout else {
+            throw ConfigurationError(field: field, rule: "must be at most \(maximumTimeout)", value: "\(value)")
+        }
+    }
+}
+
+/// Per-call overrides of the ``RPCHandlerConfiguration``: nil fields take the handler's.
+public struct RPCCallOptions: Sendable, Hashable {
+    /// The timeout of each attempt (the configuration's ``RPCHandlerConfiguration/callTimeout``
+    /// when nil).
+    public var timeout: Duration?
+    /// The deadline of the whole call, from its start (the configuration's
+    /// ``RPCHandlerConfiguration/overallTimeout`` when nil).
+    public var overallTimeout: Duration?
+    /// How long this caller waits for a discovery (the configuration's
+    /// ``RPCHandlerConfiguration/discoveryTimeout`` when nil, and the attempt timeout when that is
+    /// nil too).
+    public var discoveryTimeout: Duration?
+    /// The most attempts (the configuration's ``RPCHandlerConfiguration/maximumAttempts`` when
+    /// nil); always at most the number of providers.
+    public var maximumAttempts: Int?
+    /// How attempts pick providers (the configuration's
+    /// ``RPCHandlerConfiguration/providerStrategy`` when nil).
+    public var strategy: RPCProviderStrategy?
+
+    /// Creates options; every field defaults to nil (the handler's configuration).
+    /// - Parameters:
+    ///   - timeout: the timeout of each attempt.
+    ///   - overallTimeout: the deadline of the whole call, from its start.
+    ///   - discoveryTimeout: how long to wait for a discovery.
+    ///   - maximumAttempts: the most attempts.
+    ///   - strategy: how attempts pick providers.
+    public init(
+        timeout: Duration? = nil,
+        overallTimeout: Duration? = nil,
+        discoveryTimeout: Duration? = nil,
+        maximumAttempts: Int? = nil,
+        strategy: RPCProviderStrategy? = nil
+    ) {
+        self.timeout = timeout
+        self.overallTimeout = overallTimeout
+        self.discoveryTimeout = discoveryTimeout
+        self.maximumAttempts = maximumAttempts
+        self.strategy = strategy
+    }
+}
+
+/// The options of one call with every default filled in and checked: what the core works with.
+struct ResolvedCallOptions: Sendable {
+    var timeout: Duration
+    var overallTimeout: Duration?
+    var discoveryTimeout: Duration
+    var maximumAttempts: Int
+    var strategy: RPCProviderStrategy
+
+    /// Fills `options` from `configuration`.
+    /// - Returns: the options, or the name and rule of the first invalid field.
+    init(_ options: RPCCallOptions, configuration: RPCHandlerConfiguration) throws(ConfigurationError) {
+        timeout = options.timeout ?? configuration.callTimeout
+        overallTimeout = options.overallTimeout ?? configuration.overallTimeout
+        discoveryTimeout = options.discoveryTimeout ?? configuration.discoveryTimeout ?? timeout
+        maximumAttempts = options.maximumAttempts ?? configuration.maximumAttempts
+        strategy = options.strategy ?? configuration.providerStrategy
+        try RPCHandlerConfiguration.validateTimeout(timeout, field: "timeout")
+        if let overallTimeout { try RPCHandlerConfiguration.validateTimeout(overallTimeout, field: "overallTimeout") }
+        try RPCHandlerConfiguration.validateTimeout(discoveryTimeout, field: "discoveryTimeout")
+        try ConfigurationError.require(maximumAttempts, atLeast: 1, field: "maximumAttempts")
+    }
+}
+
+extension RPCHandler {
+    /// The handler's settings; see ``RPCHandlerConfiguration``.
+    public typealias Configuration = RPCHandlerConfiguration
+}

@@ -1,0 +1,186 @@
+extension RPCHandlerCore {
+    // MARK: Starting a call
+
+    enum CallStartAction: Sendable {
+        /// Refused at once; `atLimit` when the pending limit refused it.
+        case rejected(RPCError, atLimit: Bool)
+        /// Send the first attempt.
+        case send(RPCCallID, RPCAttempt, wakeLoop: Bool)
+        /// Wait for a discovery (`discoveryCreated` when this call started it).
+        case awaitDiscovery(RPCCallID, wakeLoop: Bool, discoveryCreated: Bool)
+    }
+
+    /// A remote call starts: with the registry's providers, or nil on a cache miss (it then joins
+    /// the discovery of `service`, starting one if none runs).
+    /// - Complexity: O(log n), plus O(1) amortised for a discovery.
+    mutating func callStarted(
+        service: String,
+        providers: [ServiceProvider]?,
+        options: ResolvedCallOptions,
+        now: Tick
+    ) -> CallStartAction {
+        switch state {
+        case .idle: return .rejected(.notRunning, atLimit: false)
+        case .shutDown: return .rejected(.shutdown, atLimit: false)
+        case .running: break
+        }
+        if let providers, providers.isEmpty { return .rejected(.noProviders, atLimit: false) }
+        let joined = providers == nil ? discoveryByService[service] : nil
+        let needed = providers == nil && joined == nil ? 2 : 1
+        guard size + needed <= budget.effectiveLimit else {
+            return .rejected(.tooManyPendingCalls(service, limit: budget.effectiveLimit), atLimit: true)
+        }
+        let timeout = Self.ticks(options.timeout)
+        let overall = options.overallTimeout.map { now &+ Self.ticks($0) } ?? Self.never
+        var call = Call(generation: 0, strategy: options.strategy, phase: .awaitingReply)
+        call.timeout = timeout
+        call.overallDeadline = overall
+        if let providers {
+            call.providers = providers
+            call.maximumAttempts = UInt16(clamping: min(options.maximumAttempts, providers.count))
+            call.attempts = 1
+            call.current = chooseFirst(options.strategy, count: providers.count, service: service)
+            call.phase = .sending(nil)
+            let id = allocate(call)
+            let wake = schedule(id, at: min(now &+ timeout, overall))
+            budget.recordSize(size)
+            return .send(id, RPCAttempt(provider: providers[Int(call.current)], number: 1), wakeLoop: wake)
+        }
+        call.maximumAttempts = UInt16(clamping: options.maximumAttempts)
+        let discovery = joined ?? createDiscovery(service)
+        call.phase = .discovering(discovery)
+        let id = allocate(call)
+        discoveries[discovery]!.waiters.append(true, id: id)
+        let wake = schedule(id, at: min(now &+ Self.ticks(options.discoveryTimeout), overall))
+        budget.recordSize(size)
+        return .awaitDiscovery(id, wakeLoop: wake || joined == nil, discoveryCreated: joined == nil)
+    }
+
+    // MARK: Sends and replies
+
+    enum SendCompletedAction: Sendable {
+        /// Suspend until the reply, the deadline or the end.
+        case awaitReply
+        /// The send failed (or the attempt timed out meanwhile): send this next attempt now.
+        case send(RPCAttempt, wakeLoop: Bool)
+        /// The call is over and its entry gone.
+        case finished(Result<[UInt8], RPCError>, Removal)
+    }
+
+    /// Whether `sendCompleted(id, failed:now:)` will look at `now`: only when it may fail over
+    /// or the call has an overall deadline. Lets the actor skip reading the clock on the common
+    /// path (a send that worked, no overall deadline).
+    /// - Complexity: O(1).
+    func sendCompletionNeedsTime(_ id: RPCCallID, failed: Bool) -> Bool {
+        guard let slot = liveSlot(id) else { return false }
+        if failed || calls[slot].overallDeadline != Self.never { return true }
+        if case .sending(.attemptFailed) = calls[slot].phase { return true }
+        return false
+    }
+
+    /// The caller's `send` of the attempt in flight returned (`failed` when it threw).
+    /// - Complexity: O(log n).
+    mutating func sendCompleted(_ id: RPCCallID, failed: Bool, now: Tick) -> SendCompletedAction {
+        guard let slot = liveSlot(id), case .sending(let interruption) = calls[slot].phase else {
+            // Unreachable: only the caller's own task removes a call that is sending.
+            return .finished(.failure(.cancelled), .callerCancelled)
+        }
+        let tried = Int(calls[slot].attempts)
+        switch interruption {
+        case .shutdown:
+            remove(slot, id)
+            return .finished(.failure(.shutdown), .shutdown)
+        case .stopped:
+            remove(slot, id)
+            return .finished(.failure(.notRunning), .stopped)
+        case .replied:
+            let outcome = storedReplies[id.rawValue] ?? .failure("reply lost")
+            remove(slot, id)
+            return .finished(Self.result(of: outcome), .replied)
+        case .attemptFailed, nil:
+            if now >= calls[slot].overallDeadline {
+                remove(slot, id)
+                return .finished(.failure(.deadlineExceeded("", tried: tried)), .timedOut)
+            }
+            guard failed || interruption == .attemptFailed else {
+                calls[slot].phase = .awaitingReply
+                return .awaitReply
+            }
+            switch failover(slot, id, now: now) {
+            case .next(let attempt, let wake):
+                return .send(attempt, wakeLoop: wake)
+            case .exhausted(let tried):
+                remove(slot, id)
+                return .finished(.failure(.attemptsExhausted("", tried: tried)), failed ? .callFailed : .timedOut)
+            }
+        }
+    }
+
+    enum ReplyAction: Sendable {
+        /// Resume the caller; the entry is gone.
+        case resume(Resume)
+        /// The caller is still sending: it picks the reply up when its send returns.
+        case stored
+        /// No pending call has this ID (it ended, or never existed): discard and count.
+        case late
+    }
+
+    /// A reply arrived.
+    /// - Complexity: O(log n).
+    mutating func replyReceived(_ reply: RPCReply) -> ReplyAction {
+        let id = reply.callID
+        guard let slot = liveSlot(id) else { return .late }
+        switch calls[slot].phase {
+        case .awaitingReply:
+            remove(slot, id)
+            return .resume(Resume(id: id, step: .finished(Self.result(of: reply.outcome)), removal: .replied))
+        case .sending(nil), .sending(.attemptFailed):
+            storedReplies[id.rawValue] = reply.outcome
+            calls[slot].phase = .sending(.replied)
+            deadlines.remove(id.rawValue)
+            return .stored
+        case .sending(.replied), .sending(.shutdown), .sending(.stopped), .discovering, .free:
+            return .late
+        }
+    }
+
+    enum CallerCancelledAction: Sendable {
+        /// The entry is gone; signal `abort` (a discovery nobody waits for) when set.
+        case removed(abort: DeadlineSignal?)
+        /// Nothing to remove: the call had already ended.
+        case unknown
+    }
+
+    /// The caller's task was cancelled: remove its call, its deadline and its place in a
+    /// discovery (dropping the discovery when it was the last waiter).
+    /// - Complexity: O(log n).
+    mutating func callerCancelled(_ id: RPCCallID) -> CallerCancelledAction {
+        guard let slot = liveSlot(id) else { return .unknown }
+        var abort: DeadlineSignal?
+        if case .discovering(let discovery) = calls[slot].phase {
+            abort = leaveDiscovery(discovery, id)
+        }
+        remove(slot, id)
+        return .removed(abort: abort)
+    }
+
+    // MARK: Failover
+
+    enum Failover { case next(RPCAttempt, wakeLoop: Bool), exhausted(tried: Int) }
+
+    /// Excludes the provider in flight and picks the next one, if the call may try another.
+    mutating func failover(_ slot: Int, _ id: RPCCallID, now: Tick) -> Failover {
+        calls[slot].excluded.append(calls[slot].current)
+        let call = calls[slot]
+        guard call.attempts < call.maximumAttempts,
+              let next = chooseNext(call.strategy, count: call.providers.count, excluded: call.excluded, after: call.current)
+        else {
+            return .exhausted(tried: Int(call.attempts))
+        }
+        calls[slot].attempts += 1
+        calls[slot].current = next
+        calls[slot].phase = .sending(nil)
+        let wake = schedule(id, at: min(now &+ call.timeout, call.overallDeadline))
+        return .next(RPCAttempt(provider: call.providers[Int(next)], number: Int(call.attempts) + 1), wakeLoop: wake)
+    }
+}

@@ -1,0 +1,72 @@
+extension RPCHandlerCore {
+    // MARK: Deadlines
+
+    /// Handles every deadline at or before `now`: discovery waits that time out, attempts that
+    /// time out (failing over or failing), overall deadlines.
+    /// - Parameter takeStarts: true when `run()`'s loop calls: it also takes the discoveries
+    ///   waiting to start (only the loop can start them) and sleeps towards the returned deadline.
+    /// - Returns: the effects, and the next deadline.
+    /// - Complexity: O(k log n) for k deadlines due.
+    mutating func deadlinesPassed(now: Tick, takeStarts: Bool) -> (Effects, next: Tick?) {
+        var effects = Effects()
+        for (raw, _) in deadlines.popDue(at: now) {
+            let id = RPCCallID(rawValue: raw)
+            guard let slot = liveSlot(id) else { continue }
+            let tried = Int(calls[slot].attempts)
+            switch calls[slot].phase {
+            case .free:
+                continue
+            case .discovering(let discovery):
+                if let abort = leaveDiscovery(discovery, id) {
+                    effects.aborts.append(abort)
+                    effects.removed += 1
+                }
+                let error: RPCError = now >= calls[slot].overallDeadline
+                    ? .deadlineExceeded("", tried: 0) : .discoveryTimedOut
+                remove(slot, id)
+                effects.resumes.append(Resume(id: id, step: .finished(.failure(error)), removal: .timedOut))
+                effects.removed += 1
+            case .awaitingReply:
+                effects.attemptTimeouts += 1
+                if now >= calls[slot].overallDeadline {
+                    remove(slot, id)
+                    effects.resumes.append(Resume(id: id, step: .finished(.failure(.deadlineExceeded("", tried: tried))), removal: .timedOut))
+                    effects.removed += 1
+                    continue
+                }
+                switch failover(slot, id, now: now) {
+                case .next(_, let wake):
+                    effects.failovers += 1
+                    effects.wakeLoop = effects.wakeLoop || wake
+                    effects.resumes.append(Resume(id: id, step: .send, removal: nil))
+                case .exhausted(let tried):
+                    remove(slot, id)
+                    effects.resumes.append(Resume(id: id, step: .finished(.failure(.attemptsExhausted("", tried: tried))), removal: .timedOut))
+                    effects.removed += 1
+                }
+            case .sending(let interruption):
+                // The caller is busy sending: it fails over or fails when its send returns.
+                if interruption == nil {
+                    effects.attemptTimeouts += 1
+                    calls[slot].phase = .sending(.attemptFailed)
+                }
+            }
+        }
+        let next = deadlines.first?.deadline
+        if takeStarts {
+            effects.starts = takeDiscoveriesToStart()
+            loopWakeAt = next
+        }
+        return (effects, next)
+    }
+
+    // MARK: Limits
+
+    mutating func setBaseLimit(_ limit: Int) throws(ConfigurationError) {
+        try budget.setBaseLimit(limit, field: "maximumPendingCalls")
+    }
+
+    mutating func setPressureScale(_ scale: Double) {
+        budget.setPressureScale(scale)
+    }
+}

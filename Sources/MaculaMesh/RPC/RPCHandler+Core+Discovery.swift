@@ -1,0 +1,105 @@
+extension RPCHandlerCore {
+    /// One discovery in flight, shared by every caller waiting for the providers of `service`.
+    ///
+    /// It has no deadline of its own: each waiter has its own (its discovery timeout, capped by its
+    /// overall deadline), and the discovery lives exactly as long as somebody waits for it. When
+    /// the last waiter leaves (timed out, cancelled) it is dropped and its `abort` signal cancels
+    /// the running `discover`.
+    struct Discovery: Sendable {
+        var service: String
+        /// The waiting calls, in arrival order (they are resumed in that order).
+        var waiters = FIFOQueue<RPCCallID, Bool>()
+        /// Signalled to cancel the running `discover` when nobody waits any more.
+        let abort = DeadlineSignal()
+    }
+
+    /// How a discovery ended.
+    enum DiscoveryOutcome: Sendable {
+        case found([ServiceProvider])
+        case failed(String)
+        /// It was cancelled (aborted, or `run()` is ending): whoever cancelled it has already
+        /// dealt with its waiters, or is about to.
+        case interrupted
+    }
+
+    /// Creates the discovery of `service`, queued for `run()` to start.
+    /// - Complexity: O(1) amortised.
+    mutating func createDiscovery(_ service: String) -> UInt32 {
+        repeat { nextDiscoveryID &+= 1 } while discoveries[nextDiscoveryID] != nil
+        discoveries[nextDiscoveryID] = Discovery(service: service)
+        discoveryByService[service] = nextDiscoveryID
+        discoveriesToStart.append(nextDiscoveryID)
+        return nextDiscoveryID
+    }
+
+    /// Removes `id` from the waiters of `discovery`.
+    /// - Returns: the discovery's abort signal when `id` was its last waiter (the discovery is
+    ///   then dropped); nil otherwise.
+    /// - Complexity: O(1) amortised.
+    mutating func leaveDiscovery(_ discovery: UInt32, _ id: RPCCallID) -> DeadlineSignal? {
+        guard discoveries[discovery] != nil else { return nil }
+        discoveries[discovery]!.waiters.remove(id)
+        guard discoveries[discovery]!.waiters.isEmpty else { return nil }
+        return dropDiscovery(discovery)?.abort
+    }
+
+    private mutating func dropDiscovery(_ id: UInt32) -> Discovery? {
+        guard let discovery = discoveries.removeValue(forKey: id) else { return nil }
+        if discoveryByService[discovery.service] == id { discoveryByService.removeValue(forKey: discovery.service) }
+        return discovery
+    }
+
+    /// The discoveries created since the last call that still have waiters, to start now.
+    /// - Complexity: O(k) for k discoveries created since.
+    mutating func takeDiscoveriesToStart() -> [DiscoveryStart] {
+        guard !discoveriesToStart.isEmpty else { return [] }
+        var starts: [DiscoveryStart] = []
+        for id in discoveriesToStart {
+            if let discovery = discoveries[id] {
+                starts.append(DiscoveryStart(id: id, service: discovery.service, abort: discovery.abort))
+            }
+        }
+        discoveriesToStart.removeAll(keepingCapacity: discoveriesToStart.capacity < 64)
+        return starts
+    }
+
+    /// The discovery `id` ended. With providers, each waiter moves on to its first attempt (the
+    /// discovery used up none); with none, or on failure, each waiter fails. The discovery is
+    /// gone afterwards. A result for a discovery that was dropped is ignored.
+    /// - Complexity: O(w log n) for w waiters.
+    mutating func discoveryFinished(_ id: UInt32, outcome: DiscoveryOutcome, now: Tick) -> Effects {
+        var effects = Effects()
+        guard discoveries[id] != nil else { return effects }
+        if case .interrupted = outcome { return effects }
+        guard var discovery = dropDiscovery(id) else { return effects }
+        effects.removed += 1
+        while let (callID, _) = discovery.waiters.popFirst() {
+            guard let slot = liveSlot(callID) else { continue }
+            switch outcome {
+            case .found(let providers) where !providers.isEmpty:
+                let strategy = calls[slot].strategy
+                let first = chooseFirst(strategy, count: providers.count, service: discovery.service)
+                calls[slot].providers = providers
+                calls[slot].maximumAttempts = UInt16(clamping: min(Int(calls[slot].maximumAttempts), providers.count))
+                calls[slot].attempts = 1
+                calls[slot].current = first
+                calls[slot].phase = .sending(nil)
+                let deadline = min(now &+ calls[slot].timeout, calls[slot].overallDeadline)
+                if schedule(callID, at: deadline) { effects.wakeLoop = true }
+                effects.resumes.append(Resume(id: callID, step: .send, removal: nil))
+            case .found:
+                remove(slot, callID)
+                effects.resumes.append(Resume(id: callID, step: .finished(.failure(.noProviders)), removal: .callFailed))
+                effects.removed += 1
+            case .failed(let message):
+                remove(slot, callID)
+                let error = RPCError.discoveryFailed("", message: message)
+                effects.resumes.append(Resume(id: callID, step: .finished(.failure(error)), removal: .callFailed))
+                effects.removed += 1
+            case .interrupted:
+                continue
+            }
+        }
+        return effects
+    }
+}

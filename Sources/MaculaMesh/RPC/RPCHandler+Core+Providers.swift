@@ -1,0 +1,70 @@
+extension RPCHandlerCore {
+    /// Round-robin keeps a counter per service; past this many services the counters start
+    /// over (amortised O(1), and the map stays bounded).
+    static let roundRobinCapacity = 4_096
+
+    /// The provider of a call's first attempt among `count` providers.
+    /// - Complexity: O(1).
+    mutating func chooseFirst(_ strategy: RPCProviderStrategy, count: Int, service: String) -> Int32 {
+        switch strategy {
+        case .first:
+            return 0
+        case .random:
+            return Int32(truncatingIfNeeded: Int.random(in: 0..<count, using: &random))
+        case .roundRobin:
+            if roundRobin[service] == nil, roundRobin.count >= Self.roundRobinCapacity {
+                roundRobin.removeAll(keepingCapacity: true)
+            }
+            let turn = roundRobin[service, default: 0]
+            roundRobin[service] = turn &+ 1
+            return Int32(truncatingIfNeeded: Int(turn) % count)
+        }
+    }
+
+    /// The provider of a failover attempt: one of the `count` providers not in `excluded`
+    /// (which holds distinct indices, `after` among them).
+    /// - Returns: its index, or nil when every provider is excluded.
+    /// - Complexity: O(k²) for k excluded providers (k is at most the attempts a call makes).
+    mutating func chooseNext(_ strategy: RPCProviderStrategy, count: Int, excluded: [Int32], after: Int32) -> Int32? {
+        let remaining = count - excluded.count
+        guard remaining > 0 else { return nil }
+        switch strategy {
+        case .first:
+            return firstIncluded(from: 0, count: count, excluded: excluded)
+        case .roundRobin:
+            return firstIncluded(from: (Int(after) + 1) % count, count: count, excluded: excluded)
+        case .random:
+            // The r-th provider that is not excluded.
+            var index = Int.random(in: 0..<remaining, using: &random)
+            for skipped in excluded.sorted() {
+                guard Int(skipped) <= index else { break }
+                index += 1
+            }
+            return Int32(truncatingIfNeeded: index)
+        }
+    }
+
+    private func firstIncluded(from start: Int, count: Int, excluded: [Int32]) -> Int32? {
+        for offset in 0..<count {
+            let index = Int32(truncatingIfNeeded: (start + offset) % count)
+            if !excluded.contains(index) { return index }
+        }
+        return nil
+    }
+}
+
+/// SplitMix64: the small seeded generator behind ``RPCProviderStrategy/random``, so a seeded
+/// handler picks the same providers on every run.
+struct RPCRandom: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

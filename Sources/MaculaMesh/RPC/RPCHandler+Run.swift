@@ -1,0 +1,116 @@
+// run(): the one deadline loop (one sleeper on the clock) and the task group the shared
+// discoveries run in; and carrying out the core's effects.
+
+extension RPCHandler {
+    /// Drives every deadline of the handler with one sleeper on the registry's clock, and runs the
+    /// discoveries, until the calling task is cancelled; then fails whatever is pending with
+    /// ``RPCError/notRunning``, cancels and awaits the discoveries in flight, and returns. The
+    /// shape of swift-service-lifecycle's `Service.run()`.
+    ///
+    /// After ``shutdown()`` a running `run()` has nothing left to do and idles (no sleeper) until
+    /// its task is cancelled.
+    /// - Throws: ``RPCError/alreadyRunning`` when another `run()` of this handler is running;
+    ///   ``RPCError/shutdown`` after ``shutdown()``. Cancellation is not an error.
+    public func run() async throws(RPCError) {
+        switch core.runStarted() {
+        case .alreadyRunning: throw .alreadyRunning
+        case .shutDown: throw .shutdown
+        case .started: break
+        }
+        for observer in runObservers { observer.resume() }
+        runObservers.removeAll()
+        await withDiscardingTaskGroup { group in
+            await runDeadlineLoop(clock: clock, signal: wakeUp) { instant in
+                deadlinesPassed(at: instant, group: &group)
+            }
+            // Before the group awaits its discoveries: they find themselves dropped.
+            perform(core.runEnded())
+            group.cancelAll()
+        }
+    }
+
+    func deadlinesPassed(at instant: C.Instant, group: inout DiscardingTaskGroup) -> C.Instant? {
+        let (effects, next) = core.deadlinesPassed(now: RPCHandlerCore.ticks(origin.duration(to: instant)), takeStarts: true)
+        for start in effects.starts {
+            let discovery = self.discovery
+            group.addTask {
+                let outcome = await Self.discover(start.service, with: discovery, abort: start.abort)
+                await self.discoveryFinished(start.id, service: start.service, outcome: outcome)
+            }
+        }
+        perform(effects, fromLoop: true)
+        return next.map { origin.advanced(by: .nanoseconds($0)) }
+    }
+
+    func discoveryFinished(_ id: UInt32, service: String, outcome: RPCHandlerCore.DiscoveryOutcome) {
+        var outcome = outcome
+        if case .found(let providers) = outcome, !providers.isEmpty {
+            // Cache first, then hand the callers what the registry kept (it may cut the list).
+            let kept = registry.assumeIsolated { registry -> [ServiceProvider]? in
+                try? registry.cacheProviders(providers, for: service)
+                return registry.cachedProviders(for: service)
+            }
+            if let kept, !kept.isEmpty { outcome = .found(kept) }
+        }
+        perform(core.discoveryFinished(id, outcome: outcome, now: now()))
+    }
+
+    /// Runs one discovery until it ends or `abort` is signalled (which also cancels it).
+    nonisolated static func discover(
+        _ service: String,
+        with discovery: any RPCDiscovery,
+        abort: DeadlineSignal
+    ) async -> RPCHandlerCore.DiscoveryOutcome {
+        await withTaskGroup(of: RPCHandlerCore.DiscoveryOutcome.self) { race in
+            race.addTask {
+                do {
+                    return .found(try await discovery.discover(service))
+                } catch {
+                    return Task.isCancelled ? .interrupted : .failed(String(describing: error))
+                }
+            }
+            race.addTask {
+                await abort.wait()
+                return .interrupted
+            }
+            let first = await race.next() ?? .interrupted
+            race.cancelAll()
+            return first
+        }
+    }
+
+    /// Carries out `effects`. `fromLoop`: called by `run()`'s loop, which computes its next
+    /// wake-up itself (a signal would only make it turn once more for nothing).
+    @inline(never)
+    func perform(_ effects: RPCHandlerCore.Effects, fromLoop: Bool = false) {
+        for abort in effects.aborts { abort.signal() }
+        if effects.wakeLoop && !fromLoop { wakeUp.signal() }
+        if effects.attemptTimeouts > 0 {
+            metrics.eventRecorded(.attemptTimedOut, count: effects.attemptTimeouts, component: componentName)
+        }
+        if effects.failovers > 0 {
+            metrics.eventRecorded(.failover, count: effects.failovers, component: componentName)
+        }
+        guard !effects.resumes.isEmpty else { return }
+        var tally = RemovalTally()
+        let continuations = waiters.take(effects.resumes.lazy.map(\.id))
+        for (resume, continuation) in zip(effects.resumes, continuations) {
+            if let continuation {
+                continuation.resume(returning: resume.step)
+                if let removal = resume.removal { tally.add(removal) }
+            } else if resume.removal != nil {
+                // Its caller was resumed by its cancellation first: the step is dropped, and the
+                // caller finds nothing left to remove.
+                tally.add(.callerCancelled)
+            }
+        }
+        for removal in RPCHandlerCore.Removal.allCases where tally[removal] > 0 {
+            metrics.entriesRemoved(tally[removal], reason: removal.reason, component: componentName)
+        }
+        releaseWaitersIfIdle()
+    }
+
+    func releaseWaitersIfIdle() {
+        if core.callCount == 0 { waiters.releaseMemory() }
+    }
+}

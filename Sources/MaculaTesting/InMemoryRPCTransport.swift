@@ -1,0 +1,203 @@
+import MaculaMemory
+import MaculaMesh
+
+/// An ``RPCTransport`` with no network: run an ``RPCHandler`` end to end in a test or an example.
+///
+/// Each provider (by ``ServiceProvider/nodeID``) has a ``Behaviour``: answer at once, hold the
+/// request until the test answers it, drop it (the attempt times out), or fail the send. Replies
+/// go to the sink set with ``deliverReplies(to:)-(RPCHandler<C>)`` — normally the handler's
+/// ``RPCHandler/handleReply(_:)``.
+///
+/// ```swift
+/// let transport = InMemoryRPCTransport(defaultBehaviour: .respond { request in .success(request.arguments) })
+/// let handler = try RPCHandler(registry: registry, transport: transport, discovery: discovery)
+/// transport.deliverReplies(to: handler)
+/// ```
+///
+/// Held requests are handed out with ``nextRequest()`` — each once, in the order they were sent,
+/// waiting when there is none yet — so a test never sleeps to find out what was sent.
+public final class InMemoryRPCTransport: RPCTransport {
+    /// What happens to a request sent to a provider.
+    public enum Behaviour: Sendable {
+        /// Keep the request until someone answers it (``nextRequest()``, ``takeHeldRequests()``).
+        case hold
+        /// Lose the request: the provider never answers, so the attempt times out.
+        case drop
+        /// Make `send` throw an ``InMemoryRPCTransportError`` with this message: the handler fails
+        /// over at once.
+        case failSend(String)
+        /// Answer at once: the outcome `respond` returns is delivered to the reply sink while the
+        /// caller's `send` runs (in the caller's task; no task is created).
+        case respond(@Sendable (RPCRequest) async -> RPCReply.Outcome)
+    }
+
+    private struct State {
+        var defaultBehaviour: Behaviour
+        var behaviours: [String: Behaviour] = [:]
+        var sink: (@Sendable (RPCReply) async -> Void)?
+        var history: [RPCRequest] = []
+        var sendCount = 0
+        var held: [RPCRequest] = []
+        var heldHead = 0
+        var requestObservers: [CheckedContinuation<RPCRequest, Never>] = []
+        var countObservers: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+    }
+
+    private let state: LockedState<State>
+    private let keepsHistory: Bool
+
+    /// Creates a transport.
+    /// - Parameters:
+    ///   - defaultBehaviour: the behaviour of every provider without its own; ``Behaviour/hold``
+    ///     by default.
+    ///   - keepsHistory: whether ``sentRequests`` records every request (turn off for long or
+    ///     large runs: it grows with every send).
+    public init(defaultBehaviour: Behaviour = .hold, keepsHistory: Bool = true) {
+        state = LockedState(State(defaultBehaviour: defaultBehaviour))
+        self.keepsHistory = keepsHistory
+    }
+
+    /// Sets the behaviour of the provider with `nodeID`.
+    /// - Parameters:
+    ///   - behaviour: what happens to requests sent to it from now on.
+    ///   - nodeID: the provider's ``ServiceProvider/nodeID``.
+    public func setBehaviour(_ behaviour: Behaviour, for nodeID: String) {
+        state.withLock { $0.behaviours[nodeID] = behaviour }
+    }
+
+    /// Sets the behaviour of every provider without its own.
+    /// - Parameter behaviour: the new default.
+    public func setDefaultBehaviour(_ behaviour: Behaviour) {
+        state.withLock { $0.defaultBehaviour = behaviour }
+    }
+
+    /// Sends the replies of ``Behaviour/respond(_:)`` providers to `sink`.
+    /// - Parameter sink: receives each reply.
+    public func deliverReplies(to sink: @escaping @Sendable (RPCReply) async -> Void) {
+        state.withLock { $0.sink = sink }
+    }
+
+    /// Sends the replies of ``Behaviour/respond(_:)`` providers to `handler`.
+    /// - Parameter handler: the handler whose ``RPCHandler/handleReply(_:)`` gets them.
+    public func deliverReplies<C>(to handler: RPCHandler<C>) {
+        deliverReplies { reply in await handler.handleReply(reply) }
+    }
+
+    /// Every request sent so far, oldest first (empty when `keepsHistory` is false).
+    public var sentRequests: [RPCRequest] { state.withLock { $0.history } }
+
+    /// How many requests were sent so far (whatever happened to them).
+    public var sendCount: Int { state.withLock { $0.sendCount } }
+
+    /// The held requests nobody has taken yet, oldest first.
+    public var heldRequests: [RPCRequest] { state.withLock { Array($0.held[$0.heldHead...]) } }
+
+    /// Removes and returns every held request not taken yet, oldest first.
+    /// - Returns: the requests.
+    public func takeHeldRequests() -> [RPCRequest] {
+        state.withLock { state in
+            let taken = Array(state.held[state.heldHead...])
+            state.held.removeAll()
+            state.heldHead = 0
+            return taken
+        }
+    }
+
+    /// Waits for the next held request and takes it. Each held request is handed out once, in the
+    /// order it was sent, including those sent before the call.
+    /// - Returns: the request.
+    public func nextRequest() async -> RPCRequest {
+        await withCheckedContinuation { (continuation: CheckedContinuation<RPCRequest, Never>) in
+            let ready = state.withLock { state -> RPCRequest? in
+                guard state.heldHead < state.held.count else {
+                    state.requestObservers.append(continuation)
+                    return nil
+                }
+                return Self.popHeld(&state)
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+
+    /// Waits until at least `count` requests were sent in total.
+    /// - Parameter count: the number of sends to wait for.
+    public func waitForSends(_ count: Int) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ready = state.withLock { state -> Bool in
+                if state.sendCount >= count { return true }
+                state.countObservers.append((count, continuation))
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
+    /// Carries out the behaviour of `request.provider`.
+    /// - Parameter request: the attempt to send.
+    /// - Throws: ``InMemoryRPCTransportError`` for a ``Behaviour/failSend(_:)`` provider.
+    public func send(_ request: RPCRequest) async throws {
+        var handOut: (CheckedContinuation<RPCRequest, Never>, RPCRequest)?
+        var counted: [CheckedContinuation<Void, Never>] = []
+        let (behaviour, sink) = state.withLock { state -> (Behaviour, (@Sendable (RPCReply) async -> Void)?) in
+            state.sendCount += 1
+            if keepsHistory { state.history.append(request) }
+            let behaviour = state.behaviours[request.provider.nodeID] ?? state.defaultBehaviour
+            if case .hold = behaviour {
+                state.held.append(request)
+                if !state.requestObservers.isEmpty, let next = Self.popHeld(&state) {
+                    handOut = (state.requestObservers.removeFirst(), next)
+                }
+            }
+            if !state.countObservers.isEmpty {
+                let sent = state.sendCount
+                state.countObservers.removeAll { entry in
+                    guard entry.count <= sent else { return false }
+                    counted.append(entry.continuation)
+                    return true
+                }
+            }
+            return (behaviour, state.sink)
+        }
+        if let (observer, next) = handOut { observer.resume(returning: next) }
+        for continuation in counted { continuation.resume() }
+        switch behaviour {
+        case .hold, .drop:
+            return
+        case .failSend(let message):
+            throw InMemoryRPCTransportError(message: message, provider: request.provider)
+        case .respond(let respond):
+            let outcome = await respond(request)
+            await sink?(RPCReply(callID: request.callID, outcome: outcome))
+        }
+    }
+
+    private static func popHeld(_ state: inout State) -> RPCRequest? {
+        guard state.heldHead < state.held.count else { return nil }
+        let request = state.held[state.heldHead]
+        state.heldHead += 1
+        if state.heldHead == state.held.count {
+            state.held.removeAll(keepingCapacity: true)
+            state.heldHead = 0
+        }
+        return request
+    }
+}
+
+/// The error a ``InMemoryRPCTransport/Behaviour/failSend(_:)`` provider's send throws.
+public struct InMemoryRPCTransportError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The configured message.
+    public let message: String
+    /// The provider the request was for.
+    public let provider: ServiceProvider
+
+    /// Creates the error.
+    /// - Parameters:
+    ///   - message: the configured message.
+    ///   - provider: the provider the request was for.
+    public init(message: String, provider: ServiceProvider) {
+        self.message = message
+        self.provider = provider
+    }
+
+    public var description: String { "in-memory send to \(provider) failed: \(message)" }
+}
