@@ -21,9 +21,13 @@ let package = Package(
             name: "macula-bench",
             dependencies: ["MaculaMemory", "MaculaMesh", "MaculaTesting"]
         ),
+        // The demo's pure helpers (arguments, statistics, CSV, SVG chart), kept in a library so
+        // that they can be tested; internal to the package, not a product.
+        .target(name: "MaculaDemoSupport"),
         .testTarget(name: "MaculaMemoryTests", dependencies: ["MaculaMemory", "MaculaTesting", "CMaculaSystem"]),
         .testTarget(name: "MaculaMeshTests", dependencies: ["MaculaMesh", "MaculaMemory", "MaculaTesting"]),
         .testTarget(name: "MaculaTestingTests", dependencies: ["MaculaTesting"]),
+        .testTarget(name: "MaculaDemoSupportTests", dependencies: ["MaculaDemoSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
