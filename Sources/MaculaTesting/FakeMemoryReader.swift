@@ -10,12 +10,12 @@ import Synchronization
 /// await monitor.check()               // .high
 /// ```
 public final class FakeMemoryReader: MemoryReader {
-    private let state: Mutex<Result<MemoryReading, MemoryReadError>>
+    private let state: LockedState<Result<MemoryReading, MemoryReadError>>
     private let reads = Atomic<Int>(0)
 
     /// Creates a reader that reports `usedBytes` of `limitBytes`.
     public init(usedBytes: Int = 0, limitBytes: Int? = nil) {
-        state = Mutex(.success(MemoryReading(usedBytes: usedBytes, limitBytes: limitBytes)))
+        state = LockedState(.success(MemoryReading(usedBytes: usedBytes, limitBytes: limitBytes)))
     }
 
     /// Sets the next readings' used bytes, keeping the limit.

@@ -1,4 +1,4 @@
-import Synchronization
+import MaculaMemory
 
 /// A `Clock` that moves only when a test moves it.
 ///
@@ -50,7 +50,7 @@ public final class ManualClock: Clock, Sendable {
         var totalSleeps = 0
     }
 
-    private let state = Mutex(State())
+    private let state = LockedState(State())
 
     /// Creates a clock at offset zero.
     public init() {}

@@ -1,5 +1,4 @@
 import MaculaMemory
-import Synchronization
 
 /// A ``MemoryMetrics`` sink that records every event in order, for assertions in tests.
 public final class RecordingMemoryMetrics: MemoryMetrics {
@@ -12,7 +11,7 @@ public final class RecordingMemoryMetrics: MemoryMetrics {
         case readingTaken(usedBytes: Int, level: MemoryPressureLevel)
     }
 
-    private let recorded = Mutex<[Event]>([])
+    private let recorded = LockedState<[Event]>([])
 
     /// Creates an empty recorder.
     public init() {}

@@ -40,6 +40,7 @@ while let argument = arguments.next() {
 
 /// Each mechanism adds its suite here.
 let suites: [(String, (Bool) async -> [BenchmarkResult])] = [
+    ("registry", serviceRegistryBenchmarks),
 ]
 
 if let only {

@@ -1,9 +1,9 @@
-import Synchronization
+import MaculaMemory
 
-/// A reference to a `Mutex`, so several tasks can share one value in a test.
+/// A value several tasks share in a test, behind a lock ThreadSanitizer sees (`LockedState`).
 final class Locked<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
-    func withLock<R: Sendable>(_ body: (inout sending Value) -> sending R) -> R { mutex.withLock(body) }
-    var value: Value { mutex.withLock { $0 } }
+    private let state: LockedState<Value>
+    init(_ value: Value) { state = LockedState(value) }
+    func withLock<R>(_ body: (inout Value) -> R) -> R { state.withLock(body) }
+    var value: Value { state.withLock { $0 } }
 }

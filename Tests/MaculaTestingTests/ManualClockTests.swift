@@ -1,5 +1,4 @@
 import MaculaTesting
-import Synchronization
 import Testing
 
 @Suite("ManualClock")

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// The built-in metrics registry: counts every event the components push, knows the registered
 /// components, and produces a ``MemorySnapshot`` (the seed's `get_stats`) and the Prometheus text
@@ -35,7 +34,7 @@ public final class MemoryMetricsRegistry: MemoryMetrics, Sendable {
         var pressureLevelChanges: [MemoryPressureLevel: Int] = [:]
     }
 
-    private let state = Mutex(State())
+    private let state = LockedState(State())
 
     /// Creates an empty registry.
     public init() {}

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// Wakes an actor's `run()` loop early, when a deadline earlier than the one it sleeps towards
 /// appears (or the first deadline appears while it waits for any).
@@ -12,7 +11,7 @@ package final class DeadlineSignal: Sendable {
         var nextID: UInt64 = 0
     }
 
-    private let state = Mutex(State())
+    private let state = LockedState(State())
 
     package init() {}
 

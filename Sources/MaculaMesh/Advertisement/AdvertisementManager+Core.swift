@@ -1,0 +1,310 @@
+/// The pure state of an ``AdvertisementManager``: the advertisements it keeps alive, their
+/// publication state, and every deadline (the cleanup tick, each service's next re-advertisement,
+/// each running publish's timeout) in one heap.
+///
+/// Invariants:
+/// - every record has exactly one `.reAdvertise` deadline; a record is `.publishing` exactly when
+///   it has a `.publishTimeout` deadline or its attempt timed out; at most one attempt per service
+///   is in flight (a new one starts only when the previous attempt's task has reported back);
+/// - `.cleanup` is in the heap exactly while the state is `.running`.
+struct AdvertisementManagerCore<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
+    enum DeadlineID: Hashable, Sendable {
+        case cleanup
+        case reAdvertise(String)
+        case publishTimeout(String)
+    }
+
+    /// A publish in flight.
+    struct Attempt: Sendable {
+        let id: UInt64
+        /// Signalled to cancel the attempt (timeout, superseded advertisement, unadvertised).
+        let abort: DeadlineSignal
+        /// Whether the timeout passed; the attempt's end then counts as a failure.
+        var timedOut = false
+        /// Whether `advertise` changed the advertisement while this attempt ran; its end then
+        /// schedules a publish of the new one at once, whatever it reported.
+        var superseded = false
+    }
+
+    enum Publication: Sendable {
+        /// No publish in flight; the next happens at the `.reAdvertise` deadline. → publishing
+        case idle
+        /// A publish task is running. → idle when it reports back
+        case publishing(Attempt)
+    }
+
+    struct Record: Sendable {
+        var advertisement: ServiceAdvertisement
+        var publication: Publication = .idle
+        /// Consecutive failed publishes, for the back-off.
+        var failures = 0
+    }
+
+    /// The lifecycle of `run()`.
+    enum State: Sendable {
+        /// `run()` is not running: deadlines are kept but nothing fires. → running
+        case idle
+        /// `run()` drives the deadlines; `wakeUp` wakes its loop for an earlier deadline. → idle
+        case running(wakeUp: DeadlineSignal)
+    }
+
+    /// How a publish ended, as the publishing task saw it.
+    enum PublishOutcome: Sendable {
+        case published
+        case failed(any Error)
+        /// Cancelled: through the attempt's abort signal or the task's cancellation.
+        case interrupted
+    }
+
+    enum AdmitAction: Hashable, Sendable {
+        case admitted
+        case rejectedAtLimit(limit: Int)
+        case invalidTTL
+    }
+
+    enum AdvertisedAction: Sendable {
+        /// The same advertisement was already kept: nothing to schedule.
+        case unchanged
+        /// Scheduled for publication now: signal `wakeUp` (when set) so `run()` sees the earlier
+        /// deadline, and `abort` (when set) to cancel the publish of the superseded advertisement.
+        case scheduled(wakeUp: DeadlineSignal?, abort: DeadlineSignal?)
+    }
+
+    enum UnadvertisedAction: Sendable {
+        /// The service was not kept (a no-op).
+        case unknown
+        /// Forgotten; signal `abort` (when set) to cancel its running publish.
+        case removed(ServiceAdvertisement, abort: DeadlineSignal?)
+    }
+
+    enum RunStartedAction: Sendable {
+        case started(wakeUp: DeadlineSignal)
+        case alreadyRunning
+    }
+
+    /// What `run()` does for the deadlines that passed.
+    enum TickAction: Sendable {
+        /// Prune the registry.
+        case cleanup
+        /// Refresh the local TTL; a publish of this advertisement is already in flight.
+        case refresh(ServiceAdvertisement)
+        /// Refresh the local TTL and start a publish task for `attempt`.
+        case refreshAndPublish(ServiceAdvertisement, attempt: Attempt)
+        /// The publish of this advertisement timed out: signal `abort`.
+        case abortTimedOut(ServiceAdvertisement, abort: DeadlineSignal)
+    }
+
+    enum PublishFinishedAction: Sendable {
+        /// The attempt is not current (its service was unadvertised or re-advertised): ignore.
+        case stale
+        case published(ServiceAdvertisement)
+        /// The publish threw; the next attempt is in `retryIn`.
+        case failed(ServiceAdvertisement, error: any Error, failures: Int, retryIn: Duration, wakeUp: DeadlineSignal?)
+        /// The attempt ended after its timeout (already logged); the next attempt is in `retryIn`.
+        case timedOutRetry(retryIn: Duration, wakeUp: DeadlineSignal?)
+        /// The attempt was cancelled without failing: publish again as soon as `run()` runs.
+        case republish(wakeUp: DeadlineSignal?)
+    }
+
+    let configuration: AdvertisementManagerConfiguration
+    private(set) var state: State = .idle
+    private(set) var records: [String: Record] = [:]
+    private(set) var deadlines = DeadlineHeap<DeadlineID, Instant>()
+    private(set) var budget: MemoryBudget
+    private var nextAttemptID: UInt64 = 0
+
+    init(configuration: AdvertisementManagerConfiguration) throws(ConfigurationError) {
+        try configuration.validate()
+        self.configuration = configuration
+        self.budget = try MemoryBudget(baseLimit: configuration.maximumAdvertisements, field: "maximumAdvertisements")
+    }
+
+    // MARK: Advertising
+
+    /// Whether `service` may be advertised with `ttl`. Changes nothing.
+    /// - Complexity: O(1).
+    func admit(_ service: String, ttl: Duration) -> AdmitAction {
+        guard ttl > configuration.reAdvertiseInterval, ttl <= ServiceRegistryConfiguration.maximumTTL else {
+            return .invalidTTL
+        }
+        if records[service] == nil, records.count >= budget.effectiveLimit {
+            return .rejectedAtLimit(limit: budget.effectiveLimit)
+        }
+        return .admitted
+    }
+
+    /// Keeps `advertisement` alive from now on (the registry accepted it): a new or changed one is
+    /// published at once (as soon as `run()` runs), an unchanged one keeps its schedule.
+    /// - Complexity: O(log n).
+    mutating func advertised(_ advertisement: ServiceAdvertisement, now: Instant) -> AdvertisedAction {
+        let service = advertisement.service
+        var abort: DeadlineSignal?
+        if var record = records[service] {
+            guard record.advertisement != advertisement else { return .unchanged }
+            record.advertisement = advertisement
+            record.failures = 0
+            if case .publishing(let attempt) = record.publication {
+                // The superseded publish is cancelled; its task reports `.interrupted`, which
+                // schedules the new advertisement's publish (one attempt in flight per service).
+                abort = attempt.abort
+                deadlines.remove(.publishTimeout(service))
+                record.publication = .publishing(Attempt(id: attempt.id, abort: attempt.abort, timedOut: false, superseded: true))
+            }
+            records[service] = record
+        } else {
+            records[service] = Record(advertisement: advertisement)
+            budget.recordSize(records.count)
+        }
+        let wakeUp = schedule(.reAdvertise(service), at: now)
+        return .scheduled(wakeUp: wakeUp, abort: abort)
+    }
+
+    /// Forgets `service`: no more refreshes or publishes.
+    /// - Complexity: O(log n).
+    mutating func unadvertised(_ service: String) -> UnadvertisedAction {
+        guard let record = records.removeValue(forKey: service) else { return .unknown }
+        deadlines.remove(.reAdvertise(service))
+        deadlines.remove(.publishTimeout(service))
+        var abort: DeadlineSignal?
+        if case .publishing(let attempt) = record.publication { abort = attempt.abort }
+        return .removed(record.advertisement, abort: abort)
+    }
+
+    // MARK: run()
+
+    /// `run()` starts at `now`: the first cleanup is one interval away.
+    mutating func runStarted(now: Instant) -> RunStartedAction {
+        switch state {
+        case .running:
+            return .alreadyRunning
+        case .idle:
+            let wakeUp = DeadlineSignal()
+            state = .running(wakeUp: wakeUp)
+            deadlines.set(.cleanup, deadline: now.advanced(by: configuration.cleanupInterval))
+            return .started(wakeUp: wakeUp)
+        }
+    }
+
+    /// `run()` ended (its task group has drained, so every attempt has reported back).
+    mutating func runEnded(now: Instant) {
+        state = .idle
+        deadlines.remove(.cleanup)
+        for (service, record) in records {
+            guard case .publishing = record.publication else { continue }
+            // Unreachable when every attempt reported back; kept so a next `run()` publishes.
+            records[service]?.publication = .idle
+            deadlines.remove(.publishTimeout(service))
+            deadlines.set(.reAdvertise(service), deadline: now)
+        }
+    }
+
+    /// Handles every deadline at or before `now`.
+    /// - Returns: the actions to carry out, and the next deadline.
+    /// - Complexity: O(k log n) for k deadlines handled.
+    mutating func deadlinesPassed(now: Instant) -> (actions: [TickAction], next: Instant?) {
+        var actions: [TickAction] = []
+        for (id, _) in deadlines.popDue(at: now) {
+            switch id {
+            case .cleanup:
+                actions.append(.cleanup)
+                deadlines.set(.cleanup, deadline: now.advanced(by: configuration.cleanupInterval))
+            case .reAdvertise(let service):
+                guard var record = records[service] else { continue }
+                deadlines.set(.reAdvertise(service), deadline: now.advanced(by: configuration.reAdvertiseInterval))
+                switch record.publication {
+                case .publishing:
+                    actions.append(.refresh(record.advertisement))
+                case .idle:
+                    nextAttemptID &+= 1
+                    let attempt = Attempt(id: nextAttemptID, abort: DeadlineSignal())
+                    record.publication = .publishing(attempt)
+                    records[service] = record
+                    deadlines.set(.publishTimeout(service), deadline: now.advanced(by: configuration.publishTimeout))
+                    actions.append(.refreshAndPublish(record.advertisement, attempt: attempt))
+                }
+            case .publishTimeout(let service):
+                guard var record = records[service], case .publishing(var attempt) = record.publication else { continue }
+                attempt.timedOut = true
+                record.publication = .publishing(attempt)
+                records[service] = record
+                actions.append(.abortTimedOut(record.advertisement, abort: attempt.abort))
+            }
+        }
+        return (actions, deadlines.first?.deadline)
+    }
+
+    /// The publish task of `attempt` for `service` reported `outcome`.
+    /// - Complexity: O(log n).
+    mutating func publishFinished(_ service: String, attempt id: UInt64, outcome: PublishOutcome, now: Instant) -> PublishFinishedAction {
+        guard var record = records[service], case .publishing(let attempt) = record.publication, attempt.id == id else {
+            return .stale
+        }
+        record.publication = .idle
+        deadlines.remove(.publishTimeout(service))
+        let action: PublishFinishedAction
+        if attempt.timedOut {
+            // Ended after its timeout (already logged): a failure, whatever it reported.
+            record.failures += 1
+            let delay = retryDelay(afterFailures: record.failures)
+            action = .timedOutRetry(retryIn: delay, wakeUp: scheduleEarlier(.reAdvertise(service), at: now.advanced(by: delay)))
+        } else if attempt.superseded {
+            action = .republish(wakeUp: scheduleEarlier(.reAdvertise(service), at: now))
+        } else {
+            switch outcome {
+            case .published:
+                record.failures = 0
+                action = .published(record.advertisement)
+            case .interrupted:
+                action = .republish(wakeUp: scheduleEarlier(.reAdvertise(service), at: now))
+            case .failed(let error):
+                record.failures += 1
+                let delay = retryDelay(afterFailures: record.failures)
+                let wakeUp = scheduleEarlier(.reAdvertise(service), at: now.advanced(by: delay))
+                action = .failed(record.advertisement, error: error, failures: record.failures, retryIn: delay, wakeUp: wakeUp)
+            }
+        }
+        records[service] = record
+        return action
+    }
+
+    // MARK: Limits
+
+    mutating func setLimit(_ limit: Int) throws(ConfigurationError) {
+        try budget.setBaseLimit(limit)
+    }
+
+    mutating func setPressureScale(_ scale: Double) {
+        budget.setPressureScale(scale)
+    }
+
+    func usage() -> MemoryUsage { budget.usage(size: records.count) }
+
+    // MARK: Helpers
+
+    /// `publishRetryDelay × 2^(failures − 1)`, at most `reAdvertiseInterval`.
+    func retryDelay(afterFailures failures: Int) -> Duration {
+        var delay = configuration.publishRetryDelay
+        var doublings = max(0, failures - 1)
+        while doublings > 0, delay < configuration.reAdvertiseInterval {
+            delay = delay * 2
+            doublings -= 1
+        }
+        return min(delay, configuration.reAdvertiseInterval)
+    }
+
+    /// Sets a deadline; returns the loop's signal when `run()` runs and the deadline is now the
+    /// earliest (the loop sleeps towards a later one).
+    private mutating func schedule(_ id: DeadlineID, at deadline: Instant) -> DeadlineSignal? {
+        let earliest = deadlines.first?.deadline
+        deadlines.set(id, deadline: deadline)
+        guard case .running(let wakeUp) = state else { return nil }
+        if let earliest, !(deadline < earliest) { return nil }
+        return wakeUp
+    }
+
+    /// Moves a deadline earlier only (a retry never postpones the regular re-advertisement).
+    private mutating func scheduleEarlier(_ id: DeadlineID, at deadline: Instant) -> DeadlineSignal? {
+        if let current = deadlines.deadline(of: id), !(deadline < current) { return nil }
+        return schedule(id, at: deadline)
+    }
+}

@@ -1,0 +1,338 @@
+/// Keeps this node's service advertisements alive and its registry clean (the seed's
+/// `macula_advertisement_manager`).
+///
+/// - ``advertise(_:provider:ttl:)`` records the advertisement in the ``ServiceRegistry`` and keeps
+///   it alive: every `reAdvertiseInterval` (default 150 s, shorter than the TTL) `run()` refreshes
+///   its local TTL and publishes it again through the embedder's ``ServicePublisher``, so an
+///   actively advertised service never expires. ``unadvertise(_:)`` stops that at once and
+///   withdraws the local advertisement.
+/// - ``run()`` also prunes the registry every `cleanupInterval` (default 60 s) and reports the
+///   count through the ``AdvertisementLogHandler`` (info when something was removed, debug when
+///   nothing was). ``cleanupNow()`` does one pass directly.
+///
+/// ## One timer, one task group
+/// The cleanup tick, every service's next re-advertisement and every running publish's timeout
+/// are deadlines in one heap, driven by one sleeper on the registry's clock. Publishes run as
+/// child tasks of a task group owned by `run()`: at most one per service at a time, each
+/// bounded by `publishTimeout` (a deadline in the same heap; when it passes the publish is
+/// cancelled and retried). A failed or timed-out publish is retried after `publishRetryDelay`,
+/// doubling per consecutive failure up to `reAdvertiseInterval`. The local TTL is refreshed on
+/// schedule whatever the publish does: the local entry says what this node serves, and an
+/// unreachable mesh must not make it forget its own services. When `run()` ends, its task group
+/// cancels and awaits every running publish, so nothing outlives it.
+///
+/// ## Sharing the registry's executor
+/// The manager runs on its registry's serial executor, so each of its operations updates its own
+/// state and the registry's in one step with no suspension in between: a concurrent `advertise`
+/// and `unadvertise` can never leave the two disagreeing. The cost: the two actors' work is
+/// serialised together (both are short, synchronous steps).
+///
+/// Advertisements made before `run()` starts are recorded in the registry at once and published
+/// when it starts. Without a running `run()` nothing refreshes them, so they expire after their
+/// TTL like any advertisement nobody re-advertises.
+public actor AdvertisementManager<C: Clock>: MemoryManaged where C.Duration == Duration {
+    /// The name in metrics and logs; `advertisement_manager` by default.
+    public nonisolated let componentName: String
+    /// The registry that holds the advertisements; its clock drives the manager.
+    public nonisolated let registry: ServiceRegistry<C>
+    /// The configuration the manager was created with.
+    public nonisolated let configuration: Configuration
+
+    private let publisher: any ServicePublisher
+    private let logHandler: any AdvertisementLogHandler
+    private let metrics: any MemoryMetrics
+    private var core: AdvertisementManagerCore<C.Instant>
+
+    /// The registry's executor: see "Sharing the registry's executor" above.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { registry.unownedExecutor }
+
+    private var clock: C { registry.clock }
+
+    /// Creates a manager for `registry`'s local advertisements. It uses the registry's clock.
+    /// - Parameters:
+    ///   - registry: where the advertisements live.
+    ///   - publisher: publishes each advertisement to the mesh.
+    ///   - configuration: intervals, TTL, timeouts and the limit.
+    ///   - log: receives cleanup results and publish failures; drops them by default.
+    ///   - metrics: receives rejections and publish events.
+    ///   - name: the component name in metrics and logs.
+    /// - Throws: ``ConfigurationError`` naming the first invalid field of `configuration`.
+    public init(
+        registry: ServiceRegistry<C>,
+        publisher: any ServicePublisher,
+        configuration: Configuration = .init(),
+        log: any AdvertisementLogHandler = NoAdvertisementLog(),
+        metrics: any MemoryMetrics = NoMemoryMetrics(),
+        name: String = "advertisement_manager"
+    ) throws(ConfigurationError) {
+        self.core = try AdvertisementManagerCore(configuration: configuration)
+        self.registry = registry
+        self.configuration = configuration
+        self.publisher = publisher
+        self.logHandler = log
+        self.metrics = metrics
+        self.componentName = name
+    }
+
+    // MARK: Advertising
+
+    /// Advertises `service` as provided by this node and keeps it alive until it is unadvertised.
+    ///
+    /// The local advertisement is in the registry when this returns; the publish happens in
+    /// `run()` (at once when it runs, otherwise when it starts). Advertising a service again with
+    /// the same provider and TTL refreshes its local TTL; with a different one it also cancels a
+    /// publish in flight and publishes the new advertisement at once.
+    /// - Parameters:
+    ///   - service: the service name.
+    ///   - provider: this node, as it should be reached for `service`.
+    ///   - ttl: the advertisement's TTL; `configuration.advertisementTTL` (300 s) by default.
+    /// - Throws: ``AdvertisementError/invalidTTL`` when `ttl` is not longer than
+    ///   `reAdvertiseInterval` or longer than ten years; ``AdvertisementError/limitReached`` when
+    ///   `service` is new and the manager or the registry's local map is at its limit. Nothing
+    ///   changes when it throws.
+    /// - Complexity: O(log n).
+    public func advertise(_ service: String, provider: ServiceProvider, ttl: Duration? = nil) throws(AdvertisementError) {
+        let now = clock.now
+        let ttl = ttl ?? configuration.advertisementTTL
+        switch core.admit(service, ttl: ttl) {
+        case .admitted:
+            break
+        case .invalidTTL:
+            throw .invalidTTL(
+                service: service,
+                detail: "\(ttl) must be longer than reAdvertiseInterval (\(configuration.reAdvertiseInterval)) and at most \(ServiceRegistryConfiguration.maximumTTL)"
+            )
+        case .rejectedAtLimit(let limit):
+            metrics.requestRejected(reason: .limitReached, component: componentName)
+            throw .limitReached(service: service, detail: "the manager keeps at most \(limit) advertisements")
+        }
+        let advertisement = ServiceAdvertisement(service: service, provider: provider, ttl: ttl)
+        if let refusal = refreshLocally(advertisement, now: now) {
+            throw .limitReached(service: service, detail: refusal.description)
+        }
+        switch core.advertised(advertisement, now: now) {
+        case .unchanged:
+            break
+        case .scheduled(let wakeUp, let abort):
+            abort?.signal()
+            wakeUp?.signal()
+        }
+    }
+
+    /// Stops keeping `service` alive, at once: no more refreshes or publishes (a publish in flight
+    /// is cancelled), and its local advertisement is withdrawn from the registry. The remote copy
+    /// expires on its own after its TTL. Unadvertising a service the manager does not keep is a
+    /// no-op (it does not touch the registry).
+    /// - Returns: whether the manager kept `service`.
+    /// - Complexity: O(log n).
+    @discardableResult
+    public func unadvertise(_ service: String) -> Bool {
+        let now = clock.now
+        switch core.unadvertised(service) {
+        case .unknown:
+            return false
+        case .removed(_, let abort):
+            abort?.signal()
+            _ = registry.assumeIsolated { registry in registry.withdraw(service, now: now) }
+            metrics.entriesRemoved(1, reason: .removed, component: componentName)
+            return true
+        }
+    }
+
+    /// The advertisement the manager keeps for `service`, if any. - Complexity: O(1).
+    public func advertisement(for service: String) -> ServiceAdvertisement? {
+        core.records[service]?.advertisement
+    }
+
+    /// Every advertisement the manager keeps, in no particular order.
+    /// - Complexity: O(n): for inspection, not hot paths.
+    public func advertisements() -> [ServiceAdvertisement] {
+        core.records.values.map(\.advertisement)
+    }
+
+    // MARK: Cleanup
+
+    /// Prunes the registry's expired entries once, now, and logs the count like a scheduled pass.
+    /// - Returns: how many entries were removed.
+    /// - Complexity: O(k log n) for k entries removed.
+    @discardableResult
+    public func cleanupNow() -> Int {
+        cleanup(now: clock.now)
+    }
+
+    // MARK: run()
+
+    /// Drives the cleanup tick, the re-advertisements and the publish timeouts until the calling
+    /// task is cancelled, then cancels and awaits every publish in flight and returns. The shape
+    /// of swift-service-lifecycle's `Service.run()`.
+    /// - Throws: ``AdvertisementError/alreadyRunning`` when another `run()` of this manager is
+    ///   running. Cancellation is not an error: `run()` returns normally.
+    public func run() async throws(AdvertisementError) {
+        let wakeUp: DeadlineSignal
+        switch core.runStarted(now: clock.now) {
+        case .alreadyRunning:
+            throw .alreadyRunning
+        case .started(let signal):
+            wakeUp = signal
+        }
+        await withDiscardingTaskGroup { group in
+            await runDeadlineLoop(clock: clock, signal: wakeUp) { now in
+                deadlinesPassed(now: now, group: &group)
+            }
+            group.cancelAll()
+        }
+        core.runEnded(now: clock.now)
+    }
+
+    private func deadlinesPassed(now: C.Instant, group: inout DiscardingTaskGroup) -> C.Instant? {
+        let (actions, next) = core.deadlinesPassed(now: now)
+        for action in actions {
+            switch action {
+            case .cleanup:
+                cleanup(now: now)
+            case .refresh(let advertisement):
+                refreshOnSchedule(advertisement, now: now)
+            case .refreshAndPublish(let advertisement, let attempt):
+                refreshOnSchedule(advertisement, now: now)
+                let publisher = self.publisher
+                let attemptID = attempt.id
+                let abort = attempt.abort
+                group.addTask {
+                    let outcome = await Self.publish(advertisement, with: publisher, abort: abort)
+                    await self.publishFinished(advertisement.service, attempt: attemptID, outcome: outcome)
+                }
+            case .abortTimedOut(let advertisement, let abort):
+                abort.signal()
+                metrics.eventRecorded(.advertisementPublishTimedOut, count: 1, component: componentName)
+                log(.warning, .publishTimedOut, "publishing '\(advertisement.service)' took longer than \(configuration.publishTimeout); cancelled, will retry", [
+                    "service": advertisement.service,
+                    "timeout": "\(configuration.publishTimeout)",
+                ])
+            }
+        }
+        return next
+    }
+
+    /// Runs one publish until it ends or `abort` is signalled (the abort also cancels it).
+    private nonisolated static func publish(
+        _ advertisement: ServiceAdvertisement,
+        with publisher: any ServicePublisher,
+        abort: DeadlineSignal
+    ) async -> AdvertisementManagerCore<C.Instant>.PublishOutcome {
+        await withTaskGroup(of: AdvertisementManagerCore<C.Instant>.PublishOutcome.self) { race in
+            race.addTask {
+                do {
+                    try await publisher.publish(advertisement)
+                    return .published
+                } catch {
+                    return Task.isCancelled ? .interrupted : .failed(error)
+                }
+            }
+            race.addTask {
+                await abort.wait()
+                return .interrupted
+            }
+            let first = await race.next() ?? .interrupted
+            race.cancelAll()
+            return first
+        }
+    }
+
+    private func publishFinished(
+        _ service: String,
+        attempt: UInt64,
+        outcome: AdvertisementManagerCore<C.Instant>.PublishOutcome
+    ) {
+        switch core.publishFinished(service, attempt: attempt, outcome: outcome, now: clock.now) {
+        case .stale:
+            break
+        case .published(let advertisement):
+            metrics.eventRecorded(.advertisementPublished, count: 1, component: componentName)
+            log(.debug, .published, "published '\(advertisement.service)'", ["service": advertisement.service])
+        case .failed(let advertisement, let error, let failures, let retryIn, let wakeUp):
+            metrics.eventRecorded(.advertisementPublishFailed, count: 1, component: componentName)
+            log(.warning, .publishFailed, "publishing '\(advertisement.service)' failed: \(error); retrying in \(retryIn)", [
+                "service": advertisement.service,
+                "error": "\(error)",
+                "failures": "\(failures)",
+                "retry_in": "\(retryIn)",
+            ])
+            wakeUp?.signal()
+        case .timedOutRetry(_, let wakeUp):
+            wakeUp?.signal()
+        case .republish(let wakeUp):
+            wakeUp?.signal()
+        }
+    }
+
+    // MARK: MemoryManaged
+
+    /// The number of advertisements kept, against `maximumAdvertisements`.
+    /// - Complexity: O(1).
+    public func memoryUsage() -> MemoryUsage { core.usage() }
+
+    /// Sets the most advertisements the manager keeps. Advertisements are never evicted: over the
+    /// limit, new ones are refused until some are unadvertised.
+    /// - Throws: ``ConfigurationError`` naming `limit` when `limit < 1`; nothing changes then.
+    /// - Complexity: O(1).
+    public func setLimit(_ limit: Int) throws(ConfigurationError) {
+        try core.setLimit(limit)
+    }
+
+    /// Sets the pressure scale: over the scaled limit, new advertisements are refused.
+    /// - Complexity: O(1).
+    public func setPressureScale(_ scale: Double) {
+        core.setPressureScale(scale)
+    }
+
+    /// Removes nothing and returns 0: the manager's entries are advertisements it keeps alive, so
+    /// none ever expires while kept. Pruning the registry is ``cleanupNow()`` (or the registry's
+    /// own `prune()`), which reports its removals under the registry's name.
+    /// - Complexity: O(1).
+    public func prune() -> Int { 0 }
+
+    // MARK: Effects
+
+    /// Refreshes (or re-inserts) the local advertisement. - Returns: the registry's refusal, if any.
+    private func refreshLocally(_ advertisement: ServiceAdvertisement, now: C.Instant) -> ServiceRegistryError? {
+        registry.assumeIsolated { registry -> ServiceRegistryError? in
+            do throws(ServiceRegistryError) {
+                try registry.advertise(advertisement.service, provider: advertisement.provider, ttl: advertisement.ttl, now: now)
+                return nil
+            } catch {
+                return error
+            }
+        }
+    }
+
+    private func refreshOnSchedule(_ advertisement: ServiceAdvertisement, now: C.Instant) {
+        guard let refusal = refreshLocally(advertisement, now: now) else { return }
+        log(.warning, .refreshRefused, "could not refresh the local advertisement of '\(advertisement.service)': \(refusal)", [
+            "service": advertisement.service,
+            "error": refusal.description,
+        ])
+    }
+
+    @discardableResult
+    private func cleanup(now: C.Instant) -> Int {
+        let removed = registry.assumeIsolated { registry in registry.pruneExpired(now: now) }
+        metrics.eventRecorded(.cleanupPass, count: 1, component: componentName)
+        if removed > 0 {
+            log(.info, .cleanupFinished, "removed \(removed) expired service entries", ["removed": "\(removed)"])
+        } else {
+            log(.debug, .cleanupFinished, "no expired service entries", ["removed": "0"])
+        }
+        return removed
+    }
+
+    private func log(
+        _ level: AdvertisementLogEvent.Level,
+        _ kind: AdvertisementLogEvent.Kind,
+        _ message: String,
+        _ metadata: [String: String]
+    ) {
+        var metadata = metadata
+        metadata["component"] = componentName
+        logHandler.log(AdvertisementLogEvent(level: level, kind: kind, message: message, metadata: metadata))
+    }
+}
