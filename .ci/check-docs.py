@@ -5,7 +5,8 @@
    architecture/*.md exists in Sources/, except names listed in architecture/external-names.txt.
 2. Every ```swift block is either a snippet of a compiled file, introduced by
    <!-- snippet: PATH#NAME --> and equal (ignoring indentation) to the lines between
-   `// snippet: NAME` and `// end-snippet` in PATH, or a bridging snippet for an outside package,
+   `// snippet: NAME` and `// end-snippet` in PATH (less test-only lines between
+   `// snippet-pause` and `// snippet-resume`), or a bridging snippet for an outside package,
    introduced by <!-- external: WHAT --> (not compiled: it needs a package we do not depend on).
 3. Every architecture/diagrams/*.mermaid file, and every ```mermaid block in the docs, parses in
    real Mermaid (the PyPI package mermaidx, pinned by .ci/run); each .mermaid file is embedded in
@@ -76,14 +77,21 @@ def snippet(path, name):
     file = root / path
     if not file.exists():
         return None
-    lines, inside, found = [], False, False
+    lines, inside, found, paused = [], False, False, False
     for line in file.read_text().splitlines():
         if re.match(rf"\s*// snippet: {re.escape(name)}\s*$", line):
             inside, found = True, True
             continue
         if inside and re.match(r"\s*// end-snippet\s*$", line):
             break
-        if inside:
+        # Test-only lines (assertions, advancing a manual clock) sit between these markers.
+        if inside and re.match(r"\s*// snippet-pause\s*$", line):
+            paused = True
+            continue
+        if inside and re.match(r"\s*// snippet-resume\s*$", line):
+            paused = False
+            continue
+        if inside and not paused:
             lines.append(line)
     if not found:
         return None
@@ -95,8 +103,10 @@ def normalise(lines):
     return textwrap.dedent("\n".join(lines)).strip().splitlines()
 
 
+fix = "--fix" in sys.argv  # rewrite snippet blocks from their sources instead of reporting them
 for doc in docs:
     lines = doc.read_text(errors="ignore").splitlines()
+    changed = False
     i = 0
     while i < len(lines):
         m = fence.match(lines[i].strip())
@@ -120,7 +130,12 @@ for doc in docs:
                     if expected is None:
                         problems.append(f"{where}: snippet {sm.group(1)}#{sm.group(2)} not found")
                     elif normalise(expected) != normalise(body):
-                        problems.append(f"{where}: swift block differs from {sm.group(1)}#{sm.group(2)}")
+                        if fix:
+                            lines[i + 1:j] = normalise(expected)
+                            j = i + 1 + len(normalise(expected))
+                            changed = True
+                        else:
+                            problems.append(f"{where}: swift block differs from {sm.group(1)}#{sm.group(2)} (run .ci/check-docs.py --fix)")
                 elif not re.match(r"<!--\s*external:", marker):
                     problems.append(f"{where}: swift block is neither a compiled snippet nor marked external")
             if lang == "mermaid":
@@ -128,6 +143,8 @@ for doc in docs:
                 mermaid_blocks.append((where, "\n".join(body)))
             i = j
         i += 1
+    if changed:
+        doc.write_text("\n".join(lines) + "\n")
 
 # 3. diagrams parse, and each is embedded
 try:

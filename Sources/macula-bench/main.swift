@@ -41,6 +41,7 @@ while let argument = arguments.next() {
 /// Each mechanism adds its suite here.
 let suites: [(String, (Bool) async -> [BenchmarkResult])] = [
     ("registry", serviceRegistryBenchmarks),
+    ("clients", clientManagerBenchmarks),
 ]
 
 if let only {
