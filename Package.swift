@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "MaculaMesh", targets: ["MaculaMesh"]),
         .library(name: "MaculaTesting", targets: ["MaculaTesting"]),
         .executable(name: "macula-bench", targets: ["macula-bench"]),
+        .executable(name: "macula-demo", targets: ["macula-demo"]),
     ],
     targets: [
         // Reads the C allocator's statistics (glibc `mallinfo2`) for the heap memory reader.
@@ -21,9 +22,17 @@ let package = Package(
             name: "macula-bench",
             dependencies: ["MaculaMemory", "MaculaMesh", "MaculaTesting"]
         ),
+        // The demo's pure helpers (arguments, statistics, CSV, SVG chart), kept in a library so
+        // that they can be tested; internal to the package, not a product.
+        .target(name: "MaculaDemoSupport"),
+        .executableTarget(
+            name: "macula-demo",
+            dependencies: ["MaculaDemoSupport", "MaculaMemory", "MaculaMesh", "MaculaTesting"]
+        ),
         .testTarget(name: "MaculaMemoryTests", dependencies: ["MaculaMemory", "MaculaTesting", "CMaculaSystem"]),
         .testTarget(name: "MaculaMeshTests", dependencies: ["MaculaMesh", "MaculaMemory", "MaculaTesting"]),
         .testTarget(name: "MaculaTestingTests", dependencies: ["MaculaTesting"]),
+        .testTarget(name: "MaculaDemoSupportTests", dependencies: ["MaculaDemoSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )
