@@ -24,7 +24,7 @@ let package = Package(
         ),
         // The demo's pure helpers (arguments, statistics, CSV, SVG chart), kept in a library so
         // that they can be tested; internal to the package, not a product.
-        .target(name: "MaculaDemoSupport"),
+        .target(name: "MaculaDemoSupport", dependencies: ["MaculaMemory"]),
         .executableTarget(
             name: "macula-demo",
             dependencies: ["MaculaDemoSupport", "MaculaMemory", "MaculaMesh", "MaculaTesting"]

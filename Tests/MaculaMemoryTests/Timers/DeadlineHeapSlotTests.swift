@@ -2,17 +2,7 @@ import Testing
 
 @testable import MaculaMemory
 
-/// SplitMix64, for a replayable random sequence.
-private struct HeapTestRandom {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+private typealias HeapTestRandom = SplitMix64
 
 @Suite("DeadlineHeap (slot table)")
 struct DeadlineHeapSlotTests {

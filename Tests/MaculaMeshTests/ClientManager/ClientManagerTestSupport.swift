@@ -9,18 +9,7 @@ typealias TestClientManager = ClientManager<String, String, Int, ManualClock>
 /// The core with integer instants and fake waiters, for synchronous tests.
 typealias TestClientCore = ClientManagerCore<String, String, Int, Int, ClientsFakeWaiter>
 
-/// A seeded generator (SplitMix64), so randomized tests are reproducible.
-struct ClientsRandom: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+typealias ClientsRandom = SplitMix64
 
 /// A waiter for core tests: claimable unless its caller was "cancelled".
 final class ClientsFakeWaiter: ClientSlotClaimable {

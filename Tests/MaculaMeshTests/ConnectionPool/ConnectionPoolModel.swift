@@ -3,17 +3,7 @@ import MaculaTesting
 
 // The reference model the randomized test compares the core with, and its random generator.
 
-/// SplitMix64: a tiny, fixed-seed generator, so every run of the test makes the same operations.
-struct PoolSplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+typealias PoolSplitMix64 = SplitMix64
 
 /// What a request ended with, in terms both pools share.
 enum PoolModelOutcome: Equatable, CustomStringConvertible {

@@ -15,18 +15,7 @@ func provider(_ node: String, _ address: String? = nil) -> ServiceProvider {
     ServiceProvider(nodeID: node, address: address ?? "quic://\(node):4433")
 }
 
-/// SplitMix64: a tiny, fixed-seed generator so randomized tests replay exactly.
-struct RegistrySplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+typealias RegistrySplitMix64 = SplitMix64
 
 /// Metrics that remember every event, for assertions.
 final class RegistryRecordingMetrics: MemoryMetrics {

@@ -1,0 +1,21 @@
+/// SplitMix64: a small, fast, seeded random generator. Equal seeds give equal sequences, so
+/// randomized tests replay exactly, a seeded `RPCHandler` picks the same providers on every run,
+/// and the demo's two worlds make the same workload choices.
+package struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    /// Creates a generator whose sequence is determined by `seed`.
+    package init(seed: UInt64) { state = seed }
+
+    /// Creates a generator from its raw state (the same as `init(seed:)`).
+    package init(state: UInt64) { self.state = state }
+
+    /// The next 64 random bits. - Complexity: O(1).
+    package mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
