@@ -31,7 +31,7 @@ private struct Fixture {
     }
 
     /// Waits until the loop goes to sleep towards exactly `deadline` (skipping other reports).
-    func sleep(at deadline: ManualClock.Instant) async {
+    func waitForSleep(at deadline: ManualClock.Instant) async {
         while await clock.nextSleep() != deadline {}
     }
 
@@ -201,7 +201,7 @@ struct AdvertisementManagerTests {
         #expect(event.level == .warning && event.metadata["service"] == "echo")
         // The held publish saw the cancellation; its end (at 30 s: the clock has not moved)
         // schedules the retry 5 s later and wakes the loop for it.
-        await fixture.sleep(at: instant(35))
+        await fixture.waitForSleep(at: instant(35))
         fixture.clock.advance(to: instant(35))
         #expect(await fixture.publisher.nextAttempt().service == "echo")
         #expect(fixture.publisher.cancelled.map(\.service) == ["echo"])
