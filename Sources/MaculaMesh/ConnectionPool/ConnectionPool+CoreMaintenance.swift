@@ -138,11 +138,13 @@ extension ConnectionPoolCore {
         if queue.count > maximumWaiters { problems.append("\(queue.count) queued above \(maximumWaiters)") }
         if lifecycle != .running && !queue.isEmpty { problems.append("callers queued while run() is not running") }
         // After every event, nobody who could proceed is left waiting. (A connection that died
-        // since is not an event: the next hit or prune finds it.)
-        let allAlive = entries.occupiedSlots().allSatisfy { entries.connection(at: $0).isAlive }
+        // since is not an event: the next hit or prune finds it.) Liveness is read after the
+        // drain: connections only go from alive to dead, and another thread may kill one while
+        // this runs, so "all alive afterwards" is what proves they were all alive during it.
         var copy = self
         var effects: [Action] = []
         copy.drain(into: &effects)
+        let allAlive = entries.occupiedSlots().allSatisfy { entries.connection(at: $0).isAlive }
         if allAlive && (!effects.isEmpty || copy.queue.count != queue.count) {
             problems.append("a queued caller could proceed but waits")
         }
