@@ -53,7 +53,7 @@ private func fillCore(capacity: Int) -> BenchCore {
 /// One miss through the core, as the actor does it: request, connect, report.
 @inline(__always)
 private func coreMiss(_ core: inout BenchCore, _ node: Int) {
-    let (action, _) = core.request(node, pin: false, id: 0, waiter: { 0 }, now: { ContinuousClock.now })
+    let (action, _) = core.request(node, pin: false, id: 0, waiter: { _ in 0 }, now: { ContinuousClock.now })
     guard case .startConnect(let id) = action else { fatalError("benchmark expects a miss") }
     blackHole(core.connectFinished(id, result: .success(BenchConnection(node: node))))
 }
@@ -72,7 +72,7 @@ func connectionPoolBenchmarks(quick: Bool) async -> [BenchmarkResult] {
         var core = fillCore(capacity: capacity)
         let coreHit = nanosecondsPerOperation(operations: operations, repetitions: repetitions) {
             for key in keys {
-                let (action, _) = core.request(key, pin: false, id: 0, waiter: { 0 }, now: { ContinuousClock.now })
+                let (action, _) = core.request(key, pin: false, id: 0, waiter: { _ in 0 }, now: { ContinuousClock.now })
                 blackHole(action)
             }
         }

@@ -4,6 +4,15 @@ package enum ConnectionPoolOutcome<Connection: Sendable>: Sendable {
     /// The connection, and the lease when the caller asked for one.
     case connected(Connection, ConnectionPoolLease?)
     case failed(ConnectionPoolError)
+
+    /// The connection and lease, or the error thrown.
+    @inlinable
+    func get() throws(ConnectionPoolError) -> (Connection, ConnectionPoolLease?) {
+        switch self {
+        case .connected(let connection, let lease): return (connection, lease)
+        case .failed(let error): throw error
+        }
+    }
 }
 
 /// The connection pool's state and every decision about it, with no effects: the pure core of
@@ -145,6 +154,11 @@ package struct ConnectionPoolCore<
     /// calling into the (non-inlinable) queue.
     @usableFromInline var queuedCount = 0
 
+    /// An empty action list with capacity, handed back by the actor through ``recycle(_:)`` and
+    /// reused by the next ``connectFinished(_:result:)``, so that the miss path does not allocate
+    /// an array per connect.
+    @usableFromInline var spareActions: [Action] = []
+
     /// The reason reported for entries evicted later because the last lowering of the limit left
     /// leased entries above it.
     @usableFromInline var shrinkReason = CloseReason.evicted
@@ -190,6 +204,9 @@ package struct ConnectionPoolCore<
     ///   - waiter: called only when the caller must wait (for a connect or a slot), to get the
     ///     value to resume it through; returning nil means the caller is already cancelled, and
     ///     the request fails with ``ConnectionPoolError/cancelled`` without starting anything.
+    ///     Its argument is true when the caller starts a connect (``RequestAction/startConnect(_:)``):
+    ///     the actor may then hand a placeholder, since a connect that completes without
+    ///     suspending resolves its starter before the actor's call returns.
     ///   - now: called only when the caller is queued, to compute its deadline; a hit never reads it.
     /// - Complexity: O(1) (amortised), O(log w) for w waiters when queued.
     @inlinable
@@ -197,7 +214,7 @@ package struct ConnectionPoolCore<
         _ node: NodeID,
         pin: Bool,
         id: RequestID,
-        waiter makeWaiter: () -> Waiter?,
+        waiter makeWaiter: (_ startsConnect: Bool) -> Waiter?,
         now: () -> Instant
     ) -> (RequestAction, [Action]) {
         guard lifecycle != .shutDown else { return (.rejected(.shutdown), []) }
@@ -222,7 +239,7 @@ package struct ConnectionPoolCore<
                 }
                 return enqueue(node, pin: pin, id: id, waiter: makeWaiter, now: now, effects: effects)
             case .connecting(let slot):
-                guard let waiter = makeWaiter() else { return (.rejected(.cancelled), effects) }
+                guard let waiter = makeWaiter(false) else { return (.rejected(.cancelled), effects) }
                 records[Int(entries.connectingTag(at: slot))].attach(Attached(request: id, pin: pin, waiter: waiter))
                 effects.append(.record(.connectShared))
                 return (.joinedConnect, effects)
@@ -230,7 +247,7 @@ package struct ConnectionPoolCore<
                 guard slotAvailable else {
                     return enqueue(node, pin: pin, id: id, waiter: makeWaiter, now: now, effects: effects)
                 }
-                guard let waiter = makeWaiter() else { return (.rejected(.cancelled), effects) }
+                guard let waiter = makeWaiter(true) else { return (.rejected(.cancelled), effects) }
                 let connectID = startConnect(node, hash: hash, first: Attached(request: id, pin: pin, waiter: waiter))
                 return (.startConnect(connectID), effects)
             }
@@ -242,7 +259,7 @@ package struct ConnectionPoolCore<
         _ node: NodeID,
         pin: Bool,
         id: RequestID,
-        waiter makeWaiter: () -> Waiter?,
+        waiter makeWaiter: (_ startsConnect: Bool) -> Waiter?,
         now: () -> Instant,
         effects: [Action]
     ) -> (RequestAction, [Action]) {
@@ -261,7 +278,7 @@ package struct ConnectionPoolCore<
             effects.append(.reject(reason))
             return (.rejected(error), effects)
         }
-        guard let waiter = makeWaiter() else { return (.rejected(.cancelled), effects) }
+        guard let waiter = makeWaiter(false) else { return (.rejected(.cancelled), effects) }
         queue.append(Queued(node: node, pin: pin, waiter: waiter), id: id)
         queuedCount = queue.count
         deadlines.set(id, deadline: now().advanced(by: waitTimeout))
@@ -297,6 +314,27 @@ package struct ConnectionPoolCore<
         shrink(reason: shrinkReason, into: &effects)
         drainIfWaiting(into: &effects)
         return effects
+    }
+
+    // MARK: Action lists
+
+    /// The spare action list (empty, with capacity when one was recycled).
+    /// - Complexity: O(1).
+    @inlinable
+    mutating func takeSpareActions() -> [Action] {
+        var actions: [Action] = []
+        swap(&actions, &spareActions)
+        return actions
+    }
+
+    /// Hands back an action list the actor has carried out, to be reused. Keeps the larger of the
+    /// spare and `actions` when its capacity is modest (a shutdown's list is let go).
+    /// - Complexity: O(k) for the k actions destroyed.
+    @inlinable
+    package mutating func recycle(_ actions: inout [Action]) {
+        guard actions.capacity > spareActions.capacity, actions.capacity <= 64 else { return }
+        actions.removeAll(keepingCapacity: true)
+        swap(&actions, &spareActions)
     }
 
     // MARK: Connects
@@ -350,7 +388,7 @@ package struct ConnectionPoolCore<
         records[Int(record)].slot = Entries.none
         freeRecords.append(record)
         inFlight -= 1
-        var effects: [Action] = []
+        var effects = takeSpareActions()
         effects.reserveCapacity(2 + others.count)
         guard slot != Entries.none else {
             switch result {

@@ -10,6 +10,13 @@ extension ConnectionPool {
     @inlinable
     func perform(_ actions: [Core.Action]) async {
         let closes = performImmediateEffects(actions)
+        await performDeferredEffects(actions, closes: closes)
+    }
+
+    /// The second half of ``perform(_:)``: the closes (awaited), then the resumes.
+    /// - Parameter closes: how many closes ``performImmediateEffects(_:)`` counted.
+    @inlinable
+    func performDeferredEffects(_ actions: [Core.Action], closes: Int) async {
         if closes > 0 { await closeConnections(in: actions, count: closes) }
         let undo = resumeWaiters(in: actions)
         if !undo.isEmpty { await perform(undo) }
@@ -83,15 +90,40 @@ extension ConnectionPool {
     @inlinable
     func resumeWaiters(in actions: [Core.Action]) -> [Core.Action] {
         var undo: [Core.Action] = []
-        for case .resume(let waiter, let outcome) in actions {
-            // The caller runs on this actor, so it cannot take the outcome before this job ends.
-            if waiter.finish() {
-                outcomes[waiter.id] = outcome
-            } else if case .connected(_, let lease?) = outcome {
-                undo.append(contentsOf: core.leaseReleased(lease))
+        for case .resume(let caller, let outcome) in actions {
+            switch caller {
+            case .waiter(let waiter):
+                deliver(outcome, to: waiter, undo: &undo)
+            case .starter(let id):
+                if !suspendedStarters.isEmpty, let waiter = suspendedStarters.removeValue(forKey: id) {
+                    deliver(outcome, to: waiter, undo: &undo)
+                } else if starterWindows.contains(id) {
+                    // The starter is on this actor, inside its start; it takes this when the
+                    // start returns.
+                    if starterOutcome == nil {
+                        starterOutcome = (id, outcome)
+                    } else {
+                        outcomes[id] = outcome
+                    }
+                } else if case .connected(_, let lease?) = outcome {
+                    // The starter was cancelled while it waited and is gone.
+                    undo.append(contentsOf: core.leaseReleased(lease))
+                }
             }
         }
         return undo
+    }
+
+    /// Hands `outcome` to a waiting caller, or undoes its lease when the caller's cancellation
+    /// won the race.
+    @inlinable
+    func deliver(_ outcome: Core.Outcome, to waiter: ConnectionPoolWaiter, undo: inout [Core.Action]) {
+        // The caller runs on this actor, so it cannot take the outcome before this job ends.
+        if waiter.finish() {
+            outcomes[waiter.id] = outcome
+        } else if case .connected(_, let lease?) = outcome {
+            undo.append(contentsOf: core.leaseReleased(lease))
+        }
     }
 
     @inlinable
@@ -136,7 +168,9 @@ extension ConnectionPool {
         } catch {
             result = .failure(error)
         }
-        await perform(core.connectFinished(id, result: result))
+        var actions = core.connectFinished(id, result: result)
+        await perform(actions)
+        core.recycle(&actions)
         if startingConnect == id {
             connectEndedWhileStarting = true
         } else {

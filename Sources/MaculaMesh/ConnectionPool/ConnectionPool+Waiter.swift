@@ -1,3 +1,19 @@
+/// How the pool's core refers to a caller it will resume.
+///
+/// The caller that starts a connect is named by its request ID (``starter(_:)``): the connect
+/// runs in a task that starts synchronously, so when the factory does not suspend the caller is
+/// resolved before the start returns, and it needs no ``ConnectionPoolWaiter`` (no allocation, no
+/// lock). If the connect suspends first, the caller registers a waiter under its request ID
+/// before it suspends itself, and the resume goes there. Every other waiting caller (one that
+/// joins a connect, or waits for a slot) has a ``ConnectionPoolWaiter`` from the start.
+@usableFromInline
+enum ConnectionPoolCaller: Sendable {
+    /// The caller that started the connect, by request ID.
+    case starter(UInt64)
+    /// A caller that waits through a waiter.
+    case waiter(ConnectionPoolWaiter)
+}
+
 /// How one waiting caller of a connection pool is woken: a continuation guarded by a lock
 /// (``LockedState``, which ThreadSanitizer can see), so that the pool (inside its actor) and the
 /// caller's cancellation handler (on any thread) can race to resume it and exactly one wins.

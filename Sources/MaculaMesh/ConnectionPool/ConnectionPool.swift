@@ -71,7 +71,7 @@ where C.Duration == Duration {
         case connecting(waitingCallers: Int)
     }
 
-    @usableFromInline typealias Waiter = ConnectionPoolWaiter
+    @usableFromInline typealias Waiter = ConnectionPoolCaller
     @usableFromInline typealias Core = ConnectionPoolCore<NodeID, Connection, Waiter, C.Instant>
     @usableFromInline typealias Lease = ConnectionPoolLease
 
@@ -87,6 +87,14 @@ where C.Duration == Duration {
     /// Outcomes delivered to waiting callers and not yet taken, by request ID. A caller takes its
     /// own as soon as it runs again on the actor.
     @usableFromInline var outcomes: [UInt64: Core.Outcome] = [:]
+    /// The starters whose connect is being started now, synchronously (innermost last): an
+    /// outcome for one of them is kept for it, and it takes it as soon as the start returns.
+    @usableFromInline var starterWindows: [UInt64] = []
+    /// The outcome of one starter, kept outside `outcomes` so that a connect that completes
+    /// without suspending costs no dictionary work.
+    @usableFromInline var starterOutcome: (id: UInt64, outcome: Core.Outcome)?
+    /// Starters whose connect suspended before it finished: they wait through these waiters.
+    @usableFromInline var suspendedStarters: [UInt64: ConnectionPoolWaiter] = [:]
 
     /// The tasks of connects in flight, so that shutdown can cancel and await them.
     @usableFromInline var connectTaskHandles: [Core.ConnectID: Task<Void, Never>] = [:]
@@ -197,18 +205,20 @@ where C.Duration == Duration {
     func acquire(_ node: NodeID, pin: Bool) async throws(ConnectionPoolError) -> (Connection, Lease?) {
         let id = nextRequestID
         nextRequestID &+= 1
-        var waiter: Waiter?
+        var caller: Waiter?
         let (action, actions) = core.request(
             node,
             pin: pin,
             id: id,
-            waiter: {
+            waiter: { startsConnect in
                 if Task.isCancelled { return nil }
-                waiter = Waiter(id: id)
-                return waiter
+                let made: Waiter = startsConnect ? .starter(id) : .waiter(ConnectionPoolWaiter(id: id))
+                caller = made
+                return made
             },
             now: { clock.now }
         )
+        let waiter: ConnectionPoolWaiter
         switch action {
         case .hit(let connection, let lease):
             if !actions.isEmpty { await perform(actions) }
@@ -217,15 +227,28 @@ where C.Duration == Duration {
             if !actions.isEmpty { await perform(actions) }
             throw error
         case .startConnect(let connectID):
+            // Start the connect inside this caller's window: a factory that does not suspend
+            // resolves the caller before the start returns. Otherwise register a waiter before
+            // anything here can suspend, so the resume finds it.
             pendingStarts.append((connectID, node))
-            await perform(actions)
-        case .joinedConnect:
+            starterWindows.append(id)
+            let closes = performImmediateEffects(actions)
+            starterWindows.removeLast()
+            guard let early = takeStarterOutcome(id) else {
+                let registered = ConnectionPoolWaiter(id: id)
+                suspendedStarters[id] = registered
+                if !actions.isEmpty { await performDeferredEffects(actions, closes: closes) }
+                waiter = registered
+                break
+            }
+            if !actions.isEmpty { await performDeferredEffects(actions, closes: closes) }
+            return try early.get()
+        case .joinedConnect, .queued:
+            if case .queued(true) = action { wakeDeadlineLoop() }
             if !actions.isEmpty { await perform(actions) }
-        case .queued(let signalDeadlineLoop):
-            if signalDeadlineLoop { wakeDeadlineLoop() }
-            if !actions.isEmpty { await perform(actions) }
+            guard case .waiter(let made)? = caller else { throw .cancelled }
+            waiter = made
         }
-        guard let waiter else { throw .cancelled }
         let delivered: Bool
         if let settled = waiter.settledWithoutWaiting() {
             delivered = settled
@@ -234,16 +257,23 @@ where C.Duration == Duration {
         }
         guard delivered, let outcome = outcomes.removeValue(forKey: id) else {
             // Cancelled: forget the request wherever it waits, before returning.
+            if !suspendedStarters.isEmpty { suspendedStarters.removeValue(forKey: id) }
             let cleanup = core.requestCancelled(id, node: node)
             if !cleanup.isEmpty { await perform(cleanup) }
             throw .cancelled
         }
-        switch outcome {
-        case .connected(let connection, let lease):
-            return (connection, lease)
-        case .failed(let error):
-            throw error
+        return try outcome.get()
+    }
+
+    /// Takes the outcome kept for starter `id` during its window, if it arrived.
+    /// - Complexity: O(1).
+    @inlinable
+    func takeStarterOutcome(_ id: UInt64) -> Core.Outcome? {
+        if let kept = starterOutcome, kept.id == id {
+            starterOutcome = nil
+            return kept.outcome
         }
+        return outcomes.isEmpty ? nil : outcomes.removeValue(forKey: id)
     }
 
     /// Tells `run()` that an earlier deadline appeared.

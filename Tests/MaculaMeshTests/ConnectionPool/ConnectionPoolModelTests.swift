@@ -94,7 +94,7 @@ private struct PoolModelRun {
             nextRequest += 1
             lastOperation = "request(\(node), pin: \(pin)) #\(id)"
             let at = now
-            let (action, actions) = real.request(node, pin: pin, id: id, waiter: { Int(id) }, now: { poolInstant(at) })
+            let (action, actions) = real.request(node, pin: pin, id: id, waiter: { _ in Int(id) }, now: { poolInstant(at) })
             switch action {
             case .hit(let connection, let lease): record(id, .connected(connection, lease))
             case .rejected(let error): record(id, .failed(error))

@@ -34,7 +34,7 @@ struct PoolCoreDriver {
         nextRequest += 1
         let (action, actions) = core.request(
             node, pin: pin, id: id,
-            waiter: { cancelled ? nil : Int(id) },
+            waiter: { _ in cancelled ? nil : Int(id) },
             now: { poolInstant(now) }
         )
         return (id, action, actions)

@@ -1,5 +1,6 @@
 @testable import MaculaMesh
 import MaculaTesting
+import Synchronization
 import Testing
 
 /// The actor, on the manual clock, with a factory whose calls the tests resolve by hand.
@@ -160,6 +161,46 @@ struct ConnectionPoolTests {
         await fixture.expectInvariants()
     }
 
+    @Test("a leasing starter cancelled while its connect closes the entry it evicted leaves no lease behind")
+    func starterCancelledWhileItsConnectCloses() async throws {
+        // Node 1's close and node 2's connect both suspend until the test opens their gates.
+        let connectEntered = PoolGate()
+        let connectRelease = PoolGate()
+        let closeEntered = PoolGate()
+        let closeRelease = PoolGate()
+        let pool = try ConnectionPool<Int, GatedCloseConnection, ManualClock>(
+            configuration: .init(maximumConnections: 1), clock: ManualClock()
+        ) { node in
+            if node == 2 {
+                connectEntered.open()
+                await connectRelease.wait()
+            }
+            return GatedCloseConnection(node: node, entered: closeEntered, release: closeRelease)
+        }
+        let one = try await pool.connection(to: 1)
+        let starter = Task { try await pool.withConnection(to: 2) { $0.node } }
+        // The connect suspended, so the starter registered a waiter and suspended too.
+        await connectEntered.wait()
+        connectRelease.open()
+        // The connect finished: its step evicted 1 and now awaits 1's close before it resumes
+        // the starter with a leased connection. The starter is cancelled in that gap.
+        await closeEntered.wait()
+        starter.cancel()
+        await #expect(throws: ConnectionPoolError.cancelled) { try await starter.value }
+        closeRelease.open()
+        await pool.waitForConnectTasks()
+        #expect(one.closeCount == 1)
+        guard case .connected(let two, let leases) = await pool.info(for: 2) else {
+            Issue.record("expected node 2's connection in the pool")
+            return
+        }
+        // The lease meant for the cancelled starter was ended: 2 is idle, and evictable.
+        #expect(two.node == 2 && leases == 0)
+        #expect(await pool.core.invariantViolations() == [])
+        await pool.shutdown()
+        #expect(two.closeCount == 1)
+    }
+
     @Test("when every caller of a connect is cancelled, its connection still enters the pool")
     func cancelEveryCaller() async throws {
         let fixture = try PoolFixture(limit: 3)
@@ -231,5 +272,29 @@ struct ConnectionPoolTests {
         await #expect(throws: CancellationError.self) { try await task.value }
         if case .connected(_, let leases) = await fixture.pool.info(for: 1) { #expect(leases == 0) }
         await fixture.expectInvariants()
+    }
+}
+
+/// A connection whose close suspends until the test opens a gate.
+final class GatedCloseConnection: PooledConnection {
+    let node: Int
+    private let entered: PoolGate
+    private let release: PoolGate
+    private let closes = Atomic(0)
+
+    init(node: Int, entered: PoolGate, release: PoolGate) {
+        self.node = node
+        self.entered = entered
+        self.release = release
+    }
+
+    var isAlive: Bool { closes.load(ordering: .acquiring) == 0 }
+    var closeCount: Int { closes.load(ordering: .acquiring) }
+
+    func close() async {
+        closes.add(1, ordering: .acquiringAndReleasing)
+        guard node == 1 else { return }
+        entered.open()
+        await release.wait()
     }
 }
