@@ -2,9 +2,20 @@ import Foundation
 import MaculaMesh
 
 // The connection pool's benchmark (issue 3): its hit and evicting miss through the actor and
-// through the bare core, against Foundation's NSCache (countLimit) and against the original's
-// algorithm (a map scanned for the oldest entry on every eviction), at 1k, 100k and 1M entries
-// with integer node IDs; and the pool's memory per entry at 1M, measured.
+// through the bare core, against Foundation's NSCache (countLimit) and against a naive map
+// scanned for the oldest entry on every eviction, at 1k, 100k and 1M entries with integer node
+// IDs; and the pool's memory per entry at 1M, measured.
+//
+// Two floors are measured in the same process and reported beside the targets they bound:
+// - a skeleton pool: an actor over the same core whose miss starts one `Task.immediate`, runs
+//   the connect and the core's step in it, closes the victim and hands the connection back, and
+//   does nothing else (no metrics, no cancellation, no waiters): about the least a pool pays for
+//   a miss whose connect runs in a task of the pool's own, so that no caller's cancellation
+//   reaches it (and an actor call plus a bare `Task.immediate`, for scale);
+// - a Swift `Dictionary` insert plus remove at 100k, the least any map keyed by a `Hashable`
+//   node pays for a miss that evicts.
+// And the original's own eviction (sort every entry by last use, take the first) is reported
+// beside the scan.
 
 /// A connection that costs nothing: the factory makes one without suspending.
 private final class BenchConnection: PooledConnection {
@@ -34,6 +45,77 @@ private struct NaiveScanPool {
     }
 }
 
+/// The original's eviction as ORIGINAL.md describes it: sort every entry by last use.
+private struct SortingPool {
+    var entries: [Int: (connection: BenchConnection, lastUse: Int)] = [:]
+    var clock = 0
+    let limit: Int
+
+    mutating func insert(_ node: Int, _ connection: BenchConnection) -> BenchConnection? {
+        clock += 1
+        var evicted: BenchConnection?
+        if entries.count >= limit, let oldest = entries.sorted(by: { $0.value.lastUse < $1.value.lastUse }).first {
+            evicted = entries.removeValue(forKey: oldest.key)?.connection
+        }
+        entries[node] = (connection, clock)
+        return evicted
+    }
+}
+
+/// An actor that does nothing, to measure an actor call with and without a `Task.immediate`.
+private actor TaskFloorActor {
+    var counter = 0
+
+    func call(_ value: Int) -> Int {
+        counter &+= value
+        return counter
+    }
+
+    func callStartingTask(_ value: Int) -> Int {
+        if #available(macOS 26.0, iOS 26.0, watchOS 26.0, tvOS 26.0, visionOS 26.0, *) {
+            Task.immediate { self.counter &+= value }
+        } else {
+            Task { self.counter &+= value }
+        }
+        return counter
+    }
+}
+
+/// The skeleton of a pool whose connects run in tasks of its own: the core, one `Task.immediate`
+/// per miss, the victim's close and the hand-back, and nothing else.
+private actor SkeletonPool {
+    var core: BenchCore
+    var handedBack: BenchConnection?
+
+    init(capacity: Int) {
+        core = try! BenchCore(maximumConnections: capacity, maximumWaiters: 0, waitTimeout: .seconds(1))
+    }
+
+    func connection(to node: Int) -> BenchConnection? {
+        let (action, _) = core.request(node, pin: false, id: 0, waiter: { _ in 0 }, now: { ContinuousClock.now })
+        guard case .startConnect(let id) = action else { return nil }
+        if #available(macOS 26.0, iOS 26.0, watchOS 26.0, tvOS 26.0, visionOS 26.0, *) {
+            Task.immediate { await self.connect(id, node) }
+        } else {
+            Task { await self.connect(id, node) }
+        }
+        defer { handedBack = nil }
+        return handedBack
+    }
+
+    func connect(_ id: BenchCore.ConnectID, _ node: Int) async {
+        var actions = core.connectFinished(id, result: .success(BenchConnection(node: node)))
+        for action in actions {
+            switch action {
+            case .close(let connection, _): await connection.close()
+            case .resume(_, .connected(let connection, _)): handedBack = connection
+            default: break
+            }
+        }
+        core.recycle(&actions)
+    }
+}
+
 /// Keys in a fixed pseudo-random order over `0..<capacity` (every lookup is a hit, with the cache
 /// behaviour of random access).
 private func hitKeys(capacity: Int, count: Int) -> [Int] {
@@ -55,7 +137,8 @@ private func fillCore(capacity: Int) -> BenchCore {
 private func coreMiss(_ core: inout BenchCore, _ node: Int) {
     let (action, _) = core.request(node, pin: false, id: 0, waiter: { _ in 0 }, now: { ContinuousClock.now })
     guard case .startConnect(let id) = action else { fatalError("benchmark expects a miss") }
-    blackHole(core.connectFinished(id, result: .success(BenchConnection(node: node))))
+    var actions = core.connectFinished(id, result: .success(BenchConnection(node: node)))
+    core.recycle(&actions)
 }
 
 func connectionPoolBenchmarks(quick: Bool) async -> [BenchmarkResult] {
@@ -63,6 +146,18 @@ func connectionPoolBenchmarks(quick: Bool) async -> [BenchmarkResult] {
     let capacities = quick ? [1_000, 100_000] : [1_000, 100_000, 1_000_000]
     let operations = quick ? 20_000 : 200_000
     let repetitions = quick ? 3 : 5
+
+    // The floor of a pool-owned connect task: an actor call with and without a Task.immediate.
+    let floorActor = TaskFloorActor()
+    let actorCall = await nanosecondsPerOperation(operations: operations, repetitions: repetitions) {
+        for index in 0..<operations { blackHole(await floorActor.call(index)) }
+    }
+    let actorCallWithTask = await nanosecondsPerOperation(operations: operations, repetitions: repetitions) {
+        for index in 0..<operations { blackHole(await floorActor.callStartingTask(index)) }
+    }
+    results.append(result(
+        "floor: actor call + Task.immediate, ns", actorCallWithTask, .report,
+        "an actor call alone \(format(actorCall)) ns; the task adds \(format(actorCallWithTask - actorCall)) ns"))
 
     var coreMissNanos: [Int: Double] = [:]
     for capacity in capacities {
@@ -103,6 +198,17 @@ func connectionPoolBenchmarks(quick: Bool) async -> [BenchmarkResult] {
         }
         await pool.shutdown()
 
+        // The skeleton of a pool with pool-owned connect tasks, from outside it.
+        let skeleton = SkeletonPool(capacity: capacity)
+        for node in 0..<capacity { _ = await skeleton.connection(to: node) }
+        var nextSkeletonNode = capacity
+        let skeletonMiss = await nanosecondsPerOperation(operations: operations, repetitions: repetitions) {
+            for _ in 0..<operations {
+                blackHole(await skeleton.connection(to: nextSkeletonNode))
+                nextSkeletonNode += 1
+            }
+        }
+
         // NSCache with a count limit.
         let cache = NSCache<NSNumber, BenchConnection>()
         cache.countLimit = capacity
@@ -130,6 +236,9 @@ func connectionPoolBenchmarks(quick: Bool) async -> [BenchmarkResult] {
         results.append(result(
             "evicting miss: NSCache insert / actor miss (\(label))", cacheEvictingInsert / actorEvictingMiss, .atLeast(3),
             "NSCache evicting insert \(format(cacheEvictingInsert)) ns, actor evicting miss \(format(actorEvictingMiss)) ns, core \(format(coreEvictingMiss)) ns"))
+        results.append(result(
+            "evicting miss bound: NSCache insert / skeleton miss (\(label))", cacheEvictingInsert / skeletonMiss, .report,
+            "skeleton pool (core + one Task.immediate, nothing else) \(format(skeletonMiss)) ns; the actor's miss is \(format(actorEvictingMiss / skeletonMiss))× that"))
     }
 
     // The original's algorithm, at 100k: every eviction scans the whole map.
@@ -144,6 +253,33 @@ func connectionPoolBenchmarks(quick: Bool) async -> [BenchmarkResult] {
         }
     }
     naive.entries = [:]
+
+    // The floor of any map keyed by a Hashable node: a Dictionary insert plus remove at 100k.
+    var dictionary: [Int: BenchConnection] = [:]
+    dictionary.reserveCapacity(100_000)
+    for node in 0..<100_000 { dictionary[node] = BenchConnection(node: node) }
+    var nextDictionaryNode = 100_000
+    let dictionaryPair = nanosecondsPerOperation(operations: operations, repetitions: repetitions) {
+        for _ in 0..<operations {
+            dictionary[nextDictionaryNode] = BenchConnection(node: nextDictionaryNode)
+            blackHole(dictionary.removeValue(forKey: nextDictionaryNode - 100_000))
+            nextDictionaryNode += 1
+        }
+    }
+    dictionary = [:]
+
+    // The original's eviction: sort everything by last use.
+    var sorting = SortingPool(limit: 100_000)
+    for node in 0..<100_000 { _ = sorting.insert(node, BenchConnection(node: node)) }
+    let sortingOperations = quick ? 3 : 20
+    var nextSortingNode = 100_000
+    let sortingMiss = nanosecondsPerOperation(operations: sortingOperations, repetitions: 1) {
+        for _ in 0..<sortingOperations {
+            blackHole(sorting.insert(nextSortingNode, BenchConnection(node: nextSortingNode)))
+            nextSortingNode += 1
+        }
+    }
+    sorting.entries = [:]
     if let small = coreMissNanos[1_000], let large = coreMissNanos[100_000] {
         results.append(result(
             "core evicting miss: 100k / 1k", large / small, .atMost(2),
@@ -151,6 +287,12 @@ func connectionPoolBenchmarks(quick: Bool) async -> [BenchmarkResult] {
         results.append(result(
             "evicting miss at 100k: naive scan / core", naiveMiss / large, .atLeast(1_000),
             "naive scan \(format(naiveMiss)) ns, core \(format(large)) ns"))
+        results.append(result(
+            "evicting miss bound at 100k: naive scan / Dictionary insert+remove", naiveMiss / dictionaryPair, .report,
+            "a bare Dictionary insert + remove \(format(dictionaryPair)) ns: the core is \(format(large / dictionaryPair))× that"))
+        results.append(result(
+            "evicting miss at 100k: the original's sort / core", sortingMiss / large, .report,
+            "sort by last use \(format(sortingMiss / 1_000)) µs, core \(format(large)) ns"))
     }
     if let small = coreMissNanos[1_000], let huge = coreMissNanos[1_000_000] {
         results.append(result(

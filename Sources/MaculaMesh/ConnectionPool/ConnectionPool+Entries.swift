@@ -19,9 +19,8 @@ package struct ConnectionPoolLease: Hashable, Sendable {
 /// - The **table** maps a node to its slot. Each bucket is 8 bytes: the slot index and the low 32
 ///   bits of the node's hash (so probes rarely touch a slot, and growing never rehashes a node).
 ///   Linear probing, at most half full, deletion by backward shift (no tombstones).
-/// - A **slot** is 36 bytes (40 with padding) for an `Int` node ID and a class connection: node,
-///   connection, two links, lease count, generation, and the node's hash tag (so removing an
-///   entry never hashes its node again). A connecting slot has no connection yet; its first link
+/// - A **slot** is 32 bytes for an `Int` node ID and a class connection: node, connection, two
+///   links, lease count, generation. A connecting slot has no connection yet; its first link
 ///   holds a tag the core chooses (the index of its connect record).
 /// - The **idle list** holds the unpinned established entries, most recently used at the head.
 ///   Its tail is the least recently used entry that may be evicted, so finding the victim is O(1).
@@ -50,19 +49,15 @@ package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Se
         /// Leases; `Entries.connecting` for a connecting slot.
         @usableFromInline var pins: Int32
         @usableFromInline var generation: UInt32
-        /// The low 32 bits of the node's hash, as in its bucket: removing the entry finds its
-        /// bucket without hashing the node again (which matters for string or byte node IDs).
-        @usableFromInline var hashTag: UInt32
 
         @inlinable
-        init(node: NodeID, connection: Connection?, previous: Int32, next: Int32, pins: Int32, generation: UInt32, hashTag: UInt32) {
+        init(node: NodeID, connection: Connection?, previous: Int32, next: Int32, pins: Int32, generation: UInt32) {
             self.node = node
             self.connection = connection
             self.previous = previous
             self.next = next
             self.pins = pins
             self.generation = generation
-            self.hashTag = hashTag
         }
     }
 
@@ -107,8 +102,7 @@ package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Se
     // MARK: Slots
 
     @inlinable
-    mutating func allocateSlot(_ node: NodeID, hash: Int, connection: Connection?, previous: Int32, pins: Int32) -> Int32 {
-        let hashTag = UInt32(truncatingIfNeeded: hash)
+    mutating func allocateSlot(_ node: NodeID, connection: Connection?, previous: Int32, pins: Int32) -> Int32 {
         if freeHead != Self.none {
             let slot = freeHead
             freeHead = slots[Int(slot)].next
@@ -117,12 +111,9 @@ package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Se
             slots[Int(slot)].previous = previous
             slots[Int(slot)].next = Self.none
             slots[Int(slot)].pins = pins
-            slots[Int(slot)].hashTag = hashTag
             return slot
         }
-        slots.append(Slot(
-            node: node, connection: connection, previous: previous, next: Self.none, pins: pins, generation: 0,
-            hashTag: hashTag))
+        slots.append(Slot(node: node, connection: connection, previous: previous, next: Self.none, pins: pins, generation: 0))
         return Int32(slots.count &- 1)
     }
 
@@ -207,7 +198,7 @@ package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Se
     /// - Complexity: amortised O(1).
     @inlinable
     mutating func insertConnecting(_ node: NodeID, hash: Int, tag: Int32) -> Int32 {
-        let slot = allocateSlot(node, hash: hash, connection: nil, previous: tag, pins: Self.connecting)
+        let slot = allocateSlot(node, connection: nil, previous: tag, pins: Self.connecting)
         tableInsert(slot: slot, hash: hash)
         connectingCount += 1
         return slot

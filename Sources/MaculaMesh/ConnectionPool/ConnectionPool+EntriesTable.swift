@@ -53,7 +53,7 @@ extension ConnectionPoolEntries {
     /// Removes `slot` from the table, shifting later entries of its probe run back.
     @inlinable
     mutating func tableRemove(slot: Int32) {
-        let tag = slots[Int(slot)].hashTag
+        let tag = UInt32(truncatingIfNeeded: slots[Int(slot)].node.hashValue)
         let mask = buckets.count &- 1
         var hole = Int(tag) & mask
         while Self.slot(inBucket: buckets[hole]) != slot { hole = (hole &+ 1) & mask }
@@ -128,9 +128,6 @@ extension ConnectionPoolEntries {
             let node = slots[Int(slot)].node
             if Self.tag(inBucket: value) != UInt32(truncatingIfNeeded: node.hashValue) {
                 problems.append("bucket \(index) has a wrong tag")
-            }
-            if Self.tag(inBucket: value) != slots[Int(slot)].hashTag {
-                problems.append("slot \(slot) has a hash tag other than its bucket's")
             }
             var probe = Int(Self.tag(inBucket: value)) & mask
             while probe != index {
