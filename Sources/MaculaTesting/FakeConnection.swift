@@ -28,7 +28,7 @@ public final class FakeConnection<NodeID: Hashable & Sendable>: PooledConnection
     public var closeCount: Int { closes.load(ordering: .acquiring) }
 
     /// Counts the close. Never suspends.
-    public func close() async {
+    public nonisolated(nonsending) func close() async {
         closes.add(1, ordering: .acquiringAndReleasing)
     }
 

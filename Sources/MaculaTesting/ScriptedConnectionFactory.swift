@@ -110,7 +110,7 @@ public final class ScriptedConnectionFactory<NodeID: Hashable & Sendable>: Senda
     }
 
     /// The factory function to hand to a pool.
-    public func connect(to node: NodeID) async throws -> FakeConnection<NodeID> {
+    public nonisolated(nonsending) func connect(to node: NodeID) async throws -> FakeConnection<NodeID> {
         let serial = state.withLock { state -> Int in
             state.serial += 1
             state.calls[node, default: 0] += 1

@@ -22,7 +22,7 @@ private final class BenchConnection: PooledConnection {
     let node: Int
     init(node: Int) { self.node = node }
     var isAlive: Bool { true }
-    func close() async {}
+    nonisolated(nonsending) func close() async {}
 }
 
 private typealias BenchCore = ConnectionPoolCore<Int, BenchConnection, Int, ContinuousClock.Instant>

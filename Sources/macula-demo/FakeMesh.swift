@@ -102,7 +102,7 @@ final class DemoConnection: Sendable {
     var isAlive: Bool { state.isUp && !closedFlag.load(ordering: .relaxed) }
 
     /// Marks the connection closed (counted once; a second close is counted as a defect).
-    func close() async {
+    nonisolated(nonsending) func close() async {
         if closedFlag.exchange(true, ordering: .relaxed) {
             ledger.closedTwice()
         } else {

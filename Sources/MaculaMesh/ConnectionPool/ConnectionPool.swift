@@ -59,6 +59,10 @@ where C.Duration == Duration {
     ///   thread hop per connect. Keep its synchronous part short, or write the closure as
     ///   `{ @concurrent node in … }` to run it on the global executor. The pool puts no deadline
     ///   on it: give it its own timeout.
+    /// - Note: A closure literal is `nonisolated(nonsending)` here by itself; a method passed by
+    ///   reference (`factory: dialer.connect`) keeps its own isolation, and a plain `async`
+    ///   method is `@concurrent` unless its module enables `NonisolatedNonsendingByDefault`:
+    ///   declare it `nonisolated(nonsending)` to spare the hop.
     public typealias Factory = nonisolated(nonsending) @Sendable (NodeID) async throws -> Connection
 
     /// What the pool knows about one node (the seed's `get_connection_info`).
@@ -396,6 +400,19 @@ where C.Duration == Duration {
         while let (_, task) = connectTaskHandles.first {
             await task.value
         }
+    }
+
+    /// What the actor still keeps for callers, for tests: when no call is in progress, every
+    /// outcome was taken, no starter waits or is being started, and no connect waits to start.
+    /// - Returns: what is left over, empty when nothing is.
+    func callerStateLeftOver() -> [String] {
+        var problems: [String] = []
+        if !outcomes.isEmpty { problems.append("\(outcomes.count) outcomes never taken") }
+        if let kept = starterOutcome { problems.append("starter \(kept.id)'s outcome never taken") }
+        if !suspendedStarters.isEmpty { problems.append("\(suspendedStarters.count) starters still registered") }
+        if !starterWindows.isEmpty { problems.append("starter windows \(starterWindows) still open") }
+        if !pendingStarts.isEmpty { problems.append("\(pendingStarts.count) connects never started") }
+        return problems
     }
 
     /// Returns once ``run()`` is running (at once if it is): the hand-shake tests use before they

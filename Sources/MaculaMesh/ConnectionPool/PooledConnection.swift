@@ -24,5 +24,9 @@ public protocol PooledConnection: Sendable {
     /// - Important: It is `nonisolated(nonsending)`: it starts on the pool's executor and runs
     ///   there until it first suspends, so keep its synchronous part short. It cannot fail: log
     ///   what goes wrong, the pool could not act on it.
+    /// - Note: Declare your implementation `nonisolated(nonsending) func close() async` as well.
+    ///   Unless your module enables the `NonisolatedNonsendingByDefault` upcoming feature, a
+    ///   plain `func close() async` is `@concurrent`: every close then leaves the pool's executor
+    ///   and comes back, even one that never suspends.
     nonisolated(nonsending) func close() async
 }

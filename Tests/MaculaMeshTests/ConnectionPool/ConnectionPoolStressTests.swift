@@ -83,6 +83,8 @@ struct ConnectionPoolStressTests {
         }
         #expect(violations.isEmpty, "\(violations.prefix(5))")
         #expect(await pool.memoryUsage().highWaterMark <= 6)
+        // Every caller has returned: the actor keeps nothing for any of them.
+        #expect(await pool.callerStateLeftOver() == [])
 
         await pool.shutdown()
         async let stop: Void = { _ = try? await factory.connect(to: -1) }()

@@ -305,4 +305,11 @@ struct PoolFixture {
         let problems = await pool.core.invariantViolations()
         #expect(problems.isEmpty, "\(problems)", sourceLocation: sourceLocation)
     }
+
+    /// The core's invariants, and nothing left for callers: call it when no call is in progress.
+    func expectQuiescent(sourceLocation: SourceLocation = #_sourceLocation) async {
+        await expectInvariants(sourceLocation: sourceLocation)
+        let leftOver = await pool.callerStateLeftOver()
+        #expect(leftOver.isEmpty, "\(leftOver)", sourceLocation: sourceLocation)
+    }
 }
