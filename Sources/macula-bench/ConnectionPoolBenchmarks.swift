@@ -11,7 +11,8 @@ import MaculaMesh
 //   the connect and the core's step in it, closes the victim and hands the connection back, and
 //   does nothing else (no metrics, no cancellation, no waiters): about the least a pool pays for
 //   a miss whose connect runs in a task of the pool's own, so that no caller's cancellation
-//   reaches it (and an actor call plus a bare `Task.immediate`, for scale);
+//   reaches it; and the same skeleton connecting in the caller's task, which isolates what the
+//   task costs (and an actor call plus a bare `Task.immediate`, for scale);
 // - a Swift `Dictionary` insert plus remove at 100k, the least any map keyed by a `Hashable`
 //   node pays for a miss that evicts.
 // And the original's own eviction (sort every entry by last use, take the first) is reported
@@ -82,19 +83,24 @@ private actor TaskFloorActor {
 }
 
 /// The skeleton of a pool whose connects run in tasks of its own: the core, one `Task.immediate`
-/// per miss, the victim's close and the hand-back, and nothing else.
+/// per miss, the victim's close and the hand-back, and nothing else. With `startsTasks` false the
+/// same work runs in the caller's task: the difference is what the pool-owned task costs.
 private actor SkeletonPool {
     var core: BenchCore
     var handedBack: BenchConnection?
+    let startsTasks: Bool
 
-    init(capacity: Int) {
+    init(capacity: Int, startsTasks: Bool) {
         core = try! BenchCore(maximumConnections: capacity, maximumWaiters: 0, waitTimeout: .seconds(1))
+        self.startsTasks = startsTasks
     }
 
-    func connection(to node: Int) -> BenchConnection? {
+    func connection(to node: Int) async -> BenchConnection? {
         let (action, _) = core.request(node, pin: false, id: 0, waiter: { _ in 0 }, now: { ContinuousClock.now })
         guard case .startConnect(let id) = action else { return nil }
-        if #available(macOS 26.0, iOS 26.0, watchOS 26.0, tvOS 26.0, visionOS 26.0, *) {
+        if !startsTasks {
+            await connect(id, node)
+        } else if #available(macOS 26.0, iOS 26.0, watchOS 26.0, tvOS 26.0, visionOS 26.0, *) {
             Task.immediate { await self.connect(id, node) }
         } else {
             Task { await self.connect(id, node) }
@@ -113,6 +119,19 @@ private actor SkeletonPool {
             }
         }
         core.recycle(&actions)
+    }
+}
+
+/// An evicting miss through a skeleton pool, called from outside it, in nanoseconds.
+private func measureSkeletonMiss(capacity: Int, startsTasks: Bool, operations: Int, repetitions: Int) async -> Double {
+    let skeleton = SkeletonPool(capacity: capacity, startsTasks: startsTasks)
+    for node in 0..<capacity { _ = await skeleton.connection(to: node) }
+    var nextNode = capacity
+    return await nanosecondsPerOperation(operations: operations, repetitions: repetitions) {
+        for _ in 0..<operations {
+            blackHole(await skeleton.connection(to: nextNode))
+            nextNode += 1
+        }
     }
 }
 
@@ -198,16 +217,11 @@ func connectionPoolBenchmarks(quick: Bool) async -> [BenchmarkResult] {
         }
         await pool.shutdown()
 
-        // The skeleton of a pool with pool-owned connect tasks, from outside it.
-        let skeleton = SkeletonPool(capacity: capacity)
-        for node in 0..<capacity { _ = await skeleton.connection(to: node) }
-        var nextSkeletonNode = capacity
-        let skeletonMiss = await nanosecondsPerOperation(operations: operations, repetitions: repetitions) {
-            for _ in 0..<operations {
-                blackHole(await skeleton.connection(to: nextSkeletonNode))
-                nextSkeletonNode += 1
-            }
-        }
+        // The skeleton of a pool with pool-owned connect tasks, and the same without the tasks.
+        let skeletonMiss = await measureSkeletonMiss(
+            capacity: capacity, startsTasks: true, operations: operations, repetitions: repetitions)
+        let inlineSkeletonMiss = await measureSkeletonMiss(
+            capacity: capacity, startsTasks: false, operations: operations, repetitions: repetitions)
 
         // NSCache with a count limit.
         let cache = NSCache<NSNumber, BenchConnection>()
@@ -239,6 +253,10 @@ func connectionPoolBenchmarks(quick: Bool) async -> [BenchmarkResult] {
         results.append(result(
             "evicting miss bound: NSCache insert / skeleton miss (\(label))", cacheEvictingInsert / skeletonMiss, .report,
             "skeleton pool (core + one Task.immediate, nothing else) \(format(skeletonMiss)) ns; the actor's miss is \(format(actorEvictingMiss / skeletonMiss))× that"))
+        results.append(result(
+            "evicting miss bound: NSCache insert / skeleton miss without the task (\(label))",
+            cacheEvictingInsert / inlineSkeletonMiss, .report,
+            "the same skeleton connecting in the caller's task \(format(inlineSkeletonMiss)) ns: the pool-owned task costs \(format(skeletonMiss - inlineSkeletonMiss)) ns"))
     }
 
     // The original's algorithm, at 100k: every eviction scans the whole map.
