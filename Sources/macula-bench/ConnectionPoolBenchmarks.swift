@@ -29,37 +29,45 @@ private final class BenchConnection: PooledConnection {
 private typealias BenchCore = ConnectionPoolCore<Int, BenchConnection, Int, ContinuousClock.Instant>
 private typealias BenchPool = ConnectionPool<Int, BenchConnection, ContinuousClock>
 
-/// The original's algorithm: a map of last-use counters scanned for the oldest on eviction.
-private struct NaiveScanPool {
+/// A map of last-use counters that looks for the oldest entry on every eviction: by a linear scan
+/// (the naive baseline), or by sorting every entry by last use (the original's way, as
+/// ORIGINAL.md describes it).
+private struct LastUsePool {
+    enum Search { case scan, sort }
+
     var entries: [Int: (connection: BenchConnection, lastUse: Int)] = [:]
     var clock = 0
     let limit: Int
+    let search: Search
 
     mutating func insert(_ node: Int, _ connection: BenchConnection) -> BenchConnection? {
         clock += 1
         var evicted: BenchConnection?
-        if entries.count >= limit, let oldest = entries.min(by: { $0.value.lastUse < $1.value.lastUse }) {
-            evicted = entries.removeValue(forKey: oldest.key)?.connection
+        if entries.count >= limit, let oldest = oldestNode() {
+            evicted = entries.removeValue(forKey: oldest)?.connection
         }
         entries[node] = (connection, clock)
         return evicted
     }
+
+    private func oldestNode() -> Int? {
+        switch search {
+        case .scan: entries.min(by: { $0.value.lastUse < $1.value.lastUse })?.key
+        case .sort: entries.sorted(by: { $0.value.lastUse < $1.value.lastUse }).first?.key
+        }
+    }
 }
 
-/// The original's eviction as ORIGINAL.md describes it: sort every entry by last use.
-private struct SortingPool {
-    var entries: [Int: (connection: BenchConnection, lastUse: Int)] = [:]
-    var clock = 0
-    let limit: Int
-
-    mutating func insert(_ node: Int, _ connection: BenchConnection) -> BenchConnection? {
-        clock += 1
-        var evicted: BenchConnection?
-        if entries.count >= limit, let oldest = entries.sorted(by: { $0.value.lastUse < $1.value.lastUse }).first {
-            evicted = entries.removeValue(forKey: oldest.key)?.connection
+/// An evicting miss in a full 100k-entry `LastUsePool`, in nanoseconds.
+private func measureLastUseMiss(_ search: LastUsePool.Search, operations: Int, repetitions: Int) -> Double {
+    var pool = LastUsePool(limit: 100_000, search: search)
+    for node in 0..<100_000 { _ = pool.insert(node, BenchConnection(node: node)) }
+    var nextNode = 100_000
+    return nanosecondsPerOperation(operations: operations, repetitions: repetitions) {
+        for _ in 0..<operations {
+            blackHole(pool.insert(nextNode, BenchConnection(node: nextNode)))
+            nextNode += 1
         }
-        entries[node] = (connection, clock)
-        return evicted
     }
 }
 
@@ -259,18 +267,8 @@ func connectionPoolBenchmarks(quick: Bool) async -> [BenchmarkResult] {
             "the same skeleton connecting in the caller's task \(format(inlineSkeletonMiss)) ns: the pool-owned task costs \(format(skeletonMiss - inlineSkeletonMiss)) ns"))
     }
 
-    // The original's algorithm, at 100k: every eviction scans the whole map.
-    var naive = NaiveScanPool(limit: 100_000)
-    for node in 0..<100_000 { _ = naive.insert(node, BenchConnection(node: node)) }
-    let naiveOperations = quick ? 200 : 2_000
-    var nextNaiveNode = 100_000
-    let naiveMiss = nanosecondsPerOperation(operations: naiveOperations, repetitions: quick ? 1 : 3) {
-        for _ in 0..<naiveOperations {
-            blackHole(naive.insert(nextNaiveNode, BenchConnection(node: nextNaiveNode)))
-            nextNaiveNode += 1
-        }
-    }
-    naive.entries = [:]
+    // The naive map at 100k: every eviction scans every entry.
+    let naiveMiss = measureLastUseMiss(.scan, operations: quick ? 200 : 2_000, repetitions: quick ? 1 : 3)
 
     // The floor of any map keyed by a Hashable node: a Dictionary insert plus remove at 100k.
     var dictionary: [Int: BenchConnection] = [:]
@@ -286,18 +284,9 @@ func connectionPoolBenchmarks(quick: Bool) async -> [BenchmarkResult] {
     }
     dictionary = [:]
 
-    // The original's eviction: sort everything by last use.
-    var sorting = SortingPool(limit: 100_000)
-    for node in 0..<100_000 { _ = sorting.insert(node, BenchConnection(node: node)) }
-    let sortingOperations = quick ? 3 : 20
-    var nextSortingNode = 100_000
-    let sortingMiss = nanosecondsPerOperation(operations: sortingOperations, repetitions: 1) {
-        for _ in 0..<sortingOperations {
-            blackHole(sorting.insert(nextSortingNode, BenchConnection(node: nextSortingNode)))
-            nextSortingNode += 1
-        }
-    }
-    sorting.entries = [:]
+    // The original's eviction at 100k: every eviction sorts every entry by last use.
+    let sortingMiss = measureLastUseMiss(.sort, operations: quick ? 3 : 20, repetitions: 1)
+
     if let small = coreMissNanos[1_000], let large = coreMissNanos[100_000] {
         results.append(result(
             "core evicting miss: 100k / 1k", large / small, .atMost(2),
