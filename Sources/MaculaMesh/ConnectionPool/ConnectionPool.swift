@@ -93,6 +93,8 @@ where C.Duration == Duration {
     @usableFromInline var outcomes: [UInt64: Core.Outcome] = [:]
     /// The starters whose connect is being started now, synchronously (innermost last): an
     /// outcome for one of them is kept for it, and it takes it as soon as the start returns.
+    /// Windows nest only when a factory that has not suspended yet calls the pool again, so this
+    /// holds one ID almost always and searching it is O(nesting depth).
     @usableFromInline var starterWindows: [UInt64] = []
     /// The outcome of one starter, kept outside `outcomes` so that a connect that completes
     /// without suspending costs no dictionary work.
