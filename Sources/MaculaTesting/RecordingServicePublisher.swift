@@ -22,12 +22,16 @@ public final class RecordingServicePublisher: ServicePublisher {
         /// Record it and suspend until ``completeHeld(_:with:)`` resumes it, or its task is
         /// cancelled (it then throws `CancellationError`).
         case hold
+        /// Record it and suspend until ``completeHeld(_:with:)`` resumes it, whatever happens to
+        /// its task: a publisher that ignores cancellation.
+        case holdIgnoringCancellation
     }
 
     private struct Held {
         var id: UInt64
         var advertisement: ServiceAdvertisement
         var continuation: CheckedContinuation<Void, any Error>
+        var ignoresCancellation: Bool
     }
 
     private struct State {
@@ -131,7 +135,12 @@ public final class RecordingServicePublisher: ServicePublisher {
                             state.cancelled.append(advertisement)
                             return .cancelled
                         }
-                        state.held.append(Held(id: id, advertisement: advertisement, continuation: continuation))
+                        state.held.append(Held(
+                            id: id, advertisement: advertisement, continuation: continuation, ignoresCancellation: false))
+                        return .held
+                    case .holdIgnoringCancellation:
+                        state.held.append(Held(
+                            id: id, advertisement: advertisement, continuation: continuation, ignoresCancellation: true))
                         return .held
                     }
                 }
@@ -145,7 +154,7 @@ public final class RecordingServicePublisher: ServicePublisher {
             }
         } onCancel: {
             let held = state.withLock { state -> Held? in
-                guard let index = state.held.firstIndex(where: { $0.id == id }) else { return nil }
+                guard let index = state.held.firstIndex(where: { $0.id == id && !$0.ignoresCancellation }) else { return nil }
                 let held = state.held.remove(at: index)
                 state.cancelled.append(held.advertisement)
                 return held

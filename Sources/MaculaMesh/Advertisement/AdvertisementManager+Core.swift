@@ -4,8 +4,10 @@
 ///
 /// Invariants:
 /// - every record has exactly one `.reAdvertise` deadline; a record is `.publishing` exactly when
-///   it has a `.publishTimeout` deadline or its attempt timed out; at most one attempt per service
-///   is in flight (a new one starts only when the previous attempt's task has reported back);
+///   it has a `.publishTimeout` deadline or its attempt timed out or was superseded; at most one
+///   attempt per service is in flight (a new one starts only when the previous attempt's task has
+///   reported back), across unadvertising too: the running attempt of an unadvertised service is
+///   kept in `unowned` until its task reports back, and advertising the service again adopts it;
 /// - `.cleanup` is in the heap exactly while the state is `.running`.
 struct AdvertisementManagerCore<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
     enum DeadlineID: Hashable, Sendable {
@@ -109,6 +111,11 @@ struct AdvertisementManagerCore<Instant: InstantProtocol>: Sendable where Instan
     let configuration: AdvertisementManagerConfiguration
     private(set) var state: State = .idle
     private(set) var records: [String: Record] = [:]
+    /// The attempts still running for services that were unadvertised meanwhile (already told to
+    /// abort), by service: one per service at most, each gone when its task reports back. An
+    /// advertisement of the service takes its attempt over, so that no second publish starts
+    /// while a task that ignores cancellation still runs.
+    private(set) var unowned: [String: Attempt] = [:]
     private(set) var deadlines = DeadlineHeap<DeadlineID, Instant>()
     private(set) var budget: MemoryBudget
     private var nextAttemptID: UInt64 = 0
@@ -152,21 +159,31 @@ struct AdvertisementManagerCore<Instant: InstantProtocol>: Sendable where Instan
             }
             records[service] = record
         } else {
-            records[service] = Record(advertisement: advertisement)
+            var record = Record(advertisement: advertisement)
+            if let attempt = unowned.removeValue(forKey: service) {
+                // The attempt of an earlier advertisement still runs (it was told to abort):
+                // when it reports back, the new advertisement is published at once.
+                record.publication = .publishing(Attempt(id: attempt.id, abort: attempt.abort, timedOut: false, superseded: true))
+            }
+            records[service] = record
             budget.recordSize(records.count)
         }
         let wakeUp = schedule(.reAdvertise(service), at: now)
         return .scheduled(wakeUp: wakeUp, abort: abort)
     }
 
-    /// Forgets `service`: no more refreshes or publishes.
+    /// Forgets `service`: no more refreshes or publishes. Its running publish, if any, is told to
+    /// abort and kept (unowned) until its task reports back.
     /// - Complexity: O(log n).
     mutating func unadvertised(_ service: String) -> UnadvertisedAction {
         guard let record = records.removeValue(forKey: service) else { return .unknown }
         deadlines.remove(.reAdvertise(service))
         deadlines.remove(.publishTimeout(service))
         var abort: DeadlineSignal?
-        if case .publishing(let attempt) = record.publication { abort = attempt.abort }
+        if case .publishing(let attempt) = record.publication {
+            abort = attempt.abort
+            unowned[service] = attempt
+        }
         return .removed(record.advertisement, abort: abort)
     }
 
@@ -189,6 +206,8 @@ struct AdvertisementManagerCore<Instant: InstantProtocol>: Sendable where Instan
     mutating func runEnded(now: Instant) {
         state = .idle
         deadlines.remove(.cleanup)
+        // Unreachable when every attempt reported back, as the unowned ones did too.
+        unowned.removeAll()
         for (service, record) in records {
             guard case .publishing = record.publication else { continue }
             // Unreachable when every attempt reported back; kept so a next `run()` publishes.
@@ -237,6 +256,7 @@ struct AdvertisementManagerCore<Instant: InstantProtocol>: Sendable where Instan
     /// - Complexity: O(log n).
     mutating func publishFinished(_ service: String, attempt id: UInt64, outcome: PublishOutcome, now: Instant) -> PublishFinishedAction {
         guard var record = records[service], case .publishing(let attempt) = record.publication, attempt.id == id else {
+            if unowned[service]?.id == id { unowned.removeValue(forKey: service) }
             return .stale
         }
         record.publication = .idle

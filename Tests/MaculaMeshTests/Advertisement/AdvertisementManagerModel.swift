@@ -105,6 +105,9 @@ struct AdvertisementReferenceModel {
     var running = false
     var cleanupAt: Int?
     var records: [String: Record] = [:]
+    /// The publishes still running for services that were unadvertised meanwhile: an
+    /// advertisement of the service takes one over instead of starting a second publish.
+    var unowned: [String: Attempt] = [:]
     var baseLimit: Int
     var scalePPM = 1_000_000
     var highWaterMark = 0
@@ -201,14 +204,22 @@ struct AdvertisementReferenceModel {
             return AdModelAction(text: "scheduled(abort: \(abort))", wake: wake)
         }
         let wake = wake(at: now, before: before, after: before)
-        records[service] = Record(advertisement: advertisement, reAdvertiseAt: now)
+        var record = Record(advertisement: advertisement, reAdvertiseAt: now)
+        if let running = unowned.removeValue(forKey: service) {
+            // At most one publish per service: the new advertisement waits for the running one,
+            // which ends as superseded.
+            record.attempt = Attempt(id: running.id, timeoutAt: nil, timedOut: false, superseded: true)
+        }
+        records[service] = record
         highWaterMark = max(highWaterMark, records.count)
         return AdModelAction(text: "scheduled(abort: none)", wake: wake)
     }
 
-    /// Forgets the service at once, with its deadlines; its publish in flight is cancelled.
+    /// Forgets the service at once, with its deadlines; its publish in flight is cancelled, and
+    /// kept until its task reports back.
     mutating func unadvertised(_ service: String) -> AdModelAction {
         guard let record = records.removeValue(forKey: service) else { return AdModelAction(text: "unknown") }
+        if let attempt = record.attempt { unowned[service] = attempt }
         let abort = record.attempt.map { "#\($0.id ?? 0)" } ?? "none"
         return AdModelAction(text: "removed(\(AdModelAction.name(record.advertisement)), abort: \(abort))")
     }
@@ -226,6 +237,7 @@ struct AdvertisementReferenceModel {
     mutating func runEnded(now: Int) {
         running = false
         cleanupAt = nil
+        unowned = [:]
         for service in records.keys where records[service]!.attempt != nil {
             records[service]!.attempt = nil
             records[service]!.reAdvertiseAt = now
@@ -267,6 +279,7 @@ struct AdvertisementReferenceModel {
     /// The task of attempt `id` reported back. Only the service's current attempt counts.
     mutating func publishFinished(_ service: String, attempt id: UInt64, outcome: Outcome, now: Int) -> AdModelAction {
         guard var record = records[service], let attempt = record.attempt, attempt.id == id else {
+            if unowned[service]?.id == id { unowned[service] = nil }
             return AdModelAction(text: "stale")
         }
         let before = earliest

@@ -228,6 +228,31 @@ struct AdvertisementManagerTests {
         try await loop.value
     }
 
+    @Test("advertising a service again while its unadvertised publish still runs starts no second publish")
+    func readvertiseWaitsForTheRunningPublish() async throws {
+        let fixture = try Fixture(behavior: .holdIgnoringCancellation)
+        try await fixture.manager.advertise("echo", provider: me)
+        let loop = Task { try await fixture.manager.run() }
+        #expect(await fixture.publisher.nextAttempt().provider == me)
+        // Asleep towards the publish's timeout.
+        #expect(await fixture.clock.nextSleep() == instant(30))
+        for _ in 1...5 {
+            // The publish is told to abort but ignores it; advertising again wakes the loop,
+            // which only refreshes: the running publish is the service's one attempt.
+            await fixture.manager.unadvertise("echo")
+            try await fixture.manager.advertise("echo", provider: me)
+            #expect(await fixture.clock.nextSleep() == instant(60), "a second publish would sleep towards its timeout")
+            #expect(fixture.publisher.attempts.count == 1 && fixture.publisher.heldCount == 1)
+        }
+        // When it finally returns, the advertisement is published again at once.
+        fixture.publisher.setBehavior(.succeed)
+        fixture.publisher.completeHeld()
+        #expect(await fixture.publisher.nextAttempt().provider == me)
+        #expect(fixture.publisher.attempts.count == 2)
+        loop.cancel()
+        try await loop.value
+    }
+
     @Test("ending run() cancels and awaits every publish in flight; the next run publishes again")
     func runEndCancelsPublishes() async throws {
         let fixture = try Fixture(behavior: .hold)
