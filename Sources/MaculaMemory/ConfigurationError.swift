@@ -31,6 +31,13 @@ extension ConfigurationError {
         }
     }
 
+    /// Throws unless `name`, a component name (field `componentName`), is not empty.
+    package static func requireName(_ name: String) throws(ConfigurationError) {
+        guard !name.isEmpty else {
+            throw ConfigurationError(field: "componentName", rule: "must not be empty", value: "\"\"")
+        }
+    }
+
     /// Throws unless `value > .zero`.
     package static func requirePositive(_ value: Duration, field: String) throws(ConfigurationError) {
         guard value > .zero else {

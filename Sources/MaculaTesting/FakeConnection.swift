@@ -3,7 +3,9 @@ import Synchronization
 
 /// A ``PooledConnection`` for tests: it remembers its node and serial number, can be marked dead,
 /// and counts how often it was closed (a pool must close each connection exactly once).
-public final class FakeConnection<NodeID: Hashable & Sendable>: PooledConnection, CustomStringConvertible {
+///
+/// Two fake connections are equal only when they are the same object.
+public final class FakeConnection<NodeID: Hashable & Sendable>: PooledConnection, Hashable, CustomStringConvertible {
     /// The node it connects to.
     public let node: NodeID
     /// Its number among the connections its factory made, from 1.
@@ -33,4 +35,10 @@ public final class FakeConnection<NodeID: Hashable & Sendable>: PooledConnection
     }
 
     public var description: String { "FakeConnection(\(node) #\(serial))" }
+
+    /// Identity: the same object.
+    public static func == (lhs: FakeConnection, rhs: FakeConnection) -> Bool { lhs === rhs }
+
+    /// Hashes the object's identity.
+    public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
 }

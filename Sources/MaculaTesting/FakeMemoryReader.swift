@@ -5,7 +5,7 @@ import Synchronization
 ///
 /// ```swift
 /// let reader = FakeMemoryReader(usedBytes: 100, limitBytes: 1_000)
-/// let monitor = try MemoryPressureMonitor(reader: reader, clock: ManualClock())
+/// let monitor = try MemoryPressureMonitor(clock: ManualClock(), reader: reader)
 /// reader.set(usedBytes: 950)          // 95 % of the limit
 /// await monitor.check()               // .high
 /// ```

@@ -12,7 +12,7 @@ import MaculaMesh
 /// query.succeed([provider])                          // the handler gets the providers
 /// ```
 ///
-/// A held discovery honours cancellation at once (the handler cancels a discovery nobody waits
+/// A held discovery honors cancellation at once (the handler cancels a discovery nobody waits
 /// for any more); ``cancelledCount`` counts those, and ``waitForCancellations(_:)`` waits for them.
 public final class InMemoryRPCDiscovery: RPCDiscovery {
     /// How the discovery of a service answers.

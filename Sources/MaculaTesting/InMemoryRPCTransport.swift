@@ -3,13 +3,13 @@ import MaculaMesh
 
 /// An ``RPCTransport`` with no network: run an ``RPCHandler`` end to end in a test or an example.
 ///
-/// Each provider (by ``ServiceProvider/nodeID``) has a ``Behaviour``: answer at once, hold the
+/// Each provider (by ``ServiceProvider/nodeID``) has a ``Behavior``: answer at once, hold the
 /// request until the test answers it, drop it (the attempt times out), or fail the send. Replies
-/// go to the sink set with ``deliverReplies(to:)-(RPCHandler<C>)`` — normally the handler's
+/// go to the sink set with ``deliverReplies(to:)-(RPCHandler)`` — normally the handler's
 /// ``RPCHandler/handleReply(_:)``.
 ///
 /// ```swift
-/// let transport = InMemoryRPCTransport(defaultBehaviour: .respond { request in .success(request.arguments) })
+/// let transport = InMemoryRPCTransport(defaultBehavior: .respond { request in .success(request.arguments) })
 /// let handler = try RPCHandler(registry: registry, transport: transport, discovery: discovery)
 /// transport.deliverReplies(to: handler)
 /// ```
@@ -18,7 +18,7 @@ import MaculaMesh
 /// waiting when there is none yet — so a test never sleeps to find out what was sent.
 public final class InMemoryRPCTransport: RPCTransport {
     /// What happens to a request sent to a provider.
-    public enum Behaviour: Sendable {
+    public enum Behavior: Sendable {
         /// Keep the request until someone answers it (``nextRequest()``, ``takeHeldRequests()``).
         case hold
         /// Lose the request: the provider never answers, so the attempt times out.
@@ -32,8 +32,8 @@ public final class InMemoryRPCTransport: RPCTransport {
     }
 
     private struct State {
-        var defaultBehaviour: Behaviour
-        var behaviours: [String: Behaviour] = [:]
+        var defaultBehavior: Behavior
+        var behaviors: [String: Behavior] = [:]
         var sink: (@Sendable (RPCReply) async -> Void)?
         var history: [RPCRequest] = []
         var sendCount = 0
@@ -41,6 +41,8 @@ public final class InMemoryRPCTransport: RPCTransport {
         var heldHead = 0
         var requestObservers: [CheckedContinuation<RPCRequest, Never>] = []
         var countObservers: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        var outstanding = 0
+        var maximumOutstanding = 0
     }
 
     private let state: LockedState<State>
@@ -48,38 +50,38 @@ public final class InMemoryRPCTransport: RPCTransport {
 
     /// Creates a transport.
     /// - Parameters:
-    ///   - defaultBehaviour: the behaviour of every provider without its own; ``Behaviour/hold``
+    ///   - defaultBehavior: the behavior of every provider without its own; ``Behavior/hold``
     ///     by default.
     ///   - keepsHistory: whether ``sentRequests`` records every request (turn off for long or
     ///     large runs: it grows with every send).
-    public init(defaultBehaviour: Behaviour = .hold, keepsHistory: Bool = true) {
-        state = LockedState(State(defaultBehaviour: defaultBehaviour))
+    public init(defaultBehavior: Behavior = .hold, keepsHistory: Bool = true) {
+        state = LockedState(State(defaultBehavior: defaultBehavior))
         self.keepsHistory = keepsHistory
     }
 
-    /// Sets the behaviour of the provider with `nodeID`.
+    /// Sets the behavior of the provider with `nodeID`.
     /// - Parameters:
-    ///   - behaviour: what happens to requests sent to it from now on.
+    ///   - behavior: what happens to requests sent to it from now on.
     ///   - nodeID: the provider's ``ServiceProvider/nodeID``.
-    public func setBehaviour(_ behaviour: Behaviour, for nodeID: String) {
-        state.withLock { $0.behaviours[nodeID] = behaviour }
+    public func setBehavior(_ behavior: Behavior, for nodeID: String) {
+        state.withLock { $0.behaviors[nodeID] = behavior }
     }
 
-    /// Sets the behaviour of every provider without its own.
-    /// - Parameter behaviour: the new default.
-    public func setDefaultBehaviour(_ behaviour: Behaviour) {
-        state.withLock { $0.defaultBehaviour = behaviour }
+    /// Sets the behavior of every provider without its own.
+    /// - Parameter behavior: the new default.
+    public func setDefaultBehavior(_ behavior: Behavior) {
+        state.withLock { $0.defaultBehavior = behavior }
     }
 
-    /// Sends the replies of ``Behaviour/respond(_:)`` providers to `sink`.
+    /// Sends the replies of ``Behavior/respond(_:)`` providers to `sink`.
     /// - Parameter sink: receives each reply.
     public func deliverReplies(to sink: @escaping @Sendable (RPCReply) async -> Void) {
         state.withLock { $0.sink = sink }
     }
 
-    /// Sends the replies of ``Behaviour/respond(_:)`` providers to `handler`.
+    /// Sends the replies of ``Behavior/respond(_:)`` providers to `handler`.
     /// - Parameter handler: the handler whose ``RPCHandler/handleReply(_:)`` gets them.
-    public func deliverReplies<C>(to handler: RPCHandler<C>) {
+    public func deliverReplies(to handler: RPCHandler) {
         deliverReplies { reply in await handler.handleReply(reply) }
     }
 
@@ -88,6 +90,14 @@ public final class InMemoryRPCTransport: RPCTransport {
 
     /// How many requests were sent so far (whatever happened to them).
     public var sendCount: Int { state.withLock { $0.sendCount } }
+
+    /// How many ``send(_:)`` calls are in progress now: entered and not returned. A held or
+    /// dropped request's send returns at once; a responding provider's send returns once its
+    /// reply was delivered.
+    public var outstandingCount: Int { state.withLock { $0.outstanding } }
+
+    /// The most ``send(_:)`` calls that were in progress at once since the transport was made.
+    public var maximumOutstandingCount: Int { state.withLock { $0.maximumOutstanding } }
 
     /// The held requests nobody has taken yet, oldest first.
     public var heldRequests: [RPCRequest] { state.withLock { Array($0.held[$0.heldHead...]) } }
@@ -132,17 +142,19 @@ public final class InMemoryRPCTransport: RPCTransport {
         }
     }
 
-    /// Carries out the behaviour of `request.provider`.
+    /// Carries out the behavior of `request.provider`.
     /// - Parameter request: the attempt to send.
-    /// - Throws: ``InMemoryRPCTransportError`` for a ``Behaviour/failSend(_:)`` provider.
+    /// - Throws: ``InMemoryRPCTransportError`` for a ``Behavior/failSend(_:)`` provider.
     public func send(_ request: RPCRequest) async throws {
         var handOut: (CheckedContinuation<RPCRequest, Never>, RPCRequest)?
         var counted: [CheckedContinuation<Void, Never>] = []
-        let (behaviour, sink) = state.withLock { state -> (Behaviour, (@Sendable (RPCReply) async -> Void)?) in
+        let (behavior, sink) = state.withLock { state -> (Behavior, (@Sendable (RPCReply) async -> Void)?) in
             state.sendCount += 1
+            state.outstanding += 1
+            state.maximumOutstanding = max(state.maximumOutstanding, state.outstanding)
             if keepsHistory { state.history.append(request) }
-            let behaviour = state.behaviours[request.provider.nodeID] ?? state.defaultBehaviour
-            if case .hold = behaviour {
+            let behavior = state.behaviors[request.provider.nodeID] ?? state.defaultBehavior
+            if case .hold = behavior {
                 state.held.append(request)
                 if !state.requestObservers.isEmpty, let next = Self.popHeld(&state) {
                     handOut = (state.requestObservers.removeFirst(), next)
@@ -156,11 +168,12 @@ public final class InMemoryRPCTransport: RPCTransport {
                     return true
                 }
             }
-            return (behaviour, state.sink)
+            return (behavior, state.sink)
         }
+        defer { state.withLock { $0.outstanding -= 1 } }
         if let (observer, next) = handOut { observer.resume(returning: next) }
         for continuation in counted { continuation.resume() }
-        switch behaviour {
+        switch behavior {
         case .hold, .drop:
             return
         case .failSend(let message):
@@ -183,7 +196,7 @@ public final class InMemoryRPCTransport: RPCTransport {
     }
 }
 
-/// The error a ``InMemoryRPCTransport/Behaviour/failSend(_:)`` provider's send throws.
+/// The error a ``InMemoryRPCTransport/Behavior/failSend(_:)`` provider's send throws.
 public struct InMemoryRPCTransportError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The configured message.
     public let message: String

@@ -107,7 +107,7 @@ public final class RecordingServicePublisher: ServicePublisher {
         return true
     }
 
-    /// Records `advertisement` and does what the behaviour says.
+    /// Records `advertisement` and does what the behavior says.
     public func publish(_ advertisement: ServiceAdvertisement) async throws {
         let id = state.withLock { state -> UInt64 in
             state.nextID += 1
@@ -161,63 +161,5 @@ public final class RecordingServicePublisher: ServicePublisher {
             }
             held?.continuation.resume(throwing: CancellationError())
         }
-    }
-}
-
-/// An ``AdvertisementLogHandler`` that keeps every event, for tests.
-public final class RecordingAdvertisementLog: AdvertisementLogHandler {
-    private struct State {
-        var events: [AdvertisementLogEvent] = []
-        var unobserved: [AdvertisementLogEvent] = []
-        var observers: [CheckedContinuation<AdvertisementLogEvent, Never>] = []
-    }
-
-    private let state = LockedState(State())
-
-    /// Creates an empty log.
-    public init() {}
-
-    /// Every event logged, in order.
-    public var events: [AdvertisementLogEvent] { state.withLock { $0.events } }
-
-    /// The events of `kind`, in order.
-    public func events(of kind: AdvertisementLogEvent.Kind) -> [AdvertisementLogEvent] {
-        state.withLock { $0.events.filter { $0.kind == kind } }
-    }
-
-    /// Waits for the next event and returns it. Each event is reported once, in order, including
-    /// those logged before the call.
-    public func nextEvent() async -> AdvertisementLogEvent {
-        await withCheckedContinuation { (continuation: CheckedContinuation<AdvertisementLogEvent, Never>) in
-            let ready = state.withLock { state -> AdvertisementLogEvent? in
-                if state.unobserved.isEmpty {
-                    state.observers.append(continuation)
-                    return nil
-                }
-                return state.unobserved.removeFirst()
-            }
-            if let ready { continuation.resume(returning: ready) }
-        }
-    }
-
-    /// Waits for the next event of `kind`, skipping (and consuming) events of other kinds.
-    public func nextEvent(of kind: AdvertisementLogEvent.Kind) async -> AdvertisementLogEvent {
-        while true {
-            let event = await nextEvent()
-            if event.kind == kind { return event }
-        }
-    }
-
-    /// Records `event`.
-    public func log(_ event: AdvertisementLogEvent) {
-        let observer = state.withLock { state -> CheckedContinuation<AdvertisementLogEvent, Never>? in
-            state.events.append(event)
-            if state.observers.isEmpty {
-                state.unobserved.append(event)
-                return nil
-            }
-            return state.observers.removeFirst()
-        }
-        observer?.resume(returning: event)
     }
 }

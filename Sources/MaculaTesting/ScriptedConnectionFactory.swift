@@ -31,14 +31,14 @@ public final class ScriptedConnectionFactory<NodeID: Hashable & Sendable>: Senda
         /// The serial number the connection gets if the call succeeds.
         public let serial: Int
         private let factory: ScriptedConnectionFactory
-        private let honoursCancellation: Bool
+        private let honorsCancellation: Bool
         private let state = LockedState<(continuation: CheckedContinuation<FakeConnection<NodeID>, any Error>?, resolved: Bool, cancelled: Bool)>((nil, false, false))
 
         fileprivate init(node: NodeID, serial: Int, factory: ScriptedConnectionFactory) {
             self.node = node
             self.serial = serial
             self.factory = factory
-            self.honoursCancellation = factory.honoursCancellation
+            self.honorsCancellation = factory.honorsCancellation
         }
 
         /// Whether the task running the call was cancelled (the pool abandoned the connect).
@@ -64,12 +64,12 @@ public final class ScriptedConnectionFactory<NodeID: Hashable & Sendable>: Senda
                 state.continuation = continuation
                 return state.cancelled
             }
-            if cancelledEarly && honoursCancellation { fail(CancellationError()) }
+            if cancelledEarly && honorsCancellation { fail(CancellationError()) }
         }
 
         fileprivate func markCancelled() {
             state.withLock { $0.cancelled = true }
-            if honoursCancellation { fail(CancellationError()) }
+            if honorsCancellation { fail(CancellationError()) }
         }
 
         /// Takes the continuation if the call is not resolved yet, marking it resolved.
@@ -89,23 +89,25 @@ public final class ScriptedConnectionFactory<NodeID: Hashable & Sendable>: Senda
         var connections: [FakeConnection<NodeID>] = []
         var unobserved: [PendingConnect] = []
         var observers: [CheckedContinuation<PendingConnect, Never>] = []
+        var outstanding = 0
+        var maximumOutstanding = 0
     }
 
     private let state = LockedState(State())
     private let behavior: @Sendable (NodeID) -> Behavior
-    private let honoursCancellation: Bool
+    private let honorsCancellation: Bool
 
     /// Creates a factory.
     /// - Parameters:
-    ///   - honoursCancellation: when true, a waiting call whose task is cancelled throws
+    ///   - honorsCancellation: when true, a waiting call whose task is cancelled throws
     ///     `CancellationError` at once; when false (the default) it keeps waiting for the test,
     ///     which can see ``PendingConnect/isCancelled``.
     ///   - behavior: how to answer each call; by default every call waits for the test.
     public init(
-        honoursCancellation: Bool = false,
+        honorsCancellation: Bool = false,
         behavior: @escaping @Sendable (NodeID) -> Behavior = { _ in .wait }
     ) {
-        self.honoursCancellation = honoursCancellation
+        self.honorsCancellation = honorsCancellation
         self.behavior = behavior
     }
 
@@ -114,8 +116,11 @@ public final class ScriptedConnectionFactory<NodeID: Hashable & Sendable>: Senda
         let serial = state.withLock { state -> Int in
             state.serial += 1
             state.calls[node, default: 0] += 1
+            state.outstanding += 1
+            state.maximumOutstanding = max(state.maximumOutstanding, state.outstanding)
             return state.serial
         }
+        defer { state.withLock { $0.outstanding -= 1 } }
         switch behavior(node) {
         case .succeed:
             return makeConnection(node: node, serial: serial)
@@ -159,6 +164,13 @@ public final class ScriptedConnectionFactory<NodeID: Hashable & Sendable>: Senda
 
     /// How many times the factory was called, in all.
     public var callCount: Int { state.withLock { $0.serial } }
+
+    /// How many calls are in progress now: entered and not returned (waiting for the test, or
+    /// answering at once).
+    public var outstandingCount: Int { state.withLock { $0.outstanding } }
+
+    /// The most calls that were in progress at once since the factory was made.
+    public var maximumOutstandingCount: Int { state.withLock { $0.maximumOutstanding } }
 
     /// How many times the factory was called for `node`.
     public func callCount(for node: NodeID) -> Int { state.withLock { $0.calls[node, default: 0] } }

@@ -51,8 +51,8 @@ private actor ActorDictionaryClients {
     func disconnect(_ client: UInt64) -> [UInt64]? { base.disconnect(client) }
 }
 
-private typealias BenchManager = ClientManager<UInt64, BenchPeer, UInt64, ContinuousClock>
-private typealias BenchCore = ClientManagerCore<UInt64, BenchPeer, UInt64, ContinuousClock.Instant, ClientSlotWaiter>
+private typealias BenchManager = ClientManager<UInt64, BenchPeer, UInt64>
+private typealias BenchCore = ClientManagerCore<UInt64, BenchPeer, UInt64, ClientSlotWaiter>
 
 private let streamsPerClient: UInt64 = 3
 /// Clients already connected while the cycles run, so the dictionaries are not trivially small.

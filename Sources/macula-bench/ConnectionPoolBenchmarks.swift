@@ -26,8 +26,8 @@ private final class BenchConnection: PooledConnection {
     nonisolated(nonsending) func close() async {}
 }
 
-private typealias BenchCore = ConnectionPoolCore<Int, BenchConnection, Int, ContinuousClock.Instant>
-private typealias BenchPool = ConnectionPool<Int, BenchConnection, ContinuousClock>
+private typealias BenchCore = ConnectionPoolCore<Int, BenchConnection, Int>
+private typealias BenchPool = ConnectionPool<Int, BenchConnection>
 
 /// A map of last-use counters that looks for the oldest entry on every eviction: by a linear scan
 /// (the naive baseline), or by sorting every entry by last use (the original's way, as
@@ -104,7 +104,7 @@ private actor SkeletonPool {
     }
 
     func connection(to node: Int) async -> BenchConnection? {
-        let (action, _) = core.request(node, pin: false, id: 0, waiter: { _ in 0 }, now: { ContinuousClock.now })
+        let (action, _) = core.request(node, pin: false, id: 0, waiter: { _ in 0 }, now: { .zero })
         guard case .startConnect(let id) = action else { return nil }
         if !startsTasks {
             await connect(id, node)
@@ -162,7 +162,7 @@ private func fillCore(capacity: Int) -> BenchCore {
 /// One miss through the core, as the actor does it: request, connect, report.
 @inline(__always)
 private func coreMiss(_ core: inout BenchCore, _ node: Int) {
-    let (action, _) = core.request(node, pin: false, id: 0, waiter: { _ in 0 }, now: { ContinuousClock.now })
+    let (action, _) = core.request(node, pin: false, id: 0, waiter: { _ in 0 }, now: { .zero })
     guard case .startConnect(let id) = action else { fatalError("benchmark expects a miss") }
     var actions = core.connectFinished(id, result: .success(BenchConnection(node: node)))
     core.recycle(&actions)
@@ -194,7 +194,7 @@ func connectionPoolBenchmarks(quick: Bool) async -> [BenchmarkResult] {
         var core = fillCore(capacity: capacity)
         let coreHit = nanosecondsPerOperation(operations: operations, repetitions: repetitions) {
             for key in keys {
-                let (action, _) = core.request(key, pin: false, id: 0, waiter: { _ in 0 }, now: { ContinuousClock.now })
+                let (action, _) = core.request(key, pin: false, id: 0, waiter: { _ in 0 }, now: { .zero })
                 blackHole(action)
             }
         }

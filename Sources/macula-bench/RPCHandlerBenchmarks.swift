@@ -163,7 +163,7 @@ private struct RaceGroup: BenchVariant {
 /// The RPCHandler, on the continuous clock, with `run()` running.
 private struct Handler: BenchVariant {
     let transport = InMemoryRPCTransport(keepsHistory: false)
-    let handler: RPCHandler<ContinuousClock>
+    let handler: RPCHandler
     let loop: Task<Void, any Error>
 
     init(count: Int) async {
@@ -172,14 +172,12 @@ private struct Handler: BenchVariant {
         configuration.providerStrategy = .first
         let registry = try! ServiceRegistry()
         try! await registry.cacheProviders([benchProvider], for: procedure, ttl: .seconds(86_400))
-        handler = try! RPCHandler(registry: registry, transport: transport, discovery: InMemoryRPCDiscovery(), configuration: configuration)
+        handler = try! RPCHandler(
+            configuration: configuration, registry: registry, transport: transport, discovery: InMemoryRPCDiscovery()
+        )
         let handler = self.handler
         transport.deliverReplies(to: handler)
         loop = Task { try await handler.run() }
-        // run() is up once it handles a call: a throwaway call answered at once.
-        transport.setBehaviour(.respond { _ in .success([]) }, for: benchProvider.nodeID)
-        while (try? await handler.call(procedure)) == nil { await Task.yield() }
-        transport.setBehaviour(.hold, for: benchProvider.nodeID)
     }
 
     func call(_ index: Int, timeout: Duration) async -> [UInt8]? {

@@ -46,7 +46,7 @@ private func time(_ body: () async -> Void) async -> Double {
 }
 
 /// A registry holding `count` local advertisements with a long TTL, on its own manual clock.
-private func makeRegistry(count: Int) async -> (ServiceRegistry<ManualClock>, ManualClock) {
+private func makeRegistry(count: Int) async -> (ServiceRegistry, ManualClock) {
     let clock = ManualClock()
     var configuration = ServiceRegistryConfiguration()
     configuration.maximumLocalServices = count + 1
@@ -68,7 +68,7 @@ private func makeTable(count: Int, clock: ManualClock) -> NaiveServiceTable {
 /// Best time of `repetitions` prunes of the registry, each after making its first `expired`
 /// entries expire (re-advertised with a short TTL, then the clock moves past it).
 private func registryPrune(
-    _ registry: ServiceRegistry<ManualClock>,
+    _ registry: ServiceRegistry,
     clock: ManualClock,
     expired: Int,
     repetitions: Int
@@ -80,7 +80,7 @@ private func registryPrune(
         }
         clock.advance(by: shortTTL + .seconds(1))
         var removed = 0
-        let elapsed = await time { removed = await registry.pruneExpired() }
+        let elapsed = await time { removed = await registry.prune() }
         precondition(removed == expired, "registry prune removed \(removed), expected \(expired)")
         best = min(best, elapsed)
         // Put the pruned entries back with the long TTL for the next repetition.
@@ -158,7 +158,7 @@ func serviceRegistryBenchmarks(quick: Bool) async -> [BenchmarkResult] {
     // A prune that finds nothing: O(1) against a scan of every entry.
     let emptyCalls = 1_000
     let emptyPrune = await nanosecondsPerOperation(operations: emptyCalls, repetitions: repetitions) {
-        for _ in 0..<emptyCalls { blackHole(await registry.pruneExpired()) }
+        for _ in 0..<emptyCalls { blackHole(await registry.prune()) }
     }
     let emptyScan = naivePrune(&table, clock: clock, expired: 0, repetitions: repetitions)
     add(

@@ -5,7 +5,7 @@ import MaculaTesting
 
 /// The call facade over ``RPCHandler``.
 struct BoundedCalls: CallFacade {
-    let handler: RPCHandler<ContinuousClock>
+    let handler: RPCHandler
 
     func call(_ service: String, payload: [UInt8]) async -> Outcome {
         do {
@@ -57,7 +57,7 @@ final class SimulatedNetwork: Sendable {
     }
 
     /// Delivers replies to `handler` until the task is cancelled.
-    func run(replyingTo handler: RPCHandler<ContinuousClock>) async {
+    func run(replyingTo handler: RPCHandler) async {
         var inFlight = EventQueue<RPCCallID>()
         let start = mesh.clock.now
         func now() -> Double { Workload.seconds(start.duration(to: mesh.clock.now)) }

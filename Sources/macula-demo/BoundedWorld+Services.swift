@@ -4,8 +4,8 @@ import MaculaMesh
 
 /// The service facade over ``ServiceRegistry`` and ``AdvertisementManager``.
 struct BoundedServices: ServiceFacade {
-    let registry: ServiceRegistry<ContinuousClock>
-    let manager: AdvertisementManager<ContinuousClock>
+    let registry: ServiceRegistry
+    let manager: AdvertisementManager
     let me = ServiceProvider(nodeID: "demo-node", address: "quic://127.0.0.1:4433")
 
     func advertise(_ service: String) async -> Outcome {
@@ -17,7 +17,7 @@ struct BoundedServices: ServiceFacade {
         }
     }
 
-    func stopAdvertising(_ service: String) async { await manager.unadvertise(service) }
+    func stopAdvertising(_ service: String) async { await manager.withdraw(service) }
 
     func advertiseOnce(_ service: String, ttl: Duration) async -> Outcome {
         do {

@@ -9,8 +9,8 @@ import MaculaTesting
 
 /// The bounded world: the five mechanisms, their `run()` loops, and their metrics.
 struct BoundedWorld: DemoWorld {
-    typealias Pool = ConnectionPool<Int, DemoConnection, ContinuousClock>
-    typealias Clients = ClientManager<Int, ClientSession, Int, ContinuousClock>
+    typealias Pool = ConnectionPool<Int, DemoConnection>
+    typealias Clients = ClientManager<Int, ClientSession, Int>
 
     let pool: any PoolFacade
     let clients: any ClientFacade
@@ -20,9 +20,9 @@ struct BoundedWorld: DemoWorld {
 
     private let connectionPool: Pool
     private let clientManager: Clients
-    private let registry: ServiceRegistry<ContinuousClock>
-    private let advertisements: AdvertisementManager<ContinuousClock>
-    private let handler: RPCHandler<ContinuousClock>
+    private let registry: ServiceRegistry
+    private let advertisements: AdvertisementManager
+    private let handler: RPCHandler
     private let network: SimulatedNetwork
 
     /// Builds the node's components with the demo's limits and compressed timing.
@@ -54,31 +54,31 @@ struct BoundedWorld: DemoWorld {
         advertisementConfiguration.publishRetryDelay = .milliseconds(500)
         advertisementConfiguration.maximumAdvertisements = limits.localServices
         advertisements = try AdvertisementManager(
-            registry: registry,
-            publisher: mesh.publisher,
             configuration: advertisementConfiguration,
+            metrics: metrics,
             log: advertisementLog,
-            metrics: metrics
+            registry: registry,
+            publisher: mesh.publisher
         )
 
         // Calls go out through MaculaTesting's in-memory transport: a silent provider drops what
         // it is sent; every other request is held and answered by the simulated network after
         // the provider's latency.
-        let transport = InMemoryRPCTransport(defaultBehaviour: .hold, keepsHistory: false)
+        let transport = InMemoryRPCTransport(defaultBehavior: .hold, keepsHistory: false)
         for node in 0..<profile.providerNodes {
             let provider = ServiceProvider(nodeID: "node-\(node)", address: "mem://node-\(node)")
-            if mesh.isSilent(provider) { transport.setBehaviour(.drop, for: provider.nodeID) }
+            if mesh.isSilent(provider) { transport.setBehavior(.drop, for: provider.nodeID) }
         }
         var rpcConfiguration = RPCHandlerConfiguration()
         rpcConfiguration.callTimeout = profile.callTimeout
         rpcConfiguration.maximumPendingCalls = limits.pendingCalls
         rpcConfiguration.randomSeed = mesh.seed
         handler = try RPCHandler(
+            configuration: rpcConfiguration,
+            metrics: metrics,
             registry: registry,
             transport: transport,
-            discovery: SimulatedDiscovery(mesh: mesh),
-            configuration: rpcConfiguration,
-            metrics: metrics
+            discovery: SimulatedDiscovery(mesh: mesh)
         )
         network = SimulatedNetwork(transport: transport, mesh: mesh)
 

@@ -79,9 +79,9 @@ enum DemoRun {
                 do {
                     let monitor = try MemoryPressureMonitor(
                         configuration: configuration,
-                        reader: SystemMemoryReader.heapInUse,
                         clock: clock,
-                        metrics: MemoryMetricsMultiplexer([registry, watch])
+                        metrics: MemoryMetricsMultiplexer([registry, watch]),
+                        reader: SystemMemoryReader.heapInUse
                     )
                     for component in world.managedComponents {
                         await monitor.register(component)

@@ -145,12 +145,12 @@ final class DemoPublisher: ServicePublisher {
 }
 
 /// Counts the advertisement manager's log events by kind, and the entries its cleanups removed.
-final class DemoAdvertisementLog: AdvertisementLogHandler {
+final class DemoAdvertisementLog: ComponentLogHandler {
     private let state = Locked<(events: [String: Int], removed: Int)>(([:], 0))
 
     init() {}
 
-    func log(_ event: AdvertisementLogEvent) {
+    func log(_ event: ComponentLogEvent) {
         state.withLock { state in
             state.events["\(event.kind) (\(event.level.rawValue))", default: 0] += 1
             if event.kind == .cleanupFinished, let removed = event.metadata["removed"].flatMap({ Int($0) }) {

@@ -84,8 +84,8 @@ struct PressurePlan: Sendable {
     /// medium at half the spike above it, high at three quarters (a held spike reaches high; the
     /// node's own working set, once warm, stays far below medium). Without a spike or a heap
     /// reading, the library's defaults (80 % and 90 % of the memory available).
-    func configuration(heapBytes: Int?) -> MemoryPressureConfiguration {
-        var configuration = MemoryPressureConfiguration()
+    func configuration(heapBytes: Int?) -> MemoryPressureMonitorConfiguration {
+        var configuration = MemoryPressureMonitorConfiguration()
         configuration.checkInterval = checkInterval
         if spikeBytes > 0, let heapBytes {
             configuration.thresholds = .bytes(medium: heapBytes + spikeBytes / 2, high: heapBytes + spikeBytes * 3 / 4)

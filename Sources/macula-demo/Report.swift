@@ -18,7 +18,7 @@ enum Report {
             """
     }
 
-    static func describe(_ configuration: MemoryPressureConfiguration, startedAt: Double, heap: Int?) -> String {
+    static func describe(_ configuration: MemoryPressureMonitorConfiguration, startedAt: Double, heap: Int?) -> String {
         switch configuration.thresholds {
         case .bytes(let medium, let high):
             let base = heap.map { " (heap after warm-up \(mib($0)))" } ?? ""

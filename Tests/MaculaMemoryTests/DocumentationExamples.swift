@@ -4,7 +4,7 @@ import Testing
 /// The Swift examples in README.md and architecture/ are cut from this file (between
 /// `// snippet: NAME` and `// end-snippet`), so they compile and run; `.ci/check-docs.py` checks
 /// that the documents still say exactly this.
-@Suite("Documentation examples: MaculaMemory")
+@Suite("Documentation examples: MaculaMemory", .timeLimit(.minutes(3)))
 struct MemoryDocumentationExamples {
     @Test("README: metrics and memory pressure in a few lines")
     func metricsAndPressure() async throws {

@@ -1,7 +1,7 @@
 import MaculaMemory
 import Testing
 
-@Suite("MemoryBudget")
+@Suite("MemoryBudget", .timeLimit(.minutes(3)))
 struct MemoryBudgetTests {
     @Test("the effective limit is max(1, floor(base x scale)), exactly")
     func effectiveLimit() throws {

@@ -1,7 +1,7 @@
 import MaculaTesting
 import Testing
 
-@Suite("ManualClock")
+@Suite("ManualClock", .timeLimit(.minutes(3)))
 struct ManualClockTests {
     @Test("a sleeper wakes only when the clock reaches its deadline")
     func sleeperWakesAtDeadline() async throws {

@@ -42,6 +42,9 @@ public struct RejectionReason: Hashable, Sendable, CustomStringConvertible {
     public static let waitersLimitReached = RejectionReason("waiters_limit_reached")
     /// A caller waited for room until its deadline.
     public static let waitTimedOut = RejectionReason("wait_timed_out")
+    /// A caller would have had to wait, but the component's `run()` had ended (and not started
+    /// again), so nothing would enforce its deadline.
+    public static let notRunning = RejectionReason("not_running")
 }
 
 /// Something a component counts that is neither a removal nor a rejection (calls started,
@@ -52,4 +55,9 @@ public struct MemoryEvent: Hashable, Sendable, CustomStringConvertible {
     /// Creates an event; `name` should be snake_case.
     public init(_ name: String) { self.name = name }
     public var description: String { name }
+
+    /// Work that needs the component's `run()` (a caller waiting with a deadline) arrived before
+    /// `run()` started: it was accepted and waits; its deadline counts from now and is enforced as
+    /// soon as `run()` runs.
+    public static let waitingForRun = MemoryEvent("waiting_for_run")
 }

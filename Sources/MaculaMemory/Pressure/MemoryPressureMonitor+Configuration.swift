@@ -1,6 +1,6 @@
-/// How a ``MemoryPressureMonitor``'s readings map to levels, and what each level does to the
-/// components. Also spelled `MemoryPressureMonitor.Configuration`.
-public struct MemoryPressureConfiguration: Sendable, Hashable {
+/// The settings of a ``MemoryPressureMonitor``: how readings map to levels, and what each level
+/// does to the components.
+public struct MemoryPressureMonitorConfiguration: Sendable, Hashable {
     /// Where the `medium` and `high` levels begin.
     public enum Thresholds: Sendable, Hashable {
         /// Absolute bytes of the reading's `usedBytes`.
@@ -10,22 +10,40 @@ public struct MemoryPressureConfiguration: Sendable, Hashable {
     }
 
     /// Where `medium` and `high` begin. Default: 80 % and 90 % of the memory available.
-    public var thresholds: Thresholds = .fractionOfLimit(medium: 0.80, high: 0.90)
+    public var thresholds: Thresholds
     /// The margin, as a fraction of a level's threshold, by which a reading must fall below that
     /// threshold before the level is left. Default 0.05: a monitor at `high` with a threshold
     /// of 1 GB goes back down only below 950 MB. Must be in [0, 1).
-    public var hysteresis: Double = 0.05
+    public var hysteresis: Double
     /// The pressure scale applied to every component at `medium`. Default 0.9.
-    public var mediumScale: Double = 0.9
+    public var mediumScale: Double
     /// The pressure scale applied to every component at `high`. Default 0.8.
-    public var highScale: Double = 0.8
+    public var highScale: Double
     /// How often ``MemoryPressureMonitor/run()`` takes a reading. Default 5 seconds.
-    public var checkInterval: Duration = .seconds(5)
+    public var checkInterval: Duration
+    /// The name the monitor uses in its log events (`memory_pressure_monitor`). Not empty.
+    public var componentName: String
 
-    /// The defaults.
-    public init() {}
+    /// Creates a configuration; every parameter defaults to the value documented on its property.
+    public init(
+        thresholds: Thresholds = .fractionOfLimit(medium: 0.80, high: 0.90),
+        hysteresis: Double = 0.05,
+        mediumScale: Double = 0.9,
+        highScale: Double = 0.8,
+        checkInterval: Duration = .seconds(5),
+        componentName: String = "memory_pressure_monitor"
+    ) {
+        self.thresholds = thresholds
+        self.hysteresis = hysteresis
+        self.mediumScale = mediumScale
+        self.highScale = highScale
+        self.checkInterval = checkInterval
+        self.componentName = componentName
+    }
 
     /// The scale for `level`.
+    /// - Parameter level: a pressure level.
+    /// - Returns: 1 at `normal`, ``mediumScale`` at `medium`, ``highScale`` at `high`.
     public func scale(for level: MemoryPressureLevel) -> Double {
         switch level {
         case .normal: 1
@@ -34,7 +52,7 @@ public struct MemoryPressureConfiguration: Sendable, Hashable {
         }
     }
 
-    /// Checks every rule.
+    /// Checks every rule above.
     /// - Throws: ``ConfigurationError`` naming the first field that breaks its rule.
     public func validate() throws(ConfigurationError) {
         switch thresholds {
@@ -61,5 +79,6 @@ public struct MemoryPressureConfiguration: Sendable, Hashable {
             throw ConfigurationError(field: "highScale", rule: "must be in (0, mediumScale (\(mediumScale))]", value: "\(highScale)")
         }
         try ConfigurationError.requirePositive(checkInterval, field: "checkInterval")
+        try ConfigurationError.requireName(componentName)
     }
 }

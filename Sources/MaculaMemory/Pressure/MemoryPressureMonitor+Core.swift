@@ -10,10 +10,12 @@ struct MemoryPressureCore: Sendable {
         case unjudged
     }
 
-    let configuration: MemoryPressureConfiguration
+    let configuration: MemoryPressureMonitorConfiguration
     private(set) var level: MemoryPressureLevel = .normal
+    /// Whether the last reading failed (a failure is warned about once, until a reading succeeds).
+    private(set) var readingFailing = false
 
-    init(configuration: MemoryPressureConfiguration) {
+    init(configuration: MemoryPressureMonitorConfiguration) {
         self.configuration = configuration
     }
 
@@ -21,9 +23,11 @@ struct MemoryPressureCore: Sendable {
     var scale: Double { configuration.scale(for: level) }
 
     /// Judges `reading`. The level rises to the highest level whose threshold the reading has
-    /// reached; it falls one level at a time while the reading is below the current level's
-    /// threshold by more than the hysteresis margin.
+    /// reached. Otherwise it falls while the reading is below the current level's threshold by
+    /// more than the hysteresis margin: one reading may take it from `high` straight to `normal`.
+    /// - Complexity: O(1).
     mutating func readingTaken(_ reading: MemoryReading) -> Action {
+        readingFailing = false
         guard let medium = threshold(.medium, reading), let high = threshold(.high, reading) else {
             return .unjudged
         }
@@ -44,6 +48,14 @@ struct MemoryPressureCore: Sendable {
         let previous = level
         level = next
         return .applyLevel(from: previous, to: next, scale: configuration.scale(for: next))
+    }
+
+    /// A reading failed; the level is kept.
+    /// - Returns: whether to warn: true for the first failure after a reading that worked.
+    /// - Complexity: O(1).
+    mutating func readingFailed() -> Bool {
+        defer { readingFailing = true }
+        return !readingFailing
     }
 
     private func threshold(_ level: MemoryPressureLevel, _ reading: MemoryReading) -> Double? {

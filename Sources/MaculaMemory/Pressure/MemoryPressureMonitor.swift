@@ -4,68 +4,71 @@
 /// Each check takes one ``MemoryReading`` and maps it to ``MemoryPressureLevel``:
 /// - a level is **entered** as soon as the reading reaches its threshold;
 /// - a level is **left** only when the reading falls below its threshold by the hysteresis margin
-///   (default 5 % of the threshold), one level at a time. A reading that wobbles around a
-///   threshold inside the margin does not flap. **Restore rule**: the monitor goes back to `normal`
-///   only when the reading falls below the medium threshold less the margin, which is why the
-///   default source is heap in use (it falls when memory is freed; resident memory often does not).
+///   (default 5 % of the threshold). A reading that wobbles around a threshold inside the margin
+///   does not flap. One reading may leave several levels at once: a reading below the medium
+///   threshold less the margin takes the monitor from `high` straight to `normal`. **Restore
+///   rule**: the monitor goes back to `normal` only then, which is why the default source is heap
+///   in use (it falls when memory is freed; resident memory often does not).
 ///
 /// On a change of level the monitor sets every registered component's pressure scale (1.0 / 0.9 /
-/// 0.8 by default), prunes each one, and reports the change to the metrics hooks. Level changes are
-/// applied one at a time, in the order they were judged: a check, a registration or a level change
-/// waits for the one before it to finish, so a slow component can never make an older level land
-/// after a newer one.
+/// 0.8 by default), prunes each one, reports the change to the metrics hooks and logs it (info).
+/// Level changes are applied one after another, in the order they were judged: a check, a
+/// registration or a level change waits for the one before it to finish, so a slow component can
+/// never make an older level land after a newer one. A reading that fails keeps the level and is
+/// logged (warning) once, until a reading works again.
 ///
 /// Components are held weakly: registering does not keep one alive.
-public actor MemoryPressureMonitor<C: Clock> where C.Duration == Duration {
-    /// Thresholds, hysteresis, scales and interval.
-    public typealias Configuration = MemoryPressureConfiguration
-
+public actor MemoryPressureMonitor {
     private struct WeakComponent {
         weak var component: (any MemoryManaged)?
     }
 
-    /// Lifecycle of ``run()``.
-    private enum RunState {
-        /// No `run()` loop; may become `running`.
-        case idle
-        /// A `run()` loop is active; becomes `idle` when it ends.
-        case running
-    }
+    /// The name in log events: ``MemoryPressureMonitorConfiguration/componentName``.
+    public nonisolated let componentName: String
+    /// The configuration the monitor was created with.
+    public nonisolated let configuration: MemoryPressureMonitorConfiguration
 
     private var core: MemoryPressureCore
     private let reader: any MemoryReader
-    private let clock: C
+    private let clock: ComponentClock
     private let metrics: any MemoryMetrics
+    private let logHandler: any ComponentLogHandler
     private var components: [ObjectIdentifier: WeakComponent] = [:]
-    private var runState = RunState.idle
+    private var lifecycle = RunLifecycle.notStarted
     /// Callers waiting for their turn to judge or apply, oldest first.
     private var turnQueue: [CheckedContinuation<Void, Never>] = []
     private var turnTaken = false
 
     /// Creates a monitor.
     /// - Parameters:
-    ///   - configuration: thresholds, hysteresis, scales and interval.
-    ///   - reader: the memory source; default heap bytes in use.
-    ///   - clock: the clock ``run()`` sleeps on.
+    ///   - configuration: thresholds, hysteresis, scales, interval and name.
+    ///   - clock: the clock ``run()`` sleeps on; the continuous clock by default.
     ///   - metrics: receives every reading and every level change.
+    ///   - log: receives level changes and failed readings.
+    ///   - reader: the memory source; heap bytes in use by default.
     /// - Throws: ``ConfigurationError`` naming the field that breaks its rule.
     public init(
-        configuration: Configuration = Configuration(),
-        reader: any MemoryReader = SystemMemoryReader.heapInUse,
-        clock: C,
-        metrics: any MemoryMetrics = NoMemoryMetrics()
+        configuration: MemoryPressureMonitorConfiguration = .init(),
+        clock: some Clock<Duration> = ContinuousClock(),
+        metrics: any MemoryMetrics = NoMemoryMetrics(),
+        log: any ComponentLogHandler = NoComponentLog(),
+        reader: any MemoryReader = SystemMemoryReader.heapInUse
     ) throws(ConfigurationError) {
         try configuration.validate()
         self.core = MemoryPressureCore(configuration: configuration)
+        self.componentName = configuration.componentName
+        self.configuration = configuration
         self.reader = reader
-        self.clock = clock
+        self.clock = ComponentClock(clock)
         self.metrics = metrics
+        self.logHandler = log
     }
 
     /// The current level.
     public var level: MemoryPressureLevel { core.level }
 
     /// How many live components are registered.
+    /// - Complexity: O(n) for n registrations.
     public var registeredCount: Int { components.values.filter { $0.component != nil }.count }
 
     /// Registers `component`. When the level is `medium` or `high` it gets the current scale at once
@@ -89,6 +92,7 @@ public actor MemoryPressureMonitor<C: Clock> where C.Duration == Duration {
 
     /// Takes one reading now and applies a level change if there is one.
     /// - Returns: the level after the check. When the reading fails, the level is kept.
+    /// - Complexity: O(n) for n registered components when the level changes, O(1) otherwise.
     @discardableResult
     public func check() async -> MemoryPressureLevel {
         await takeTurn()
@@ -96,6 +100,10 @@ public actor MemoryPressureMonitor<C: Clock> where C.Duration == Duration {
         do {
             reading = try reader.read()
         } catch {
+            if core.readingFailed() {
+                log(.warning, .memoryReadingFailed, "\(error); the pressure level stays \(core.level) until a reading works",
+                    ["error": error.description, "level": core.level.description])
+            }
             endTurn()
             return core.level
         }
@@ -106,6 +114,8 @@ public actor MemoryPressureMonitor<C: Clock> where C.Duration == Duration {
             break
         case .applyLevel(let from, let to, let scale):
             metrics.pressureLevelChanged(from: from, to: to, reading: reading)
+            log(.info, .pressureLevelChanged, "memory pressure went from \(from) to \(to): components scaled to \(scale)",
+                ["from": from.description, "to": to.description, "used_bytes": "\(reading.usedBytes)", "scale": "\(scale)"])
             components = components.filter { $0.value.component != nil }
             for component in components.values.compactMap(\.component) {
                 await component.setPressureScale(scale)
@@ -117,19 +127,21 @@ public actor MemoryPressureMonitor<C: Clock> where C.Duration == Duration {
         return level
     }
 
-    /// Checks every ``Configuration/checkInterval`` on the clock until the task is cancelled, then
-    /// returns. The first check is immediate.
+    /// Checks every ``MemoryPressureMonitorConfiguration/checkInterval`` on the clock until the
+    /// task is cancelled, then returns. The first check is immediate. May be called again after
+    /// it returns.
     /// - Throws: ``MemoryPressureMonitorError/alreadyRunning`` when another `run()` is active.
-    public func run() async throws {
-        switch runState {
-        case .running: throw MemoryPressureMonitorError.alreadyRunning
-        case .idle: runState = .running
+    ///   Cancellation is not an error: `run()` returns normally.
+    public func run() async throws(MemoryPressureMonitorError) {
+        switch lifecycle.start() {
+        case .started: break
+        case .alreadyRunning, .shutDown: throw .alreadyRunning
         }
-        defer { runState = .idle }
+        defer { _ = lifecycle.end() }
         while !Task.isCancelled {
             await check()
             do {
-                try await clock.sleep(until: clock.now.advanced(by: core.configuration.checkInterval), tolerance: nil)
+                try await clock.sleep(until: clock.now + configuration.checkInterval)
             } catch {
                 break
             }
@@ -153,18 +165,19 @@ public actor MemoryPressureMonitor<C: Clock> where C.Duration == Duration {
             turnQueue.removeFirst().resume()
         }
     }
+
+    private func log(_ level: ComponentLogEvent.Level, _ kind: ComponentLogEvent.Kind, _ message: String, _ metadata: [String: String]) {
+        logHandler.log(ComponentLogEvent(level: level, kind: kind, component: componentName, message: message, metadata: metadata))
+    }
 }
 
-extension MemoryPressureMonitor where C == ContinuousClock {
-    /// Creates a monitor on the continuous clock.
-    /// - Throws: ``ConfigurationError`` naming the field that breaks its rule.
-    public init(
-        configuration: Configuration = Configuration(),
-        reader: any MemoryReader = SystemMemoryReader.heapInUse,
-        metrics: any MemoryMetrics = NoMemoryMetrics()
-    ) throws(ConfigurationError) {
-        try self.init(configuration: configuration, reader: reader, clock: ContinuousClock(), metrics: metrics)
-    }
+extension ComponentLogEvent.Kind {
+    /// The memory pressure level changed (level info); metadata `from`, `to`, `used_bytes`,
+    /// `scale`.
+    public static let pressureLevelChanged = Self("pressure_level_changed")
+    /// A memory reading failed and the level was kept (level warning, once until a reading
+    /// works again); metadata `error`, `level`.
+    public static let memoryReadingFailed = Self("memory_reading_failed")
 }
 
 /// An error from ``MemoryPressureMonitor``.
@@ -175,9 +188,10 @@ public struct MemoryPressureMonitorError: Error, Hashable, Sendable, CustomStrin
     /// `run()` was called while another `run()` of the same monitor is active.
     public static let alreadyRunning = MemoryPressureMonitorError(code: .alreadyRunning)
 
+    /// What went wrong and what to do about it.
     public var description: String {
         switch code {
-        case .alreadyRunning: "the memory pressure monitor is already running; run() must be called once"
+        case .alreadyRunning: "the memory pressure monitor's run() is already running; call it from one task only"
         }
     }
 }

@@ -1,32 +1,49 @@
 /// The settings of an ``AdvertisementManager``: how often it cleans up, how long advertisements
 /// live, how often and how patiently it re-publishes them.
-///
-/// Also reachable as `AdvertisementManager<C>.Configuration`.
 public struct AdvertisementManagerConfiguration: Sendable, Hashable {
     /// How often `run()` prunes the registry's expired entries. Default 60 s (the seed's).
-    public var cleanupInterval: Duration = .seconds(60)
-    /// The TTL of an advertisement when `advertise` gets none. Default 300 s (the seed's).
-    public var advertisementTTL: Duration = .seconds(300)
+    /// Greater than zero.
+    public var cleanupInterval: Duration
+    /// The TTL of an advertisement when `advertise` gets none. Default 300 s (the seed's). Longer
+    /// than `reAdvertiseInterval`, at most ten years.
+    public var advertisementTTL: Duration
     /// How long after each (re-)advertisement the manager refreshes the local TTL and publishes
     /// again. Must be shorter than every advertisement's TTL. Default 150 s: half the TTL, so one
-    /// failed publish can be retried before the remote copy expires.
-    public var reAdvertiseInterval: Duration = .seconds(150)
-    /// How long one publish may take before it is cancelled and retried. Default 30 s.
-    public var publishTimeout: Duration = .seconds(30)
+    /// failed publish can be retried before the remote copy expires. Greater than zero.
+    public var reAdvertiseInterval: Duration
+    /// How long one publish may take before it is cancelled and retried. Default 30 s. Greater
+    /// than zero.
+    public var publishTimeout: Duration
     /// The delay before retrying a failed publish; it doubles with each consecutive failure, up to
-    /// `reAdvertiseInterval`. Default 5 s.
-    public var publishRetryDelay: Duration = .seconds(5)
+    /// `reAdvertiseInterval`. Default 5 s. Greater than zero.
+    public var publishRetryDelay: Duration
     /// The most advertisements the manager keeps alive. Default 1,000 (the registry's default
-    /// `maximumLocalServices`).
-    public var maximumAdvertisements: Int = 1_000
+    /// `maximumLocalServices`). At least 1.
+    public var maximumAdvertisements: Int
+    /// The name the manager uses in metrics and logs (`advertisement_manager`). Not empty.
+    public var componentName: String
 
-    /// Creates the default configuration.
-    public init() {}
+    /// Creates a configuration; every parameter defaults to the value documented on its property.
+    public init(
+        cleanupInterval: Duration = .seconds(60),
+        advertisementTTL: Duration = .seconds(300),
+        reAdvertiseInterval: Duration = .seconds(150),
+        publishTimeout: Duration = .seconds(30),
+        publishRetryDelay: Duration = .seconds(5),
+        maximumAdvertisements: Int = 1_000,
+        componentName: String = "advertisement_manager"
+    ) {
+        self.cleanupInterval = cleanupInterval
+        self.advertisementTTL = advertisementTTL
+        self.reAdvertiseInterval = reAdvertiseInterval
+        self.publishTimeout = publishTimeout
+        self.publishRetryDelay = publishRetryDelay
+        self.maximumAdvertisements = maximumAdvertisements
+        self.componentName = componentName
+    }
 
-    /// Checks every field.
-    /// - Throws: ``ConfigurationError`` naming the first field that breaks its rule: intervals and
-    ///   timeouts must be greater than zero, `advertisementTTL` at most ten years and longer than
-    ///   `reAdvertiseInterval`, `maximumAdvertisements` at least 1.
+    /// Checks every rule above.
+    /// - Throws: ``ConfigurationError`` naming the first field that breaks its rule.
     public func validate() throws(ConfigurationError) {
         try ConfigurationError.requirePositive(cleanupInterval, field: "cleanupInterval")
         try ServiceRegistryConfiguration.validateTTL(advertisementTTL, field: "advertisementTTL")
@@ -41,10 +58,6 @@ public struct AdvertisementManagerConfiguration: Sendable, Hashable {
         try ConfigurationError.requirePositive(publishTimeout, field: "publishTimeout")
         try ConfigurationError.requirePositive(publishRetryDelay, field: "publishRetryDelay")
         try ConfigurationError.require(maximumAdvertisements, atLeast: 1, field: "maximumAdvertisements")
+        try ConfigurationError.requireName(componentName)
     }
-}
-
-extension AdvertisementManager {
-    /// The manager's settings; see ``AdvertisementManagerConfiguration``.
-    public typealias Configuration = AdvertisementManagerConfiguration
 }

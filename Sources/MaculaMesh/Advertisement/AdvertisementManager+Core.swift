@@ -6,10 +6,12 @@
 /// - every record has exactly one `.reAdvertise` deadline; a record is `.publishing` exactly when
 ///   it has a `.publishTimeout` deadline or its attempt timed out or was superseded; at most one
 ///   attempt per service is in flight (a new one starts only when the previous attempt's task has
-///   reported back), across unadvertising too: the running attempt of an unadvertised service is
+///   reported back), across withdrawals too: the running attempt of a withdrawn service is
 ///   kept in `unowned` until its task reports back, and advertising the service again adopts it;
 /// - `.cleanup` is in the heap exactly while the state is `.running`.
-struct AdvertisementManagerCore<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration {
+struct AdvertisementManagerCore: Sendable {
+    typealias Instant = Duration
+
     enum DeadlineID: Hashable, Sendable {
         case cleanup
         case reAdvertise(String)
@@ -19,7 +21,7 @@ struct AdvertisementManagerCore<Instant: InstantProtocol>: Sendable where Instan
     /// A publish in flight.
     struct Attempt: Sendable {
         let id: UInt64
-        /// Signalled to cancel the attempt (timeout, superseded advertisement, unadvertised).
+        /// Signalled to cancel the attempt (timeout, superseded advertisement, withdrawn).
         let abort: DeadlineSignal
         /// Whether the timeout passed; the attempt's end then counts as a failure.
         var timedOut = false
@@ -72,7 +74,7 @@ struct AdvertisementManagerCore<Instant: InstantProtocol>: Sendable where Instan
         case scheduled(wakeUp: DeadlineSignal?, abort: DeadlineSignal?)
     }
 
-    enum UnadvertisedAction: Sendable {
+    enum WithdrawnAction: Sendable {
         /// The service was not kept (a no-op).
         case unknown
         /// Forgotten; signal `abort` (when set) to cancel its running publish.
@@ -97,7 +99,7 @@ struct AdvertisementManagerCore<Instant: InstantProtocol>: Sendable where Instan
     }
 
     enum PublishFinishedAction: Sendable {
-        /// The attempt is not current (its service was unadvertised or re-advertised): ignore.
+        /// The attempt is not current (its service was withdrawn or re-advertised): ignore.
         case stale
         case published(ServiceAdvertisement)
         /// The publish threw; the next attempt is in `retryIn`.
@@ -111,7 +113,7 @@ struct AdvertisementManagerCore<Instant: InstantProtocol>: Sendable where Instan
     let configuration: AdvertisementManagerConfiguration
     private(set) var state: State = .idle
     private(set) var records: [String: Record] = [:]
-    /// The attempts still running for services that were unadvertised meanwhile (already told to
+    /// The attempts still running for services that were withdrawn meanwhile (already told to
     /// abort), by service: one per service at most, each gone when its task reports back. An
     /// advertisement of the service takes its attempt over, so that no second publish starts
     /// while a task that ignores cancellation still runs.
@@ -175,7 +177,7 @@ struct AdvertisementManagerCore<Instant: InstantProtocol>: Sendable where Instan
     /// Forgets `service`: no more refreshes or publishes. Its running publish, if any, is told to
     /// abort and kept (unowned) until its task reports back.
     /// - Complexity: O(log n).
-    mutating func unadvertised(_ service: String) -> UnadvertisedAction {
+    mutating func withdrawn(_ service: String) -> WithdrawnAction {
         guard let record = records.removeValue(forKey: service) else { return .unknown }
         deadlines.remove(.reAdvertise(service))
         deadlines.remove(.publishTimeout(service))
@@ -197,7 +199,7 @@ struct AdvertisementManagerCore<Instant: InstantProtocol>: Sendable where Instan
         case .idle:
             let wakeUp = DeadlineSignal()
             state = .running(wakeUp: wakeUp)
-            deadlines.set(.cleanup, deadline: now.advanced(by: configuration.cleanupInterval))
+            deadlines.set(.cleanup, deadline: now + configuration.cleanupInterval)
             return .started(wakeUp: wakeUp)
         }
     }
@@ -226,10 +228,10 @@ struct AdvertisementManagerCore<Instant: InstantProtocol>: Sendable where Instan
             switch id {
             case .cleanup:
                 actions.append(.cleanup)
-                deadlines.set(.cleanup, deadline: now.advanced(by: configuration.cleanupInterval))
+                deadlines.set(.cleanup, deadline: now + configuration.cleanupInterval)
             case .reAdvertise(let service):
                 guard var record = records[service] else { continue }
-                deadlines.set(.reAdvertise(service), deadline: now.advanced(by: configuration.reAdvertiseInterval))
+                deadlines.set(.reAdvertise(service), deadline: now + configuration.reAdvertiseInterval)
                 switch record.publication {
                 case .publishing:
                     actions.append(.refresh(record.advertisement))
@@ -238,7 +240,7 @@ struct AdvertisementManagerCore<Instant: InstantProtocol>: Sendable where Instan
                     let attempt = Attempt(id: nextAttemptID, abort: DeadlineSignal())
                     record.publication = .publishing(attempt)
                     records[service] = record
-                    deadlines.set(.publishTimeout(service), deadline: now.advanced(by: configuration.publishTimeout))
+                    deadlines.set(.publishTimeout(service), deadline: now + configuration.publishTimeout)
                     actions.append(.refreshAndPublish(record.advertisement, attempt: attempt))
                 }
             case .publishTimeout(let service):
@@ -266,7 +268,7 @@ struct AdvertisementManagerCore<Instant: InstantProtocol>: Sendable where Instan
             // Ended after its timeout (already logged): a failure, whatever it reported.
             record.failures += 1
             let delay = retryDelay(afterFailures: record.failures)
-            action = .timedOutRetry(retryIn: delay, wakeUp: scheduleEarlier(.reAdvertise(service), at: now.advanced(by: delay)))
+            action = .timedOutRetry(retryIn: delay, wakeUp: scheduleEarlier(.reAdvertise(service), at: now + delay))
         } else if attempt.superseded {
             action = .republish(wakeUp: scheduleEarlier(.reAdvertise(service), at: now))
         } else {
@@ -279,7 +281,7 @@ struct AdvertisementManagerCore<Instant: InstantProtocol>: Sendable where Instan
             case .failed(let error):
                 record.failures += 1
                 let delay = retryDelay(afterFailures: record.failures)
-                let wakeUp = scheduleEarlier(.reAdvertise(service), at: now.advanced(by: delay))
+                let wakeUp = scheduleEarlier(.reAdvertise(service), at: now + delay)
                 action = .failed(record.advertisement, error: error, failures: record.failures, retryIn: delay, wakeUp: wakeUp)
             }
         }

@@ -22,7 +22,7 @@ public struct AdvertisementError: Error, Hashable, Sendable, CustomStringConvert
 
     /// No room for another advertisement: the manager's `maximumAdvertisements` or the registry's
     /// local limit (both lowered by memory pressure) is reached. Advertisements are never evicted;
-    /// unadvertise one or raise the limit.
+    /// withdraw one or raise the limit.
     public static let limitReached = AdvertisementError(.limitReached)
 
     /// The TTL was not longer than `reAdvertiseInterval` (the service could expire between two
@@ -52,7 +52,7 @@ public struct AdvertisementError: Error, Hashable, Sendable, CustomStringConvert
         let context = detail.map { ": \($0)" } ?? ""
         switch code {
         case .limitReached:
-            return "cannot advertise \(name)\(context); unadvertise a service or raise the limit "
+            return "cannot advertise \(name)\(context); withdraw a service or raise the limit "
                 + "(memory pressure lowers it)"
         case .invalidTTL:
             return "invalid TTL for \(name)\(context)"

@@ -4,11 +4,11 @@
 /// - ``advertise(_:provider:ttl:)`` records the advertisement in the ``ServiceRegistry`` and keeps
 ///   it alive: every `reAdvertiseInterval` (default 150 s, shorter than the TTL) `run()` refreshes
 ///   its local TTL and publishes it again through the embedder's ``ServicePublisher``, so an
-///   actively advertised service never expires. ``unadvertise(_:)`` stops that at once and
+///   actively advertised service never expires. ``withdraw(_:)`` stops that at once and
 ///   withdraws the local advertisement.
 /// - ``run()`` also prunes the registry every `cleanupInterval` (default 60 s) and reports the
-///   count through the ``AdvertisementLogHandler`` (info when something was removed, debug when
-///   nothing was). ``cleanupNow()`` does one pass directly.
+///   count through its ``ComponentLogHandler`` (info when something was removed, debug when
+///   nothing was). The registry's ``ServiceRegistry/prune()`` does one pass directly.
 ///
 /// ## One timer, one task group
 /// The cleanup tick, every service's next re-advertisement and every running publish's timeout
@@ -24,46 +24,44 @@
 /// ## Sharing the registry's executor
 /// The manager runs on its registry's serial executor, so each of its operations updates its own
 /// state and the registry's in one step with no suspension in between: a concurrent `advertise`
-/// and `unadvertise` can never leave the two disagreeing. The cost: the two actors' work is
+/// and `withdraw` can never leave the two disagreeing. The cost: the two actors' work is
 /// serialised together (both are short, synchronous steps).
 ///
 /// Advertisements made before `run()` starts are recorded in the registry at once and published
 /// when it starts. Without a running `run()` nothing refreshes them, so they expire after their
 /// TTL like any advertisement nobody re-advertises.
-public actor AdvertisementManager<C: Clock>: MemoryManaged where C.Duration == Duration {
-    /// The name in metrics and logs; `advertisement_manager` by default.
+public actor AdvertisementManager: MemoryManaged {
+    /// The name in metrics and logs: ``AdvertisementManagerConfiguration/componentName``.
     public nonisolated let componentName: String
     /// The registry that holds the advertisements; its clock drives the manager.
-    public nonisolated let registry: ServiceRegistry<C>
+    public nonisolated let registry: ServiceRegistry
     /// The configuration the manager was created with.
-    public nonisolated let configuration: Configuration
+    public nonisolated let configuration: AdvertisementManagerConfiguration
 
     private let publisher: any ServicePublisher
-    private let logHandler: any AdvertisementLogHandler
+    private let logHandler: any ComponentLogHandler
     private let metrics: any MemoryMetrics
-    private var core: AdvertisementManagerCore<C.Instant>
+    private var core: AdvertisementManagerCore
 
     /// The registry's executor: see "Sharing the registry's executor" above.
     public nonisolated var unownedExecutor: UnownedSerialExecutor { registry.unownedExecutor }
 
-    private var clock: C { registry.clock }
+    private var clock: ComponentClock { registry.clock }
 
     /// Creates a manager for `registry`'s local advertisements. It uses the registry's clock.
     /// - Parameters:
+    ///   - configuration: intervals, TTL, timeouts, the limit and the component name.
+    ///   - metrics: receives rejections and publish events.
+    ///   - log: receives cleanup results and publish failures; drops them by default.
     ///   - registry: where the advertisements live.
     ///   - publisher: publishes each advertisement to the mesh.
-    ///   - configuration: intervals, TTL, timeouts and the limit.
-    ///   - log: receives cleanup results and publish failures; drops them by default.
-    ///   - metrics: receives rejections and publish events.
-    ///   - name: the component name in metrics and logs.
     /// - Throws: ``ConfigurationError`` naming the first invalid field of `configuration`.
     public init(
-        registry: ServiceRegistry<C>,
-        publisher: any ServicePublisher,
-        configuration: Configuration = .init(),
-        log: any AdvertisementLogHandler = NoAdvertisementLog(),
+        configuration: AdvertisementManagerConfiguration = .init(),
         metrics: any MemoryMetrics = NoMemoryMetrics(),
-        name: String = "advertisement_manager"
+        log: any ComponentLogHandler = NoComponentLog(),
+        registry: ServiceRegistry,
+        publisher: any ServicePublisher
     ) throws(ConfigurationError) {
         self.core = try AdvertisementManagerCore(configuration: configuration)
         self.registry = registry
@@ -71,12 +69,12 @@ public actor AdvertisementManager<C: Clock>: MemoryManaged where C.Duration == D
         self.publisher = publisher
         self.logHandler = log
         self.metrics = metrics
-        self.componentName = name
+        self.componentName = configuration.componentName
     }
 
     // MARK: Advertising
 
-    /// Advertises `service` as provided by this node and keeps it alive until it is unadvertised.
+    /// Advertises `service` as provided by this node and keeps it alive until it is withdrawn.
     ///
     /// The local advertisement is in the registry when this returns; the publish happens in
     /// `run()` (at once when it runs, otherwise when it starts). Advertising a service again with
@@ -121,19 +119,19 @@ public actor AdvertisementManager<C: Clock>: MemoryManaged where C.Duration == D
 
     /// Stops keeping `service` alive, at once: no more refreshes or publishes (a publish in flight
     /// is cancelled), and its local advertisement is withdrawn from the registry. The remote copy
-    /// expires on its own after its TTL. Unadvertising a service the manager does not keep is a
+    /// expires on its own after its TTL. Withdrawing a service the manager does not keep is a
     /// no-op (it does not touch the registry).
     /// - Returns: whether the manager kept `service`.
     /// - Complexity: O(log n).
     @discardableResult
-    public func unadvertise(_ service: String) -> Bool {
+    public func withdraw(_ service: String) -> Bool {
         let now = clock.now
-        switch core.unadvertised(service) {
+        switch core.withdrawn(service) {
         case .unknown:
             return false
         case .removed(_, let abort):
             abort?.signal()
-            _ = registry.assumeIsolated { registry in registry.withdraw(service, now: now) }
+            _ = registry.assumeIsolated { registry in registry.withdraw(service, at: now) }
             metrics.entriesRemoved(1, reason: .removed, component: componentName)
             return true
         }
@@ -148,16 +146,6 @@ public actor AdvertisementManager<C: Clock>: MemoryManaged where C.Duration == D
     /// - Complexity: O(n): for inspection, not hot paths.
     public func advertisements() -> [ServiceAdvertisement] {
         core.records.values.map(\.advertisement)
-    }
-
-    // MARK: Cleanup
-
-    /// Prunes the registry's expired entries once, now, and logs the count like a scheduled pass.
-    /// - Returns: how many entries were removed.
-    /// - Complexity: O(k log n) for k entries removed.
-    @discardableResult
-    public func cleanupNow() -> Int {
-        cleanup(now: clock.now)
     }
 
     // MARK: run()
@@ -184,7 +172,7 @@ public actor AdvertisementManager<C: Clock>: MemoryManaged where C.Duration == D
         core.runEnded(now: clock.now)
     }
 
-    private func deadlinesPassed(now: C.Instant, group: inout DiscardingTaskGroup) -> C.Instant? {
+    private func deadlinesPassed(now: Duration, group: inout DiscardingTaskGroup) -> Duration? {
         let (actions, next) = core.deadlinesPassed(now: now)
         for action in actions {
             switch action {
@@ -218,8 +206,8 @@ public actor AdvertisementManager<C: Clock>: MemoryManaged where C.Duration == D
         _ advertisement: ServiceAdvertisement,
         with publisher: any ServicePublisher,
         abort: DeadlineSignal
-    ) async -> AdvertisementManagerCore<C.Instant>.PublishOutcome {
-        await withTaskGroup(of: AdvertisementManagerCore<C.Instant>.PublishOutcome.self) { race in
+    ) async -> AdvertisementManagerCore.PublishOutcome {
+        await withTaskGroup(of: AdvertisementManagerCore.PublishOutcome.self) { race in
             race.addTask {
                 do {
                     try await publisher.publish(advertisement)
@@ -241,7 +229,7 @@ public actor AdvertisementManager<C: Clock>: MemoryManaged where C.Duration == D
     private func publishFinished(
         _ service: String,
         attempt: UInt64,
-        outcome: AdvertisementManagerCore<C.Instant>.PublishOutcome
+        outcome: AdvertisementManagerCore.PublishOutcome
     ) {
         switch core.publishFinished(service, attempt: attempt, outcome: outcome, now: clock.now) {
         case .stale:
@@ -272,7 +260,7 @@ public actor AdvertisementManager<C: Clock>: MemoryManaged where C.Duration == D
     public func memoryUsage() -> MemoryUsage { core.usage() }
 
     /// Sets the most advertisements the manager keeps. Advertisements are never evicted: over the
-    /// limit, new ones are refused until some are unadvertised.
+    /// limit, new ones are refused until some are withdrawn.
     /// - Throws: ``ConfigurationError`` naming `limit` when `limit < 1`; nothing changes then.
     /// - Complexity: O(1).
     public func setLimit(_ limit: Int) throws(ConfigurationError) {
@@ -286,18 +274,19 @@ public actor AdvertisementManager<C: Clock>: MemoryManaged where C.Duration == D
     }
 
     /// Removes nothing and returns 0: the manager's entries are advertisements it keeps alive, so
-    /// none ever expires while kept. Pruning the registry is ``cleanupNow()`` (or the registry's
-    /// own `prune()`), which reports its removals under the registry's name.
+    /// none ever expires while kept. Pruning the registry is the registry's own
+    /// ``ServiceRegistry/prune()`` (which `run()` calls every cleanup interval); it reports its
+    /// removals under the registry's name.
     /// - Complexity: O(1).
     public func prune() -> Int { 0 }
 
     // MARK: Effects
 
     /// Refreshes (or re-inserts) the local advertisement. - Returns: the registry's refusal, if any.
-    private func refreshLocally(_ advertisement: ServiceAdvertisement, now: C.Instant) -> ServiceRegistryError? {
+    private func refreshLocally(_ advertisement: ServiceAdvertisement, now: Duration) -> ServiceRegistryError? {
         registry.assumeIsolated { registry -> ServiceRegistryError? in
             do throws(ServiceRegistryError) {
-                try registry.advertise(advertisement.service, provider: advertisement.provider, ttl: advertisement.ttl, now: now)
+                try registry.advertise(advertisement.service, provider: advertisement.provider, ttl: advertisement.ttl, at: now)
                 return nil
             } catch {
                 return error
@@ -305,7 +294,7 @@ public actor AdvertisementManager<C: Clock>: MemoryManaged where C.Duration == D
         }
     }
 
-    private func refreshOnSchedule(_ advertisement: ServiceAdvertisement, now: C.Instant) {
+    private func refreshOnSchedule(_ advertisement: ServiceAdvertisement, now: Duration) {
         guard let refusal = refreshLocally(advertisement, now: now) else { return }
         log(.warning, .refreshRefused, "could not refresh the local advertisement of '\(advertisement.service)': \(refusal)", [
             "service": advertisement.service,
@@ -314,8 +303,8 @@ public actor AdvertisementManager<C: Clock>: MemoryManaged where C.Duration == D
     }
 
     @discardableResult
-    private func cleanup(now: C.Instant) -> Int {
-        let removed = registry.assumeIsolated { registry in registry.pruneExpired(now: now) }
+    private func cleanup(now: Duration) -> Int {
+        let removed = registry.assumeIsolated { registry in registry.prune(at: now) }
         metrics.eventRecorded(.cleanupPass, count: 1, component: componentName)
         if removed > 0 {
             log(.info, .cleanupFinished, "removed \(removed) expired service entries", ["removed": "\(removed)"])
@@ -326,13 +315,11 @@ public actor AdvertisementManager<C: Clock>: MemoryManaged where C.Duration == D
     }
 
     private func log(
-        _ level: AdvertisementLogEvent.Level,
-        _ kind: AdvertisementLogEvent.Kind,
+        _ level: ComponentLogEvent.Level,
+        _ kind: ComponentLogEvent.Kind,
         _ message: String,
         _ metadata: [String: String]
     ) {
-        var metadata = metadata
-        metadata["component"] = componentName
-        logHandler.log(AdvertisementLogEvent(level: level, kind: kind, message: message, metadata: metadata))
+        logHandler.log(ComponentLogEvent(level: level, kind: kind, component: componentName, message: message, metadata: metadata))
     }
 }

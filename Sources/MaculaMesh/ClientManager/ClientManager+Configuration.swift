@@ -26,8 +26,8 @@ public struct ClientManagerConfiguration: Sendable, Hashable {
     /// own bound instead. Greater than zero.
     public var waitTimeout: Duration
 
-    /// The name the manager uses in metrics (`client_manager`, the seed's module name). Give each
-    /// manager in a process its own.
+    /// The name the manager uses in metrics and logs (`client_manager`, the seed's module name).
+    /// Give each manager in a process its own. Not empty.
     public var componentName: String
 
     /// Creates a configuration; every parameter defaults to the seed's value.
@@ -52,13 +52,14 @@ public struct ClientManagerConfiguration: Sendable, Hashable {
         try ConfigurationError.require(maximumStreamsPerClient, atLeast: 1, field: "maximumStreamsPerClient")
         try ConfigurationError.require(maximumWaiters, atLeast: 0, field: "maximumWaiters")
         try ConfigurationError.requirePositive(waitTimeout, field: "waitTimeout")
+        try ConfigurationError.requireName(componentName)
     }
 }
 
 /// What a new client does when the manager is full: be refused at once (the default, as in the
 /// seed) or wait, first come first served, for a slot up to a deadline.
 ///
-/// Waiting needs ``ClientManager/run()`` to be running, because it enforces the deadline.
+/// The deadline counts from the call and is enforced by ``ClientManager/run()``.
 public struct ClientAdmission: Sendable, Hashable, CustomStringConvertible {
     enum Kind: Sendable, Hashable {
         case reject

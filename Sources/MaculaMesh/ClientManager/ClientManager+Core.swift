@@ -15,22 +15,9 @@ package struct ClientManagerCore<
     ClientID: Hashable & Sendable,
     ClientInfo: Sendable,
     StreamID: Hashable & Sendable,
-    Instant: Comparable & Sendable,
     Waiter: ClientSlotClaimable
 >: Sendable {
     @usableFromInline package typealias Disconnection = ClientDisconnection<ClientID, ClientInfo, StreamID>
-
-    /// The lifecycle of the manager.
-    @usableFromInline
-    enum State: Sendable, Equatable {
-        /// `run()` is not active: clients and streams work, waiting for a slot fails with
-        /// `notRunning`. May become `running` or `shutdown`.
-        case idle
-        /// `run()` drives the waiters' deadlines. May become `idle` (run ended) or `shutdown`.
-        case running
-        /// Terminal: every client was removed and every call is refused.
-        case shutdown
-    }
 
     @usableFromInline
     struct Client: Sendable {
@@ -80,8 +67,15 @@ package struct ClientManagerCore<
     enum Admission: Equatable {
         /// Registered without waiting.
         case registered(UInt64)
-        /// Queued under `id`; `wakeDeadlineLoop` when its deadline is now the earliest.
-        case queued(id: UInt64, wakeDeadlineLoop: Bool)
+        /// Queued under `id`; `wakeDeadlineLoop` when its deadline is now the earliest;
+        /// `beforeRun` when `run()` has not started yet.
+        case queued(id: UInt64, wakeDeadlineLoop: Bool, beforeRun: AcceptedBeforeRun?)
+    }
+
+    /// What `run()` starting means.
+    enum RunStartAction: Equatable {
+        /// It runs; `overdueBy` when callers queued before it are past their deadline (warn once).
+        case started(overdueBy: Duration?)
     }
 
     /// What a removal of clients did: the removed clients' stream count and the waiters that got
@@ -92,7 +86,10 @@ package struct ClientManagerCore<
         var actions: [Action] = []
     }
 
-    @usableFromInline private(set) var state = State.idle
+    /// Clients and streams work in every state but `shutDown`; waiting for a slot is accepted
+    /// before `run()` starts and while it runs, refused once it has stopped.
+    @usableFromInline private(set) var lifecycle = RunLifecycle.notStarted
+    private var overdueBeforeRun = OverdueBeforeRun()
     @usableFromInline private(set) var budget: MemoryBudget
     @usableFromInline let maximumStreamsPerClient: Int
     let maximumWaiters: Int
@@ -100,7 +97,7 @@ package struct ClientManagerCore<
     @usableFromInline var clients: [ClientID: Client] = [:]
     @usableFromInline var owners: [StreamID: Owner] = [:]
     private var waiters = FIFOQueue<UInt64, Waiting>()
-    private var deadlines = DeadlineHeap<UInt64, Instant>()
+    private var deadlines = DeadlineHeap<UInt64, Duration>()
     @usableFromInline var lastRegistration: UInt64 = 0
     private var lastWaiterID: UInt64 = 0
 
@@ -117,13 +114,13 @@ package struct ClientManagerCore<
     @inlinable package var clientCount: Int { clients.count }
     @inlinable package var streamCount: Int { owners.count }
     var waiterCount: Int { waiters.count }
-    var nextDeadline: Instant? { deadlines.first?.deadline }
+    var nextDeadline: Duration? { deadlines.first?.deadline }
     var usage: MemoryUsage { budget.usage(size: clients.count) }
 
-    @inlinable func info(of client: ClientID) -> ClientInfo? { clients[client]?.info }
+    @inlinable func info(for client: ClientID) -> ClientInfo? { clients[client]?.info }
     @inlinable func registration(of client: ClientID) -> UInt64? { clients[client]?.registration }
-    @inlinable func streams(of client: ClientID) -> [StreamID] { clients[client]?.streams ?? [] }
-    @inlinable func client(of stream: StreamID) -> ClientID? { owners[stream]?.client }
+    @inlinable func streams(for client: ClientID) -> [StreamID] { clients[client]?.streams ?? [] }
+    @inlinable func client(for stream: StreamID) -> ClientID? { owners[stream]?.client }
 
     /// Whether callers are queued. Not inlinable: the queue's type is package-internal to
     /// MaculaMemory, so the inlined hot path calls this (cheaply) instead.
@@ -136,28 +133,39 @@ package struct ClientManagerCore<
 
     // MARK: Lifecycle
 
-    /// `run()` began. - Throws: `alreadyRunning` or `shutdown`; the state is unchanged then.
-    mutating func runStarted() throws(ClientManagerError) {
-        switch state {
-        case .idle: state = .running
-        case .running: throw .alreadyRunning
-        case .shutdown: throw .shutdown
+    /// `run()` began at `now`.
+    /// - Throws: `alreadyRunning` or `shutdown`; the state is unchanged then.
+    /// - Complexity: O(1).
+    mutating func runStarted(now: Duration) throws(ClientManagerError) -> RunStartAction {
+        let overdue = overdueBeforeRun.check(lifecycle, earliestDeadline: deadlines.first?.deadline, now: now)
+        switch lifecycle.start() {
+        case .started: return .started(overdueBy: overdue)
+        case .alreadyRunning: throw .alreadyRunning
+        case .shutDown: throw .shutdown
         }
     }
 
+    /// Whether callers wait for a `run()` that has not started yet.
+    var awaitsRun: Bool { lifecycle == .notStarted && !waiters.isEmpty }
+
+    /// Whether callers queued before `run()` started are past their deadline at `now`.
+    /// - Returns: how far past its deadline the oldest is, when the one-time warning is due.
+    /// - Complexity: O(1).
+    mutating func checkOverdueBeforeRun(now: Duration) -> Duration? {
+        overdueBeforeRun.check(lifecycle, earliestDeadline: deadlines.first?.deadline, now: now)
+    }
+
     /// `run()` ended: nobody enforces deadlines any more, so every waiter fails with `notRunning`.
+    /// - Complexity: O(w) for w waiters.
     mutating func runStopped() -> [Action] {
-        switch state {
-        case .running: state = .idle
-        case .idle, .shutdown: break
-        }
+        guard lifecycle.end() else { return [] }
         return failAllWaiters(.notRunning)
     }
 
     /// Removes every client and stream, fails every waiter with `shutdown`; later calls are refused.
     /// Idempotent: a second call removes nothing.
     mutating func shutdown() -> Removal {
-        state = .shutdown
+        _ = lifecycle.shutDown()
         var removal = Removal(clients: clients.count, streams: owners.count)
         removal.actions = failAllWaiters(.shutdown)
         clients.removeAll()
@@ -172,30 +180,37 @@ package struct ClientManagerCore<
     /// - Throws: `maxClientsReached` when a newcomer does not fit; `shutdown`.
     @inlinable
     package mutating func clientConnected(_ client: ClientID, info: ClientInfo) throws(ClientManagerError) -> UInt64 {
-        guard state != .shutdown else { throw .shutdown }
+        guard lifecycle != .shutDown else { throw .shutdown }
         if let registration = reregister(client, info: info) { return registration }
         guard !isFull else { throw .maxClientsReached }
         return register(client, info: info)
     }
 
-    /// Registers `client` like ``clientConnected(_:info:)``, or queues `waiter` until `deadline`
-    /// when the manager is full.
-    /// - Throws: `maxClientsReached` when nobody may wait (`maximumWaiters` is 0); `notRunning`
-    ///   when it would have to wait and `run()` is not running; `waitersLimitReached`; `shutdown`.
+    /// Registers `client` like ``clientConnected(_:info:)``, or queues `waiter` for up to
+    /// `timeout` from `now` when the manager is full.
+    /// - Throws: `maxClientsReached` when nobody may wait (`maximumWaiters` is 0);
+    ///   `waitersLimitReached`; `notRunning` when it would have to wait and a `run()` has ended;
+    ///   `shutdown`.
+    /// - Complexity: O(log w) for w waiters.
     mutating func clientConnected(
-        _ client: ClientID, info: ClientInfo, waiter: Waiter, deadline: Instant
+        _ client: ClientID, info: ClientInfo, waiter: Waiter, timeout: Duration, now: Duration
     ) throws(ClientManagerError) -> Admission {
-        guard state != .shutdown else { throw .shutdown }
+        guard lifecycle != .shutDown else { throw .shutdown }
         if let registration = reregister(client, info: info) { return .registered(registration) }
         guard isFull else { return .registered(register(client, info: info)) }
         guard maximumWaiters > 0 else { throw .maxClientsReached }
-        guard state == .running else { throw .notRunning }
         guard waiters.count < maximumWaiters else { throw .waitersLimitReached }
+        switch lifecycle {
+        case .notStarted, .running: break
+        case .stopped: throw .notRunning
+        case .shutDown: throw .shutdown
+        }
+        let beforeRun = overdueBeforeRun.accept(lifecycle, earliestDeadline: deadlines.first?.deadline, now: now)
         lastWaiterID &+= 1
         let id = lastWaiterID
         waiters.append(Waiting(client: client, info: info, waiter: waiter), id: id)
-        deadlines.set(id, deadline: deadline)
-        return .queued(id: id, wakeDeadlineLoop: deadlines.first?.id == id)
+        deadlines.set(id, deadline: now + timeout)
+        return .queued(id: id, wakeDeadlineLoop: deadlines.first?.id == id, beforeRun: beforeRun)
     }
 
     /// A queued caller was cancelled: removes its entry. A no-op when it already left the queue.
@@ -209,7 +224,7 @@ package struct ClientManagerCore<
 
     /// Removes every waiter whose deadline is at or before `now`.
     /// - Returns: the actions (`fail(_, .timedOut)`) and the next deadline.
-    mutating func deadlinePassed(now: Instant) -> (actions: [Action], next: Instant?) {
+    mutating func deadlinePassed(now: Duration) -> (actions: [Action], next: Duration?) {
         var actions: [Action] = []
         for (id, _) in deadlines.popDue(at: now) {
             if let waiting = waiters.remove(id) {
@@ -260,7 +275,7 @@ package struct ClientManagerCore<
     /// - Throws: `unknownClient`, `streamOwnedByAnotherClient`, `maxStreamsReached`, `shutdown`.
     @inlinable
     package mutating func openStream(_ stream: StreamID, for client: ClientID) throws(ClientManagerError) {
-        guard state != .shutdown else { throw .shutdown }
+        guard lifecycle != .shutDown else { throw .shutdown }
         guard let index = clients.index(forKey: client) else { throw .unknownClient }
         if let owner = owners[stream] {
             guard owner.client == client else { throw .streamOwnedByAnotherClient }
@@ -378,11 +393,11 @@ package struct ClientManagerCore<
         if deadlines.count != waiters.count {
             violations.append("\(deadlines.count) deadlines for \(waiters.count) waiters")
         }
-        if state == .shutdown && !(clients.isEmpty && owners.isEmpty && waiters.isEmpty) {
+        if lifecycle == .shutDown && !(clients.isEmpty && owners.isEmpty && waiters.isEmpty) {
             violations.append("entries left after shutdown")
         }
-        if state != .running && !waiters.isEmpty {
-            violations.append("waiters queued while run() is not running")
+        if lifecycle == .stopped && !waiters.isEmpty {
+            violations.append("waiters queued after run() stopped")
         }
         return violations
     }

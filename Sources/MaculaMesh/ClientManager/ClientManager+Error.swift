@@ -35,8 +35,9 @@ public struct ClientManagerError: Error, Hashable, Sendable, CustomStringConvert
     /// The caller's task was cancelled before it was registered; nothing of it was kept.
     public static let cancelled = ClientManagerError(.cancelled)
 
-    /// The caller would have had to wait for a slot, and waiting needs ``ClientManager/run()`` (it
-    /// enforces the deadline), which is not running; or `run()` stopped while the caller waited.
+    /// The caller would have had to wait for a slot after a ``ClientManager/run()`` returned (and
+    /// before one started again), so nothing would enforce its deadline; or `run()` returned while
+    /// the caller waited.
     public static let notRunning = ClientManagerError(.notRunning)
 
     /// ``ClientManager/run()`` was called while another call to it was still running.
@@ -66,7 +67,7 @@ public struct ClientManagerError: Error, Hashable, Sendable, CustomStringConvert
         case .cancelled:
             "the caller's task was cancelled before the client was registered; nothing was kept"
         case .notRunning:
-            "waiting for a client slot needs ClientManager.run() to be running (it enforces the deadline); run it, for example in a ServiceGroup"
+            "waiting for a client slot needs ClientManager.run(), which enforces the deadline, but run() has returned; keep it running (for example in a ServiceGroup) for as long as the manager is in use"
         case .alreadyRunning:
             "ClientManager.run() is already running; call it once per manager"
         case .shutdown:
@@ -86,8 +87,9 @@ public struct ClientManagerError: Error, Hashable, Sendable, CustomStringConvert
         case .maxClientsReached: .limitReached
         case .waitersLimitReached: .waitersLimitReached
         case .timedOut: .waitTimedOut
+        case .notRunning: .notRunning
         case .maxStreamsReached: .streamLimitReached
-        case .cancelled, .notRunning, .alreadyRunning, .shutdown, .unknownClient, .streamOwnedByAnotherClient: nil
+        case .cancelled, .alreadyRunning, .shutdown, .unknownClient, .streamOwnedByAnotherClient: nil
         }
     }
 }

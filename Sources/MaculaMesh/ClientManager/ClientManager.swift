@@ -14,7 +14,7 @@
 ///   however the client's task ends, like an Erlang monitor.
 ///
 /// ```swift
-/// let clients = try ClientManager<String, PeerInfo, UInt64, ContinuousClock>(
+/// let clients = try ClientManager<String, PeerInfo, UInt64>(
 ///     configuration: .init(maximumClients: 10_000, maximumStreamsPerClient: 100)
 /// )
 /// let deadlines = Task { try await clients.run() }   // or add it to your ServiceGroup
@@ -32,21 +32,22 @@
 /// liveness check (given to the initialiser) fails.
 ///
 /// **Waiting** needs ``run()``, which enforces every waiter's deadline with one sleeper on the
-/// injected clock. A freed slot goes to the oldest waiter in the same step that frees it, so a
-/// newcomer never passes the queue.
+/// injected clock. Start order does not matter: a caller that must wait before `run()` has started
+/// is accepted, and its deadline, counted from its arrival, is enforced as soon as `run()` runs;
+/// once a `run()` has returned, a caller that would have to wait gets
+/// ``ClientManagerError/notRunning``. A freed slot goes to the oldest waiter in the same step that
+/// frees it, so a newcomer never passes the queue.
 ///
 /// **Metrics**: size through ``memoryUsage()``; rejections (`limit_reached`,
-/// `waiters_limit_reached`, `wait_timed_out`, `stream_limit_reached`); removed clients with reason
+/// `waiters_limit_reached`, `wait_timed_out`, `not_running`, `stream_limit_reached`); the event
+/// `waiting_for_run` for a caller queued before `run()` started; removed clients with reason
 /// `disconnected` (explicit disconnect or end of a `withClient` scope), `dead` (``prune()``) or
 /// `shutdown`; and the streams removed with them as the event `streams_removed`.
 public final actor ClientManager<
     ClientID: Hashable & Sendable,
     ClientInfo: Sendable,
-    StreamID: Hashable & Sendable,
-    C: Clock
->: MemoryManaged where C.Duration == Duration {
-    /// Limits, waiting and the metrics name.
-    public typealias Configuration = ClientManagerConfiguration
+    StreamID: Hashable & Sendable
+>: MemoryManaged {
     /// What ``clientDisconnected(_:)`` removed.
     public typealias Disconnection = ClientDisconnection<ClientID, ClientInfo, StreamID>
     /// Tells whether a client is still alive; ``prune()`` removes those for which it returns false.
@@ -58,42 +59,44 @@ public final actor ClientManager<
     // actor's vtable and run unspecialized generic code: measured 5-6x slower than a plain
     // Dictionary, against 1.4x with it (macula-bench, `clients`).
     @usableFromInline
-    typealias Core = ClientManagerCore<ClientID, ClientInfo, StreamID, C.Instant, ClientSlotWaiter>
+    typealias Core = ClientManagerCore<ClientID, ClientInfo, StreamID, ClientSlotWaiter>
 
     /// The name used in metrics: ``ClientManagerConfiguration/componentName``.
     public nonisolated let componentName: String
     /// The configuration the manager was created with (the limit may have changed since; see
     /// ``memoryUsage()``).
-    public nonisolated let configuration: Configuration
+    public nonisolated let configuration: ClientManagerConfiguration
 
     @usableFromInline var core: Core
-    private let clock: C
+    private let clock: ComponentClock
     @usableFromInline let metrics: any MemoryMetrics
+    private let logHandler: any ComponentLogHandler
     private let isAlive: LivenessCheck?
     private let signal = DeadlineSignal()
-    /// Tests waiting until ``run()`` is running.
-    private var runObservers: [CheckedContinuation<Void, Never>] = []
 
     /// Creates a manager.
     /// - Parameters:
     ///   - configuration: limits, waiting and the metrics name.
-    ///   - clock: the clock ``run()`` enforces waiting deadlines on.
+    ///   - clock: the clock ``run()`` enforces waiting deadlines on; the continuous clock by default.
     ///   - metrics: receives rejections, removals and removed streams.
+    ///   - log: receives the warning that callers wait for a `run()` that has not started.
     ///   - isAlive: tells whether a client is still alive; ``prune()`` removes the clients for which
     ///     it returns false. It runs inside the actor, so it must be quick and must not block.
     ///     Without it, ``prune()`` removes nothing.
     /// - Throws: ``ConfigurationError`` naming the field that breaks its rule.
     public init(
-        configuration: Configuration = Configuration(),
-        clock: C,
+        configuration: ClientManagerConfiguration = .init(),
+        clock: some Clock<Duration> = ContinuousClock(),
         metrics: any MemoryMetrics = NoMemoryMetrics(),
+        log: any ComponentLogHandler = NoComponentLog(),
         isAlive: LivenessCheck? = nil
     ) throws(ConfigurationError) {
         self.core = try Core(configuration: configuration)
         self.componentName = configuration.componentName
         self.configuration = configuration
-        self.clock = clock
+        self.clock = ComponentClock(clock)
         self.metrics = metrics
+        self.logHandler = log
         self.isAlive = isAlive
     }
 
@@ -109,19 +112,19 @@ public final actor ClientManager<
     public var waiterCount: Int { core.waiterCount }
 
     /// Whether `client` is connected. - Complexity: O(1).
-    @inlinable public func isConnected(_ client: ClientID) -> Bool { core.info(of: client) != nil }
+    @inlinable public func isConnected(_ client: ClientID) -> Bool { core.info(for: client) != nil }
 
     /// The info `client` was registered (or last re-registered) with, or nil when it is not
     /// connected. - Complexity: O(1).
-    @inlinable public func info(of client: ClientID) -> ClientInfo? { core.info(of: client) }
+    @inlinable public func info(for client: ClientID) -> ClientInfo? { core.info(for: client) }
 
     /// The streams `client` has open, in no particular order; empty when it has none or is not
     /// connected.
     /// - Complexity: O(1) (the array is shared, copy on write).
-    @inlinable public func streams(of client: ClientID) -> [StreamID] { core.streams(of: client) }
+    @inlinable public func streams(for client: ClientID) -> [StreamID] { core.streams(for: client) }
 
     /// The client `stream` belongs to, or nil when it is not open. - Complexity: O(1).
-    @inlinable public func client(of stream: StreamID) -> ClientID? { core.client(of: stream) }
+    @inlinable public func client(for stream: StreamID) -> ClientID? { core.client(for: stream) }
 
     // MARK: Clients
 
@@ -155,9 +158,10 @@ public final actor ClientManager<
     ///     ``ClientAdmission/wait`` and ``ClientAdmission/wait(upTo:)`` wait up to a deadline.
     /// - Throws: ``ClientManagerError/maxClientsReached`` when it may not wait (or
     ///   ``ClientManagerConfiguration/maximumWaiters`` is 0); ``ClientManagerError/waitersLimitReached``
-    ///   when the queue is full; ``ClientManagerError/timedOut`` at the deadline;
-    ///   ``ClientManagerError/notRunning`` when it would have to wait but ``run()`` is not running
-    ///   (or stops while it waits); ``ClientManagerError/cancelled`` when its task is cancelled
+    ///   when the queue is full; ``ClientManagerError/timedOut`` at the deadline, counted from this
+    ///   call (enforced by ``run()``, also when `run()` starts after the call);
+    ///   ``ClientManagerError/notRunning`` when it would have to wait and a `run()` has returned (or
+    ///   returns while it waits); ``ClientManagerError/cancelled`` when its task is cancelled
     ///   before it gets a slot (it is then removed from the queue before this returns, and nothing
     ///   was registered); ``ClientManagerError/shutdown``.
     /// - Complexity: O(log w) for w waiters (the deadline heap); O(1) without waiting.
@@ -201,9 +205,12 @@ public final actor ClientManager<
     ///   - body: the client's work, typically serving its connection. It runs in the caller's
     ///     isolation (this method is `nonisolated(nonsending)`), so it may touch the caller's state.
     /// - Returns: what `body` returns.
-    /// - Throws: ``ClientManagerError`` when the client cannot be registered (`body` does not run
-    ///   then), including ``ClientManagerError/cancelled`` when the task is cancelled before the
-    ///   client is registered; otherwise whatever `body` throws.
+    /// - Throws: Before `body` runs, a ``ClientManagerError`` when the client cannot be registered
+    ///   (as ``clientConnected(_:info:admission:)``), including ``ClientManagerError/cancelled``
+    ///   when the task is cancelled before the client is registered or is already cancelled on
+    ///   entry (`body` does not run then). Once `body` runs, exactly what `body` throws, unchanged:
+    ///   a body that throws `CancellationError` rethrows it. ``ConnectionPool/withConnection(to:isolation:_:)``
+    ///   reports errors the same way.
     /// - Complexity: as ``clientConnected(_:info:admission:)``, plus O(s) for the client's s
     ///   streams at the end.
     public nonisolated(nonsending) func withClient<Value>(
@@ -258,13 +265,19 @@ public final actor ClientManager<
 
     /// Enforces the waiters' deadlines with one sleeper on the clock until the task is cancelled,
     /// then returns; the callers still waiting then fail with ``ClientManagerError/notRunning``.
-    /// After ``shutdown()`` it has nothing left to do and idles until it is cancelled.
+    /// May be called again after it returns. After ``shutdown()`` it has nothing left to do and
+    /// idles until it is cancelled.
+    ///
+    /// Start order does not matter: callers that began waiting before it started are waiting
+    /// still, and those already past their deadline fail at once with
+    /// ``ClientManagerError/timedOut``, in deadline order (and the one-time
+    /// ``ComponentLogEvent/Kind/runNotStarted`` warning is logged).
     /// - Throws: ``ClientManagerError/alreadyRunning`` when another `run()` is active;
-    ///   ``ClientManagerError/shutdown`` after ``shutdown()``.
+    ///   ``ClientManagerError/shutdown`` after ``shutdown()``. Cancellation is not an error.
     public func run() async throws(ClientManagerError) {
-        try core.runStarted()
-        for observer in runObservers { observer.resume() }
-        runObservers.removeAll()
+        if case .started(let overdue?) = try core.runStarted(now: clock.now) {
+            logHandler.warnRunNotStarted(component: componentName, overdueBy: overdue)
+        }
         await runDeadlineLoop(clock: clock, signal: signal) { now in
             let (actions, next) = core.deadlinePassed(now: now)
             perform(actions)
@@ -286,12 +299,6 @@ public final actor ClientManager<
 
     // MARK: Internal
 
-    /// Suspends until ``run()`` is running (for tests, which must not race its start).
-    func untilRunning() async {
-        guard core.state != .running else { return }
-        await withCheckedContinuation { runObservers.append($0) }
-    }
-
     /// Registers `client` under `admission`. - Returns: its registration.
     private func register(
         _ client: ClientID, info: ClientInfo, admission: ClientAdmission
@@ -308,9 +315,7 @@ public final actor ClientManager<
         let waiter = ClientSlotWaiter()
         let admitted: Core.Admission
         do {
-            admitted = try core.clientConnected(
-                client, info: info, waiter: waiter, deadline: clock.now.advanced(by: timeout)
-            )
+            admitted = try core.clientConnected(client, info: info, waiter: waiter, timeout: timeout, now: clock.now)
         } catch {
             recordRejection(error)
             throw error
@@ -318,8 +323,14 @@ public final actor ClientManager<
         switch admitted {
         case .registered(let registration):
             return registration
-        case .queued(let id, let wakeDeadlineLoop):
+        case .queued(let id, let wakeDeadlineLoop, let beforeRun):
             if wakeDeadlineLoop { signal.signal() }
+            if let beforeRun {
+                metrics.eventRecorded(.waitingForRun, count: 1, component: componentName)
+                if let overdue = beforeRun.overdueBy {
+                    logHandler.warnRunNotStarted(component: componentName, overdueBy: overdue)
+                }
+            }
             switch await waiter.wait() {
             case .connected(let registration):
                 return registration
@@ -371,9 +382,16 @@ public final actor ClientManager<
 // MARK: - MemoryManaged
 
 extension ClientManager {
-    /// The number of connected clients, the limits and the high-water mark, read together.
+    /// The number of connected clients, the limits and the high-water mark, read together. While
+    /// callers wait for a `run()` that has not started, it also checks their deadlines for the
+    /// one-time ``ComponentLogEvent/Kind/runNotStarted`` warning.
     /// - Complexity: O(1).
-    public func memoryUsage() -> MemoryUsage { core.usage }
+    public func memoryUsage() -> MemoryUsage {
+        if core.awaitsRun, let overdue = core.checkOverdueBeforeRun(now: clock.now) {
+            logHandler.warnRunNotStarted(component: componentName, overdueBy: overdue)
+        }
+        return core.usage
+    }
 
     /// Sets the operator's client limit. Raising it hands the new slots to waiters at once.
     /// Lowering it below the count keeps every client (they belong to live connections) and
@@ -402,21 +420,5 @@ extension ClientManager {
         recordRemoval(clients: removal.clients, streams: removal.streams, reason: .dead)
         perform(removal.actions)
         return removal.clients
-    }
-}
-
-extension ClientManager where C == ContinuousClock {
-    /// Creates a manager on the continuous clock.
-    /// - Parameters:
-    ///   - configuration: limits, waiting and the metrics name.
-    ///   - metrics: receives rejections, removals and removed streams.
-    ///   - isAlive: the liveness check ``prune()`` uses; none by default.
-    /// - Throws: ``ConfigurationError`` naming the field that breaks its rule.
-    public init(
-        configuration: Configuration = Configuration(),
-        metrics: any MemoryMetrics = NoMemoryMetrics(),
-        isAlive: LivenessCheck? = nil
-    ) throws(ConfigurationError) {
-        try self.init(configuration: configuration, clock: ContinuousClock(), metrics: metrics, isAlive: isAlive)
     }
 }

@@ -1,47 +1,46 @@
-extension ConnectionPool {
-    /// The settings of a ``ConnectionPool``, with the seed's defaults.
-    public struct Configuration: Sendable, Hashable {
-        /// The most connections the pool holds (the seed's `max_connections`, 1,000). It is the
-        /// base limit of the MaculaMemory contract: ``ConnectionPool/setLimit(_:)`` changes it and
-        /// the pressure scale multiplies it. At least 1, at most 2,147,483,647.
-        public var maximumConnections: Int
+/// The settings of a ``ConnectionPool``, with the seed's defaults.
+public struct ConnectionPoolConfiguration: Sendable, Hashable {
+    /// The most connections the pool holds (the seed's `max_connections`, 1,000). It is the
+    /// base limit of the MaculaMemory contract: ``ConnectionPool/setLimit(_:)`` changes it and
+    /// the pressure scale multiplies it. At least 1, at most 2,147,483,647.
+    public var maximumConnections: Int
 
-        /// How many callers may wait at once for a free slot (1,000). Beyond it a caller gets
-        /// ``ConnectionPoolError/waitersLimitReached`` at once. 0 means nobody waits: a caller that
-        /// finds no free slot gets ``ConnectionPoolError/limitReached`` at once, and the pool works
-        /// without its ``ConnectionPool/run()`` loop. At least 0.
-        public var maximumWaiters: Int
+    /// How many callers may wait at once for a free slot (1,000). Beyond it a caller gets
+    /// ``ConnectionPoolError/waitersLimitReached`` at once. 0 means nobody waits: a caller that
+    /// finds no free slot gets ``ConnectionPoolError/limitReached`` at once, and the pool works
+    /// without its ``ConnectionPool/run()``. At least 0.
+    public var maximumWaiters: Int
 
-        /// How long a caller waits for a free slot before it gets
-        /// ``ConnectionPoolError/timedOut`` (5 seconds). It bounds the wait for a slot only: the
-        /// pool puts no deadline on a connect itself, so give your factory its own timeout.
-        /// Greater than zero.
-        public var waitTimeout: Duration
+    /// How long a caller waits for a free slot before it gets ``ConnectionPoolError/timedOut``
+    /// (5 seconds), counted from the caller's arrival. It bounds the wait for a slot only: the
+    /// pool puts no deadline on a connect itself, so give your factory its own timeout.
+    /// Greater than zero.
+    public var waitTimeout: Duration
 
-        /// The name the pool uses in metrics (`gateway_mesh`, the seed's module name). Give each
-        /// pool in a process its own.
-        public var componentName: String
+    /// The name the pool uses in metrics and logs (`gateway_mesh`, the seed's module name). Give
+    /// each pool in a process its own. Not empty.
+    public var componentName: String
 
-        /// Creates a configuration; every parameter defaults to the seed's value.
-        public init(
-            maximumConnections: Int = 1_000,
-            maximumWaiters: Int = 1_000,
-            waitTimeout: Duration = .seconds(5),
-            componentName: String = "gateway_mesh"
-        ) {
-            self.maximumConnections = maximumConnections
-            self.maximumWaiters = maximumWaiters
-            self.waitTimeout = waitTimeout
-            self.componentName = componentName
-        }
+    /// Creates a configuration; every parameter defaults to the seed's value.
+    public init(
+        maximumConnections: Int = 1_000,
+        maximumWaiters: Int = 1_000,
+        waitTimeout: Duration = .seconds(5),
+        componentName: String = "gateway_mesh"
+    ) {
+        self.maximumConnections = maximumConnections
+        self.maximumWaiters = maximumWaiters
+        self.waitTimeout = waitTimeout
+        self.componentName = componentName
+    }
 
-        /// Checks every rule above.
-        /// - Throws: ``ConfigurationError`` naming the first field that breaks its rule.
-        public func validate() throws(ConfigurationError) {
-            try validateConnectionPoolLimit(maximumConnections)
-            try ConfigurationError.require(maximumWaiters, atLeast: 0, field: "maximumWaiters")
-            try ConfigurationError.requirePositive(waitTimeout, field: "waitTimeout")
-        }
+    /// Checks every rule above.
+    /// - Throws: ``ConfigurationError`` naming the first field that breaks its rule.
+    public func validate() throws(ConfigurationError) {
+        try validateConnectionPoolLimit(maximumConnections)
+        try ConfigurationError.require(maximumWaiters, atLeast: 0, field: "maximumWaiters")
+        try ConfigurationError.requirePositive(waitTimeout, field: "waitTimeout")
+        try ConfigurationError.requireName(componentName)
     }
 }
 

@@ -42,25 +42,12 @@ package enum ConnectionPoolOutcome<Connection: Sendable>: Sendable {
 package struct ConnectionPoolCore<
     NodeID: Hashable & Sendable,
     Connection: PooledConnection,
-    Waiter: Sendable,
-    Instant: InstantProtocol
->: Sendable where Instant.Duration == Duration {
+    Waiter: Sendable
+>: Sendable {
     @usableFromInline package typealias Entries = ConnectionPoolEntries<NodeID, Connection>
     @usableFromInline package typealias Lease = Entries.Lease
     @usableFromInline package typealias RequestID = UInt64
     @usableFromInline package typealias ConnectID = UInt64
-
-    /// Whether callers may wait, and whether the pool still works.
-    @usableFromInline
-    enum Lifecycle: Sendable, Hashable {
-        /// `run()` is not running: hits, connects and leases work, but nobody may wait for a slot.
-        /// Next: `running` (run() starts) or `shutDown`.
-        case idle
-        /// `run()` drives the waiting deadlines. Next: `idle` (run() returns) or `shutDown`.
-        case running
-        /// Everything was closed and every caller failed; every request fails. Terminal.
-        case shutDown
-    }
 
     @usableFromInline package typealias Outcome = ConnectionPoolOutcome<Connection>
 
@@ -135,7 +122,10 @@ package struct ConnectionPoolCore<
         var waiter: Waiter
     }
 
-    @usableFromInline var lifecycle = Lifecycle.idle
+    /// Hits, connects and leases work in every state but `shutDown`; waiting for a slot is
+    /// accepted before `run()` starts and while it runs, refused once it has stopped.
+    @usableFromInline var lifecycle = RunLifecycle.notStarted
+    var overdueBeforeRun = OverdueBeforeRun()
     @usableFromInline var budget: MemoryBudget
     let maximumWaiters: Int
     let waitTimeout: Duration
@@ -149,7 +139,7 @@ package struct ConnectionPoolCore<
     @usableFromInline var inFlight = 0
 
     var queue = FIFOQueue<RequestID, Queued>()
-    var deadlines = DeadlineHeap<RequestID, Instant>()
+    var deadlines = DeadlineHeap<RequestID, Duration>()
     /// `queue.count`, kept here so that the inlinable fast paths can test for waiters without
     /// calling into the (non-inlinable) queue.
     @usableFromInline var queuedCount = 0
@@ -207,7 +197,8 @@ package struct ConnectionPoolCore<
     ///     Its argument is true when the caller starts a connect (``RequestAction/startConnect(_:)``):
     ///     the actor may then hand a placeholder, since a connect that completes without
     ///     suspending resolves its starter before the actor's call returns.
-    ///   - now: called only when the caller is queued, to compute its deadline; a hit never reads it.
+    ///   - now: called only when the caller is queued, to compute its deadline (the time since the
+    ///     pool's origin); a hit never reads it.
     /// - Complexity: O(1) (amortised), O(log w) for w waiters when queued.
     @inlinable
     package mutating func request(
@@ -215,7 +206,7 @@ package struct ConnectionPoolCore<
         pin: Bool,
         id: RequestID,
         waiter makeWaiter: (_ startsConnect: Bool) -> Waiter?,
-        now: () -> Instant
+        now: () -> Duration
     ) -> (RequestAction, [Action]) {
         guard lifecycle != .shutDown else { return (.rejected(.shutdown), []) }
         var effects: [Action] = []
@@ -260,29 +251,37 @@ package struct ConnectionPoolCore<
         pin: Bool,
         id: RequestID,
         waiter makeWaiter: (_ startsConnect: Bool) -> Waiter?,
-        now: () -> Instant,
+        now: () -> Duration,
         effects: [Action]
     ) -> (RequestAction, [Action]) {
         var effects = effects
         let rejection: (ConnectionPoolError, Rejection)?
         if maximumWaiters == 0 {
             rejection = (.limitReached, .limitReached)
-        } else if lifecycle != .running {
-            rejection = (.notRunning, .notRunning)
         } else if queue.count >= maximumWaiters {
             rejection = (.waitersLimitReached, .waitersLimitReached)
         } else {
-            rejection = nil
+            switch lifecycle {
+            case .notStarted, .running: rejection = nil
+            case .stopped: rejection = (.notRunning, .notRunning)
+            case .shutDown: return (.rejected(.shutdown), effects)
+            }
         }
         if let (error, reason) = rejection {
             effects.append(.reject(reason))
             return (.rejected(error), effects)
         }
         guard let waiter = makeWaiter(false) else { return (.rejected(.cancelled), effects) }
+        let now = now()
+        let beforeRun = overdueBeforeRun.accept(lifecycle, earliestDeadline: deadlines.first?.deadline, now: now)
         queue.append(Queued(node: node, pin: pin, waiter: waiter), id: id)
         queuedCount = queue.count
-        deadlines.set(id, deadline: now().advanced(by: waitTimeout))
+        deadlines.set(id, deadline: now + waitTimeout)
         effects.append(.record(.callerQueued))
+        if let beforeRun {
+            effects.append(.record(.waitingForRun))
+            if let overdue = beforeRun.overdueBy { effects.append(.warnRunNotStarted(overdueBy: overdue)) }
+        }
         return (.queued(signalDeadlineLoop: deadlines.first?.id == id), effects)
     }
 

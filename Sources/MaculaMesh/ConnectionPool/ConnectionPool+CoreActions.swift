@@ -17,6 +17,9 @@ extension ConnectionPoolCore {
         case reject(Rejection)
         /// Count an event.
         case record(Event)
+        /// Log the one-time warning that callers queued before `run()` started are past their
+        /// deadline by `overdueBy`.
+        case warnRunNotStarted(overdueBy: Duration)
     }
 
     /// Why a connection is closed: the metrics' ``RemovalReason``, or none for a connection that
@@ -59,7 +62,7 @@ extension ConnectionPoolCore {
     /// An event, for metrics.
     @usableFromInline
     package enum Event: Sendable {
-        case connectFailed, connectDiscarded, connectShared, callerQueued
+        case connectFailed, connectDiscarded, connectShared, callerQueued, waitingForRun
 
         @inlinable
         package var event: MemoryEvent {
@@ -68,6 +71,7 @@ extension ConnectionPoolCore {
             case .connectDiscarded: .connectDiscarded
             case .connectShared: .connectShared
             case .callerQueued: .callerQueued
+            case .waitingForRun: .waitingForRun
             }
         }
     }

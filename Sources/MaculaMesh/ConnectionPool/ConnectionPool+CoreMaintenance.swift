@@ -136,7 +136,10 @@ extension ConnectionPoolCore {
         if queuedCount != queue.count { problems.append("queuedCount \(queuedCount) but \(queue.count) queued") }
         if queue.count != deadlines.count { problems.append("\(queue.count) queued but \(deadlines.count) deadlines") }
         if queue.count > maximumWaiters { problems.append("\(queue.count) queued above \(maximumWaiters)") }
-        if lifecycle != .running && !queue.isEmpty { problems.append("callers queued while run() is not running") }
+        switch lifecycle {
+        case .notStarted, .running: break
+        case .stopped, .shutDown: if !queue.isEmpty { problems.append("callers queued while \(lifecycle)") }
+        }
         // After every event, nobody who could proceed is left waiting. (A connection that died
         // since is not an event: the next hit or prune finds it.) Liveness is read after the
         // drain: connections only go from alive to dead, and another thread may kill one while

@@ -60,7 +60,7 @@ extension ConnectionPoolCore {
     /// The clock reached `now`: fail every queued caller whose deadline passed.
     /// - Returns: the actions and the next deadline, if any.
     /// - Complexity: O(k log w) for k expired of w waiters.
-    mutating func deadlinePassed(now: Instant) -> ([Action], next: Instant?) {
+    mutating func deadlinePassed(now: Duration) -> ([Action], next: Duration?) {
         var effects: [Action] = []
         for due in deadlines.popDue(at: now) {
             guard let queued = queue.remove(due.id) else { continue }
@@ -73,28 +73,43 @@ extension ConnectionPoolCore {
     }
 
     /// The next waiting deadline, if any. - Complexity: O(1).
-    var nextDeadline: Instant? { deadlines.first?.deadline }
+    var nextDeadline: Duration? { deadlines.first?.deadline }
 
     // MARK: Lifecycle
 
-    /// `run()` starts. - Returns: the error to throw instead, if it may not.
-    mutating func runStarted() -> ConnectionPoolError? {
-        switch lifecycle {
-        case .idle:
-            lifecycle = .running
-            return nil
-        case .running:
-            return .alreadyRunning
-        case .shutDown:
-            return .shutdown
+    /// What `run()` starting means.
+    enum RunStartAction: Sendable, Hashable {
+        /// It runs; `overdueBy` is set when callers queued before it are already past their
+        /// deadline (the embedder forgot `run()`): warn once.
+        case started(overdueBy: Duration?)
+        case rejected(ConnectionPoolError)
+    }
+
+    /// `run()` starts at `now`. - Complexity: O(1).
+    mutating func runStarted(now: Duration) -> RunStartAction {
+        let overdue = overdueBeforeRun.check(lifecycle, earliestDeadline: deadlines.first?.deadline, now: now)
+        switch lifecycle.start() {
+        case .started: return .started(overdueBy: overdue)
+        case .alreadyRunning: return .rejected(.alreadyRunning)
+        case .shutDown: return .rejected(.shutdown)
         }
     }
+
+    /// Whether callers queued before `run()` started are past their deadline at `now`, for the
+    /// one-time warning.
+    /// - Returns: how far past its deadline the oldest is, when the warning is due.
+    /// - Complexity: O(1).
+    mutating func checkOverdueBeforeRun(now: Duration) -> Duration? {
+        overdueBeforeRun.check(lifecycle, earliestDeadline: deadlines.first?.deadline, now: now)
+    }
+
+    /// Whether the pool holds callers that wait for a `run()` that has not started yet.
+    var awaitsRun: Bool { lifecycle == .notStarted && queuedCount > 0 }
 
     /// `run()` returned: nobody may wait any more, so every queued caller fails with
     /// ``ConnectionPoolError/notRunning``. - Complexity: O(w).
     mutating func runStopped() -> [Action] {
-        guard lifecycle == .running else { return [] }
-        lifecycle = .idle
+        guard lifecycle.end() else { return [] }
         return failQueued(.notRunning, reason: .notRunning)
     }
 
@@ -112,8 +127,7 @@ extension ConnectionPoolCore {
     /// Shut down: fail every waiting caller, abandon every connect, close every entry (leased ones
     /// too). Later requests fail with ``ConnectionPoolError/shutdown``. - Complexity: O(n + w).
     mutating func shutdown() -> [Action] {
-        guard lifecycle != .shutDown else { return [] }
-        lifecycle = .shutDown
+        guard lifecycle.shutDown() else { return [] }
         var effects = failQueued(.shutdown, reason: nil)
         for record in records.indices where records[record].isAllocated && records[record].slot != Entries.none {
             effects.append(contentsOf: abandonWithWaiters(Int32(record), error: .shutdown))

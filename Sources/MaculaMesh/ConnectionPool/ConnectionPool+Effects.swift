@@ -51,6 +51,8 @@ extension ConnectionPool {
                 metrics.requestRejected(reason: rejection.reason, component: componentName)
             case .record(let event):
                 metrics.eventRecorded(event.event, count: 1, component: componentName)
+            case .warnRunNotStarted(let overdue):
+                logHandler.warnRunNotStarted(component: componentName, overdueBy: overdue)
             }
         }
         if let runReason { metrics.entriesRemoved(runCount, reason: runReason, component: componentName) }

@@ -1,10 +1,5 @@
 // The label values the connection pool adds to the open metric sets of MaculaMemory.
 
-extension RejectionReason {
-    /// A caller would have had to wait, but the component's `run()` loop was not running.
-    public static let notRunning = RejectionReason("not_running")
-}
-
 extension MemoryEvent {
     /// A caller missed while a connect to the same node was in flight, and shares it instead of
     /// connecting again.

@@ -2,9 +2,9 @@
 /// least-recently-used eviction (the seed's `macula_gateway_mesh`).
 ///
 /// ```swift
-/// let pool = try ConnectionPool<NodeID, MeshConnection, ContinuousClock>(
-///     configuration: .init(maximumConnections: 1_000)
-/// ) { node in try await MeshConnection.open(to: node) }
+/// let pool = try ConnectionPool(configuration: .init(maximumConnections: 1_000)) { (node: NodeID) in
+///     try await MeshConnection.open(to: node)
+/// }
 ///
 /// try await withThrowingDiscardingTaskGroup { group in
 ///     group.addTask { try await pool.run() }          // drives the waiting deadlines
@@ -24,11 +24,14 @@
 ///   succeeds the connection is inserted; if the pool is then over its limit, the least recently
 ///   used idle entry is evicted and closed in the same step. Nothing is evicted before a connect
 ///   succeeds: a failed connect leaves the pool exactly as it was.
-/// - **Slots.** At most ``Configuration/maximumConnections`` connections are established, and
+/// - **Slots.** At most ``ConnectionPoolConfiguration/maximumConnections`` connections are established, and
 ///   in-flight connects plus leased entries never exceed it either (so a completing connect always
 ///   finds room). A miss, or a lease on an idle entry, that finds no free slot waits in FIFO order
-///   with a deadline (``Configuration/waitTimeout``), in a bounded queue
-///   (``Configuration/maximumWaiters``). Waiting needs ``run()``.
+///   with a deadline (``ConnectionPoolConfiguration/waitTimeout``), in a bounded queue
+///   (``ConnectionPoolConfiguration/maximumWaiters``). ``run()`` enforces the deadlines: a caller
+///   that must wait before `run()` has started is accepted and its deadline, counted from its
+///   arrival, is enforced as soon as `run()` runs; once a `run()` has returned, such a caller gets
+///   ``ConnectionPoolError/notRunning`` at once.
 /// - **Closing.** Every connection that leaves the pool (evicted, removed, found dead, shed under
 ///   pressure, shut down, or produced by a connect nobody wants any more) is closed exactly once,
 ///   after the pool's state has changed.
@@ -46,8 +49,7 @@
 /// - Important: ``connection(to:)`` hands out a connection without a lease: a later eviction may
 ///   close it under its holder. Use ``withConnection(to:isolation:_:)`` to keep it open for a
 ///   piece of work.
-public final actor ConnectionPool<NodeID: Hashable & Sendable, Connection: PooledConnection, C: Clock>: MemoryManaged
-where C.Duration == Duration {
+public final actor ConnectionPool<NodeID: Hashable & Sendable, Connection: PooledConnection>: MemoryManaged {
     /// Opens a connection to a node. It runs in a task the pool owns (never in a caller's task),
     /// so no caller's cancellation reaches it; ``remove(_:)`` and ``shutdown()`` cancel it when
     /// they abandon its result. The pool calls it once per miss, however many callers share that
@@ -76,14 +78,18 @@ where C.Duration == Duration {
     }
 
     @usableFromInline typealias Waiter = ConnectionPoolCaller
-    @usableFromInline typealias Core = ConnectionPoolCore<NodeID, Connection, Waiter, C.Instant>
+    @usableFromInline typealias Core = ConnectionPoolCore<NodeID, Connection, Waiter>
     @usableFromInline typealias Lease = ConnectionPoolLease
 
-    /// The name used in metrics: ``Configuration/componentName``.
+    /// The name used in metrics and logs: ``ConnectionPoolConfiguration/componentName``.
     public nonisolated let componentName: String
+    /// The configuration the pool was created with (the limit may have changed since; see
+    /// ``memoryUsage()``).
+    public nonisolated let configuration: ConnectionPoolConfiguration
 
-    @usableFromInline let clock: C
+    @usableFromInline let clock: ComponentClock
     @usableFromInline let metrics: any MemoryMetrics
+    @usableFromInline let logHandler: any ComponentLogHandler
     @usableFromInline let factory: Factory
     @usableFromInline var core: Core
     private let signal = DeadlineSignal()
@@ -113,20 +119,20 @@ where C.Duration == Duration {
     /// synchronously start the next ones from a loop rather than by recursion.
     @usableFromInline var pendingStarts: [(Core.ConnectID, NodeID)] = []
     @usableFromInline var isStartingConnects = false
-    /// Tests waiting in ``waitUntilRunning()``.
-    private var runObservers: [CheckedContinuation<Void, Never>] = []
 
     /// Creates a pool.
     /// - Parameters:
     ///   - configuration: the limits, the waiting deadline and the component name.
-    ///   - clock: the clock the waiting deadlines are measured on.
+    ///   - clock: the clock the waiting deadlines are measured on; the continuous clock by default.
     ///   - metrics: where removals, rejections and events go.
+    ///   - log: receives the warning that callers wait for a `run()` that has not started.
     ///   - factory: opens a connection to a node; see ``Factory``.
     /// - Throws: ``ConfigurationError`` naming the field when the configuration breaks a rule.
     public init(
-        configuration: Configuration = Configuration(),
-        clock: C,
+        configuration: ConnectionPoolConfiguration = .init(),
+        clock: some Clock<Duration> = ContinuousClock(),
         metrics: any MemoryMetrics = NoMemoryMetrics(),
+        log: any ComponentLogHandler = NoComponentLog(),
         factory: @escaping Factory
     ) throws(ConfigurationError) {
         try configuration.validate()
@@ -136,8 +142,10 @@ where C.Duration == Duration {
             waitTimeout: configuration.waitTimeout
         )
         self.componentName = configuration.componentName
-        self.clock = clock
+        self.configuration = configuration
+        self.clock = ComponentClock(clock)
         self.metrics = metrics
+        self.logHandler = log
         self.factory = factory
     }
 
@@ -154,9 +162,9 @@ where C.Duration == Duration {
     /// - Returns: the connection, not leased.
     /// - Throws: ``ConnectionPoolError``: ``ConnectionPoolError/connectFailed`` (with the
     ///   factory's error), ``ConnectionPoolError/timedOut``, ``ConnectionPoolError/waitersLimitReached``,
-    ///   ``ConnectionPoolError/limitReached``, ``ConnectionPoolError/notRunning``,
-    ///   ``ConnectionPoolError/cancelled``, ``ConnectionPoolError/nodeRemoved``,
-    ///   ``ConnectionPoolError/shutdown``.
+    ///   ``ConnectionPoolError/limitReached``, ``ConnectionPoolError/notRunning`` (it would have to
+    ///   wait and a `run()` has returned), ``ConnectionPoolError/cancelled`` (the task was cancelled
+    ///   while it waited), ``ConnectionPoolError/nodeRemoved``, ``ConnectionPoolError/shutdown``.
     /// - Complexity: O(1) for a hit and for the bookkeeping of a miss; O(log w) to queue among w
     ///   waiters.
     /// - Important: Without a lease, the connection may be evicted and closed under its holder
@@ -177,8 +185,12 @@ where C.Duration == Duration {
     ///   - isolation: where `body` runs; the caller's actor by default.
     ///   - body: the work to do with the connection.
     /// - Returns: what `body` returns.
-    /// - Throws: a ``ConnectionPoolError`` when no connection could be had (as
-    ///   ``connection(to:)``), or whatever `body` throws.
+    /// - Throws: Before `body` runs, a ``ConnectionPoolError`` when no connection could be had (as
+    ///   ``connection(to:)``); ``ConnectionPoolError/cancelled`` when the task is cancelled before
+    ///   the connection is had, including when it is already cancelled on entry (`body` does not
+    ///   run then). Once `body` runs, exactly what `body` throws, unchanged: a body that throws
+    ///   `CancellationError` rethrows it. ``ClientManager/withClient(_:info:admission:_:)`` reports
+    ///   errors the same way.
     /// - Complexity: as ``connection(to:)``, plus O(1) to end the lease.
     /// - Important: A lease protects the entry from eviction (least recently used, limit lowered,
     ///   memory pressure), not from ``remove(_:)``, from being found dead, or from ``shutdown()``:
@@ -189,6 +201,7 @@ where C.Duration == Duration {
         isolation: isolated (any Actor)? = #isolation,
         _ body: (Connection) async throws -> Value
     ) async throws -> Value {
+        if Task.isCancelled { throw ConnectionPoolError.cancelled }
         let (connection, lease) = try await acquire(node, pin: true)
         let value: Value
         do {
@@ -288,6 +301,14 @@ where C.Duration == Duration {
         signal.signal()
     }
 
+    /// Logs the one-time warning when callers queued before `run()` started are past their
+    /// deadline. Reads the clock only while such callers wait.
+    @usableFromInline
+    func checkOverdueBeforeRun() {
+        guard core.awaitsRun, let overdue = core.checkOverdueBeforeRun(now: clock.now) else { return }
+        logHandler.warnRunNotStarted(component: componentName, overdueBy: overdue)
+    }
+
     // MARK: Managing entries
 
     /// Closes and removes `node`'s connection, even if it is leased (the lease's end is then a
@@ -313,6 +334,9 @@ where C.Duration == Duration {
         core.connections()
     }
 
+    /// How many callers wait for a free slot now. - Complexity: O(1).
+    public var waiterCount: Int { core.waiterCount }
+
     /// What the pool knows about `node` (the seed's `get_connection_info`).
     /// - Returns: nil when the pool has neither a connection to `node` nor a connect in flight.
     /// - Complexity: O(1).
@@ -327,12 +351,15 @@ where C.Duration == Duration {
     // MARK: MemoryManaged
 
     /// Established connections, effective and base limit, pressure scale and high-water mark.
+    /// While callers wait for a `run()` that has not started, it also checks their deadlines for
+    /// the one-time ``ComponentLogEvent/Kind/runNotStarted`` warning.
     /// - Complexity: O(1).
     public func memoryUsage() -> MemoryUsage {
-        core.usage()
+        checkOverdueBeforeRun()
+        return core.usage()
     }
 
-    /// Sets the base limit (``Configuration/maximumConnections``). Lowering the effective limit
+    /// Sets the base limit (``ConnectionPoolConfiguration/maximumConnections``). Lowering the effective limit
     /// below the number of connections closes least recently used idle entries down to it at
     /// once (reason `evicted`); leased entries above it are closed as their leases end, and no
     /// connect starts until there is room. Raising it lets waiting callers through.
@@ -367,14 +394,20 @@ where C.Duration == Duration {
     /// cancelled; then fails every caller still waiting for a slot with
     /// ``ConnectionPoolError/notRunning`` and returns. May be called again after it returns.
     ///
-    /// Without it the pool still serves hits and misses that find a free slot; only waiting for a
-    /// slot needs it.
+    /// Start order does not matter: callers that had to wait before it started are waiting still,
+    /// and those already past their deadline fail at once with ``ConnectionPoolError/timedOut``,
+    /// in deadline order (and the one-time ``ComponentLogEvent/Kind/runNotStarted`` warning is
+    /// logged). Without it the pool serves hits and misses that find a free slot; only the
+    /// deadlines of waiting callers need it.
     /// - Throws: ``ConnectionPoolError/alreadyRunning`` when another `run()` is running,
-    ///   ``ConnectionPoolError/shutdown`` after ``shutdown()``.
+    ///   ``ConnectionPoolError/shutdown`` after ``shutdown()``. Cancellation is not an error.
     public func run() async throws(ConnectionPoolError) {
-        if let error = core.runStarted() { throw error }
-        for observer in runObservers { observer.resume() }
-        runObservers.removeAll()
+        switch core.runStarted(now: clock.now) {
+        case .rejected(let error):
+            throw error
+        case .started(let overdue):
+            if let overdue { logHandler.warnRunNotStarted(component: componentName, overdueBy: overdue) }
+        }
         await runDeadlineLoop(clock: clock, signal: signal) { now in
             let (actions, next) = core.deadlinePassed(now: now)
             if !actions.isEmpty { await perform(actions) }
@@ -416,27 +449,7 @@ where C.Duration == Duration {
         if !pendingStarts.isEmpty { problems.append("\(pendingStarts.count) connects never started") }
         return problems
     }
-
-    /// Returns once ``run()`` is running (at once if it is): the hand-shake tests use before they
-    /// make callers wait.
-    func waitUntilRunning() async {
-        guard core.lifecycle != .running else { return }
-        await withCheckedContinuation { runObservers.append($0) }
-    }
 }
 
-extension ConnectionPool where C == ContinuousClock {
-    /// Creates a pool on the continuous clock.
-    /// - Parameters:
-    ///   - configuration: the limits, the waiting deadline and the component name.
-    ///   - metrics: where removals, rejections and events go.
-    ///   - factory: opens a connection to a node; see ``Factory``.
-    /// - Throws: ``ConfigurationError`` naming the field when the configuration breaks a rule.
-    public init(
-        configuration: Configuration = Configuration(),
-        metrics: any MemoryMetrics = NoMemoryMetrics(),
-        factory: @escaping Factory
-    ) throws(ConfigurationError) {
-        try self.init(configuration: configuration, clock: ContinuousClock(), metrics: metrics, factory: factory)
-    }
-}
+extension ConnectionPool.EntryInfo: Equatable where Connection: Equatable {}
+extension ConnectionPool.EntryInfo: Hashable where Connection: Hashable {}

@@ -11,9 +11,9 @@ extension RPCHandler {
     ///   - arguments: the encoded arguments, passed through untouched.
     ///   - options: per-call overrides of the configuration.
     /// - Returns: the encoded result.
-    /// - Throws: ``RPCError``: `cancelled`, `notRunning`, `shutdown`, `tooManyPendingCalls`,
-    ///   `noProviders`, `discoveryTimedOut`, `discoveryFailed`, `attemptsExhausted`,
-    ///   `deadlineExceeded`, `procedureFailed`, `invalidOptions`.
+    /// - Throws: ``RPCError``: `cancelled`, `notRunning` (a `run()` has returned), `shutdown`,
+    ///   `tooManyPendingCalls`, `noProviders`, `discoveryTimedOut`, `discoveryFailed`,
+    ///   `attemptsExhausted`, `deadlineExceeded`, `procedureFailed`, `invalidOptions`.
     /// - Complexity: O(log n) per step (start, each send, reply or deadline) for n pending calls.
     public func call(
         _ procedure: String,
@@ -75,18 +75,29 @@ extension RPCHandler {
         }
         let providers = cachedProviders(for: procedure)
         switch core.callStarted(service: procedure, providers: providers, options: resolved, now: now()) {
-        case .rejected(let error, let atLimit):
-            if atLimit { metrics.requestRejected(reason: .limitReached, component: componentName) }
+        case .rejected(let error, let counted):
+            if let counted { metrics.requestRejected(reason: counted.reason, component: componentName) }
             return .done(.failure(error))
-        case .send(let id, _, let wakeLoop):
+        case .send(let id, _, let wakeLoop, let beforeRun):
             metrics.eventRecorded(.callStarted, count: 1, component: componentName)
+            acceptedBeforeRun(beforeRun)
             if wakeLoop { wakeUp.signal() }
             return .send(id)
-        case .awaitDiscovery(let id, let wakeLoop, let discoveryCreated):
+        case .awaitDiscovery(let id, let wakeLoop, let discoveryCreated, let beforeRun):
             metrics.eventRecorded(.callStarted, count: 1, component: componentName)
             if discoveryCreated { metrics.eventRecorded(.discoveryStarted, count: 1, component: componentName) }
+            acceptedBeforeRun(beforeRun)
             if wakeLoop { wakeUp.signal() }
             return .wait(id)
+        }
+    }
+
+    /// Reports a call accepted before `run()` started.
+    func acceptedBeforeRun(_ beforeRun: AcceptedBeforeRun?) {
+        guard let beforeRun else { return }
+        metrics.eventRecorded(.waitingForRun, count: 1, component: componentName)
+        if let overdue = beforeRun.overdueBy {
+            logHandler.warnRunNotStarted(component: componentName, overdueBy: overdue)
         }
     }
 
@@ -190,6 +201,6 @@ extension RPCHandler {
     }
 
     func now() -> RPCHandlerCore.Tick {
-        RPCHandlerCore.ticks(origin.duration(to: clock.now))
+        RPCHandlerCore.ticks(clock.now)
     }
 }

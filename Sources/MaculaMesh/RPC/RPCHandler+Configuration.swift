@@ -13,40 +13,61 @@ public enum RPCProviderStrategy: Sendable, Hashable {
 
 /// The settings of an ``RPCHandler``; each per-call field can be overridden by
 /// ``RPCCallOptions``.
-///
-/// Also reachable as `RPCHandler<C>.Configuration`.
 public struct RPCHandlerConfiguration: Sendable, Hashable {
     /// How long one attempt waits for its reply before the provider is excluded and the next one
-    /// is tried. Default 5 s (the seed's call timeout).
-    public var callTimeout: Duration = .seconds(5)
+    /// is tried. Default 5 s (the seed's call timeout). In (0, ``maximumTimeout``].
+    public var callTimeout: Duration
     /// The longest a call may take over all of its attempts and its discovery; nil (the default)
-    /// for no overall deadline.
-    public var overallTimeout: Duration? = nil
+    /// for no overall deadline. In (0, ``maximumTimeout``] when set.
+    public var overallTimeout: Duration?
     /// How long a caller waits for the discovery of a service with no cached providers; nil (the
     /// default) means ``callTimeout`` (the call's own attempt timeout when it overrides it).
-    /// Waiting for discovery does not use up an attempt.
-    public var discoveryTimeout: Duration? = nil
+    /// Waiting for discovery does not use up an attempt. In (0, ``maximumTimeout``] when set.
+    public var discoveryTimeout: Duration?
     /// The most attempts a call makes, each on a different provider; the smaller of this and the
-    /// number of providers. Default 3.
-    public var maximumAttempts: Int = 3
+    /// number of providers. Default 3. At least 1.
+    public var maximumAttempts: Int
     /// How each attempt picks its provider. Default ``RPCProviderStrategy/random``.
-    public var providerStrategy: RPCProviderStrategy = .random
+    public var providerStrategy: RPCProviderStrategy
     /// The seed of the generator behind ``RPCProviderStrategy/random``; nil (the default) seeds it
     /// from the system generator.
-    public var randomSeed: UInt64? = nil
+    public var randomSeed: UInt64?
     /// The most pending entries: calls waiting for a discovery, a send or a reply, plus the
     /// discoveries they wait for (one per service). Beyond it a call fails at once with
     /// ``RPCError/tooManyPendingCalls``. Default 10,000. This is the memory contract's base limit.
-    public var maximumPendingCalls: Int = 10_000
-    /// The most local handlers ``RPCHandler/register(_:handler:)`` keeps. Default 1,000.
-    public var maximumLocalProcedures: Int = 1_000
+    /// At least 1.
+    public var maximumPendingCalls: Int
+    /// The most local handlers ``RPCHandler/register(_:handler:)`` keeps. Default 1,000. At least 1.
+    public var maximumLocalProcedures: Int
+    /// The name the handler uses in metrics and logs (`rpc_handler`). Not empty.
+    public var componentName: String
 
-    /// Creates the default configuration: 5 s per attempt, no overall deadline, discovery timeout
-    /// equal to the call timeout, at most 3 attempts, random providers, 10,000 pending calls,
-    /// 1,000 local procedures.
-    public init() {}
+    /// Creates a configuration; every parameter defaults to the value documented on its property
+    /// (5 s per attempt, no overall deadline, discovery timeout equal to the call timeout, at most
+    /// 3 attempts, random providers, 10,000 pending calls, 1,000 local procedures).
+    public init(
+        callTimeout: Duration = .seconds(5),
+        overallTimeout: Duration? = nil,
+        discoveryTimeout: Duration? = nil,
+        maximumAttempts: Int = 3,
+        providerStrategy: RPCProviderStrategy = .random,
+        randomSeed: UInt64? = nil,
+        maximumPendingCalls: Int = 10_000,
+        maximumLocalProcedures: Int = 1_000,
+        componentName: String = "rpc_handler"
+    ) {
+        self.callTimeout = callTimeout
+        self.overallTimeout = overallTimeout
+        self.discoveryTimeout = discoveryTimeout
+        self.maximumAttempts = maximumAttempts
+        self.providerStrategy = providerStrategy
+        self.randomSeed = randomSeed
+        self.maximumPendingCalls = maximumPendingCalls
+        self.maximumLocalProcedures = maximumLocalProcedures
+        self.componentName = componentName
+    }
 
-    /// Checks every field.
+    /// Checks every rule above.
     /// - Throws: ``ConfigurationError`` naming the first field that breaks its rule.
     public func validate() throws(ConfigurationError) {
         try Self.validateTimeout(callTimeout, field: "callTimeout")
@@ -55,6 +76,7 @@ public struct RPCHandlerConfiguration: Sendable, Hashable {
         try ConfigurationError.require(maximumAttempts, atLeast: 1, field: "maximumAttempts")
         try ConfigurationError.require(maximumPendingCalls, atLeast: 1, field: "maximumPendingCalls")
         try ConfigurationError.require(maximumLocalProcedures, atLeast: 1, field: "maximumLocalProcedures")
+        try ConfigurationError.requireName(componentName)
     }
 
     /// The longest timeout accepted anywhere: ten years, so an instant plus a timeout never
@@ -131,9 +153,4 @@ struct ResolvedCallOptions: Sendable {
         try RPCHandlerConfiguration.validateTimeout(discoveryTimeout, field: "discoveryTimeout")
         try ConfigurationError.require(maximumAttempts, atLeast: 1, field: "maximumAttempts")
     }
-}
-
-extension RPCHandler {
-    /// The handler's settings; see ``RPCHandlerConfiguration``.
-    public typealias Configuration = RPCHandlerConfiguration
 }

@@ -2,16 +2,31 @@ extension RPCHandlerCore {
     // MARK: Starting a call
 
     enum CallStartAction: Sendable {
-        /// Refused at once; `atLimit` when the pending limit refused it.
-        case rejected(RPCError, atLimit: Bool)
-        /// Send the first attempt.
-        case send(RPCCallID, RPCAttempt, wakeLoop: Bool)
-        /// Wait for a discovery (`discoveryCreated` when this call started it).
-        case awaitDiscovery(RPCCallID, wakeLoop: Bool, discoveryCreated: Bool)
+        /// Refused at once; `counted` is the rejection to count, if any.
+        case rejected(RPCError, counted: Rejection?)
+        /// Send the first attempt. `beforeRun` when the call was accepted before `run()` started.
+        case send(RPCCallID, RPCAttempt, wakeLoop: Bool, beforeRun: AcceptedBeforeRun?)
+        /// Wait for a discovery (`discoveryCreated` when this call started it; it starts when
+        /// `run()` runs). `beforeRun` when the call was accepted before `run()` started.
+        case awaitDiscovery(RPCCallID, wakeLoop: Bool, discoveryCreated: Bool, beforeRun: AcceptedBeforeRun?)
+    }
+
+    /// A refused call, for metrics.
+    enum Rejection: Sendable {
+        case limitReached, notRunning
+
+        var reason: RejectionReason {
+            switch self {
+            case .limitReached: .limitReached
+            case .notRunning: .notRunning
+            }
+        }
     }
 
     /// A remote call starts: with the registry's providers, or nil on a cache miss (it then joins
-    /// the discovery of `service`, starting one if none runs).
+    /// the discovery of `service`, starting one if none runs). Before `run()` has started the call
+    /// goes as far as it can: it is sent to a cached provider at once, or waits for a discovery
+    /// that starts when `run()` does; its deadlines count from now.
     /// - Complexity: O(log n), plus O(1) amortised for a discovery.
     mutating func callStarted(
         service: String,
@@ -19,17 +34,18 @@ extension RPCHandlerCore {
         options: ResolvedCallOptions,
         now: Tick
     ) -> CallStartAction {
-        switch state {
-        case .idle: return .rejected(.notRunning, atLimit: false)
-        case .shutDown: return .rejected(.shutdown, atLimit: false)
-        case .running: break
+        switch lifecycle {
+        case .stopped: return .rejected(.notRunning, counted: .notRunning)
+        case .shutDown: return .rejected(.shutdown, counted: nil)
+        case .notStarted, .running: break
         }
-        if let providers, providers.isEmpty { return .rejected(.noProviders, atLimit: false) }
+        if let providers, providers.isEmpty { return .rejected(.noProviders, counted: nil) }
         let joined = providers == nil ? discoveryByService[service] : nil
         let needed = providers == nil && joined == nil ? 2 : 1
         guard size + needed <= budget.effectiveLimit else {
-            return .rejected(.tooManyPendingCalls(service, limit: budget.effectiveLimit), atLimit: true)
+            return .rejected(.tooManyPendingCalls(service, limit: budget.effectiveLimit), counted: .limitReached)
         }
+        let beforeRun = overdueBeforeRun.accept(lifecycle, earliestDeadline: earliestDeadline, now: .nanoseconds(now))
         let timeout = Self.ticks(options.timeout)
         let overall = options.overallTimeout.map { now &+ Self.ticks($0) } ?? Self.never
         var call = Call(generation: 0, strategy: options.strategy, phase: .awaitingReply)
@@ -44,7 +60,7 @@ extension RPCHandlerCore {
             let id = allocate(call)
             let wake = schedule(id, at: min(now &+ timeout, overall))
             budget.recordSize(size)
-            return .send(id, RPCAttempt(provider: providers[Int(call.current)], number: 1), wakeLoop: wake)
+            return .send(id, RPCAttempt(provider: providers[Int(call.current)], number: 1), wakeLoop: wake, beforeRun: beforeRun)
         }
         call.maximumAttempts = UInt16(clamping: options.maximumAttempts)
         let discovery = joined ?? createDiscovery(service)
@@ -53,7 +69,7 @@ extension RPCHandlerCore {
         discoveries[discovery]!.waiters.append(true, id: id)
         let wake = schedule(id, at: min(now &+ Self.ticks(options.discoveryTimeout), overall))
         budget.recordSize(size)
-        return .awaitDiscovery(id, wakeLoop: wake || joined == nil, discoveryCreated: joined == nil)
+        return .awaitDiscovery(id, wakeLoop: wake || joined == nil, discoveryCreated: joined == nil, beforeRun: beforeRun)
     }
 
     // MARK: Sends and replies

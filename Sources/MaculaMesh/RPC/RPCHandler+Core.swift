@@ -36,18 +36,6 @@ struct RPCHandlerCore: Sendable {
     /// "No deadline" for a call without an overall timeout.
     static let never: Tick = .max
 
-    /// The handler's lifecycle.
-    enum State: Sendable, Hashable {
-        /// `run()` is not running: local calls work, remote calls fail with `notRunning`.
-        /// Next: `running` (`runStarted`), `shutDown` (`shutdown`).
-        case idle
-        /// `run()` drives the deadlines: remote calls are accepted.
-        /// Next: `idle` (`runEnded`), `shutDown` (`shutdown`).
-        case running
-        /// Terminal: everything is refused with `shutdown`.
-        case shutDown
-    }
-
     /// Something that happened to a call while its caller was busy sending; the caller acts on
     /// it when its send returns.
     enum Interruption: UInt8, Sendable {
@@ -135,7 +123,10 @@ struct RPCHandlerCore: Sendable {
         var wakeLoop = false
     }
 
-    private(set) var state: State = .idle
+    /// Local calls work in every state but `shutDown`; remote calls are accepted before `run()`
+    /// starts (their deadlines wait for it) and while it runs, refused once it has stopped.
+    private(set) var lifecycle = RunLifecycle.notStarted
+    var overdueBeforeRun = OverdueBeforeRun()
     var budget: MemoryBudget
     let maximumLocalProcedures: Int
     private(set) var localHandlers: [String: RPCLocalHandler] = [:]
@@ -174,6 +165,20 @@ struct RPCHandlerCore: Sendable {
     /// Pending calls plus pending discoveries: the memory contract's size.
     var size: Int { callCount + discoveries.count }
 
+    /// The earliest deadline, as a duration, for the one-time warning about calls waiting for a
+    /// `run()` that has not started.
+    var earliestDeadline: Duration? { deadlines.first.map { .nanoseconds($0.deadline) } }
+
+    /// Whether calls wait for a `run()` that has not started yet.
+    var awaitsRun: Bool { lifecycle == .notStarted && callCount > 0 }
+
+    /// Whether calls accepted before `run()` started are past their deadline at `now`.
+    /// - Returns: how far past its deadline the oldest is, when the one-time warning is due.
+    /// - Complexity: O(1).
+    mutating func checkOverdueBeforeRun(now: Tick) -> Duration? {
+        overdueBeforeRun.check(lifecycle, earliestDeadline: earliestDeadline, now: .nanoseconds(now))
+    }
+
     static func ticks(_ duration: Duration) -> Tick {
         let (seconds, attoseconds) = duration.components
         let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
@@ -183,33 +188,33 @@ struct RPCHandlerCore: Sendable {
 
     // MARK: Lifecycle
 
-    enum RunStartAction: Sendable, Hashable { case started, alreadyRunning, shutDown }
+    enum RunStartAction: Sendable, Hashable {
+        /// It runs; `overdueBy` when calls accepted before it are past their deadline (warn once).
+        case started(overdueBy: Duration?)
+        case alreadyRunning, shutDown
+    }
 
-    mutating func runStarted() -> RunStartAction {
-        switch state {
-        case .idle:
-            state = .running
-            return .started
-        case .running:
-            return .alreadyRunning
-        case .shutDown:
-            return .shutDown
+    /// `run()` starts at `now`. - Complexity: O(1).
+    mutating func runStarted(now: Tick) -> RunStartAction {
+        let overdue = checkOverdueBeforeRun(now: now)
+        switch lifecycle.start() {
+        case .started: return .started(overdueBy: overdue)
+        case .alreadyRunning: return .alreadyRunning
+        case .shutDown: return .shutDown
         }
     }
 
     /// `run()` ended: every pending call fails with `notRunning`, every discovery is dropped.
     /// - Complexity: O(table size).
     mutating func runEnded() -> Effects {
-        guard state == .running else { return Effects() }
-        state = .idle
+        guard lifecycle.end() else { return Effects() }
         return endEverything(.stopped)
     }
 
     /// Fails every pending call with `shutdown`; from now on everything is refused.
     /// - Complexity: O(table size).
     mutating func shutdown() -> Effects {
-        guard state != .shutDown else { return Effects() }
-        state = .shutDown
+        guard lifecycle.shutDown() else { return Effects() }
         return endEverything(.shutdown)
     }
 
@@ -252,7 +257,7 @@ struct RPCHandlerCore: Sendable {
     /// Registers (or replaces) the local handler of `procedure`.
     /// - Complexity: O(1).
     mutating func register(_ procedure: String, handler: @escaping RPCLocalHandler) -> RegisterAction {
-        guard state != .shutDown else { return .shutDown }
+        guard lifecycle != .shutDown else { return .shutDown }
         if localHandlers[procedure] != nil {
             localHandlers[procedure] = handler
             return .replaced
@@ -273,7 +278,7 @@ struct RPCHandlerCore: Sendable {
     /// Whether `procedure` runs locally.
     /// - Complexity: O(1).
     func localCallStarted(_ procedure: String) -> LocalCallAction {
-        guard state != .shutDown else { return .shutDown }
+        guard lifecycle != .shutDown else { return .shutDown }
         guard !localHandlers.isEmpty else { return .remote }  // the common case: no hashing
         return localHandlers[procedure].map { .run($0) } ?? .remote
     }

@@ -58,9 +58,9 @@ public struct RPCError: Error, Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// A remote call needs its deadlines driven, and the handler's `run()` is not running (not
-    /// started yet, or it ended while the call was pending). Start `run()` first (for example in
-    /// a swift-service-lifecycle `ServiceGroup`).
+    /// A remote call needs its deadlines driven by the handler's `run()`, and a `run()` has
+    /// returned (and none started again), or it returned while the call was pending. A call made
+    /// before `run()` has ever started is accepted and waits for it instead.
     public static let notRunning = RPCError(.notRunning)
     /// `run()` was called while another `run()` of the same handler is running.
     public static let alreadyRunning = RPCError(.alreadyRunning)
@@ -127,10 +127,10 @@ public struct RPCError: Error, Hashable, Sendable, CustomStringConvertible {
         let tried = providersTried.map { $0 == 1 ? "1 provider" : "\($0) providers" } ?? "its providers"
         switch code {
         case .notRunning:
-            return "\(name) failed: the RPC handler's run() is not running, so no deadline can be kept; "
-                + "start run() (for example in a ServiceGroup) before calling remote procedures"
+            return "\(name) failed: the RPC handler's run() has returned, so no deadline can be kept; "
+                + "keep run() running (for example in a ServiceGroup) for as long as the handler is in use"
         case .alreadyRunning:
-            return "run() was called twice: this RPC handler's run() is already running"
+            return "the RPC handler's run() is already running; call it from one task only"
         case .shutdown:
             return "\(name) failed: the RPC handler was shut down"
         case .cancelled:

@@ -5,20 +5,21 @@ extension RPCHandler {
     /// Drives every deadline of the handler with one sleeper on the registry's clock, and runs the
     /// discoveries, until the calling task is cancelled; then fails whatever is pending with
     /// ``RPCError/notRunning``, cancels and awaits the discoveries in flight, and returns. The
-    /// shape of swift-service-lifecycle's `Service.run()`.
+    /// shape of swift-service-lifecycle's `Service.run()`. May be called again after it returns.
     ///
-    /// After ``shutdown()`` a running `run()` has nothing left to do and idles (no sleeper) until
-    /// its task is cancelled.
+    /// Start order does not matter: calls made before it started are pending still; their
+    /// discoveries start now, and deadlines already past fire at once, in deadline order (and the
+    /// one-time ``ComponentLogEvent/Kind/runNotStarted`` warning is logged). After ``shutdown()``
+    /// a running `run()` has nothing left to do and idles (no sleeper) until its task is cancelled.
     /// - Throws: ``RPCError/alreadyRunning`` when another `run()` of this handler is running;
     ///   ``RPCError/shutdown`` after ``shutdown()``. Cancellation is not an error.
     public func run() async throws(RPCError) {
-        switch core.runStarted() {
+        switch core.runStarted(now: now()) {
         case .alreadyRunning: throw .alreadyRunning
         case .shutDown: throw .shutdown
-        case .started: break
+        case .started(let overdue):
+            if let overdue { logHandler.warnRunNotStarted(component: componentName, overdueBy: overdue) }
         }
-        for observer in runObservers { observer.resume() }
-        runObservers.removeAll()
         await withDiscardingTaskGroup { group in
             await runDeadlineLoop(clock: clock, signal: wakeUp) { instant in
                 deadlinesPassed(at: instant, group: &group)
@@ -29,8 +30,8 @@ extension RPCHandler {
         }
     }
 
-    func deadlinesPassed(at instant: C.Instant, group: inout DiscardingTaskGroup) -> C.Instant? {
-        let (effects, next) = core.deadlinesPassed(now: RPCHandlerCore.ticks(origin.duration(to: instant)), takeStarts: true)
+    func deadlinesPassed(at instant: Duration, group: inout DiscardingTaskGroup) -> Duration? {
+        let (effects, next) = core.deadlinesPassed(now: RPCHandlerCore.ticks(instant), takeStarts: true)
         for start in effects.starts {
             let discovery = self.discovery
             group.addTask {
@@ -39,7 +40,7 @@ extension RPCHandler {
             }
         }
         perform(effects, fromLoop: true)
-        return next.map { origin.advanced(by: .nanoseconds($0)) }
+        return next.map { .nanoseconds($0) }
     }
 
     func discoveryFinished(_ id: UInt32, service: String, outcome: RPCHandlerCore.DiscoveryOutcome) {

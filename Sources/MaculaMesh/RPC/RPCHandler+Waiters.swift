@@ -24,7 +24,8 @@ final class RPCWaiters: Sendable {
     private struct State {
         var slots: [Slot] = []
         /// Tests waiting until a given call is parked (see `waitUntilParked`); empty otherwise.
-        var parkObservers: [(id: RPCCallID, continuation: CheckedContinuation<Void, Never>)] = []
+        var parkObservers: [(ticket: UInt64, id: RPCCallID, continuation: CheckedContinuation<Void, any Error>)] = []
+        var nextObserver: UInt64 = 0
     }
 
     private let state = LockedState(State())
@@ -35,7 +36,7 @@ final class RPCWaiters: Sendable {
     ///   is sure to find the continuation.
     /// - Complexity: O(1) amortised.
     func park(_ continuation: UnsafeContinuation<RPCStep, Never>, for id: RPCCallID) -> Bool {
-        var observers: [CheckedContinuation<Void, Never>] = []
+        var observers: [CheckedContinuation<Void, any Error>] = []
         let parked = state.withLock { state -> Bool in
             if Task.isCancelled { return false }
             let slot = id.slot
@@ -55,18 +56,41 @@ final class RPCWaiters: Sendable {
     }
 
     /// For tests: returns once `id`'s caller is parked (at once when it is now).
-    func waitUntilParked(_ id: RPCCallID) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let parked = state.withLock { state -> Bool in
-                let slot = id.slot
-                if slot < state.slots.count, state.slots[slot].generation == id.generation,
-                   state.slots[slot].continuation != nil {
-                    return true
+    /// - Throws: `CancellationError` when the waiting task is cancelled first.
+    func waitUntilParked(_ id: RPCCallID) async throws(CancellationError) {
+        let ticket = state.withLock { state -> UInt64 in
+            state.nextObserver &+= 1
+            return state.nextObserver
+        }
+        do {
+            try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                    enum Outcome { case parked, cancelled, waiting }
+                    let outcome = state.withLock { state -> Outcome in
+                        if Task.isCancelled { return .cancelled }
+                        let slot = id.slot
+                        if slot < state.slots.count, state.slots[slot].generation == id.generation,
+                           state.slots[slot].continuation != nil {
+                            return .parked
+                        }
+                        state.parkObservers.append((ticket, id, continuation))
+                        return .waiting
+                    }
+                    switch outcome {
+                    case .parked: continuation.resume()
+                    case .cancelled: continuation.resume(throwing: CancellationError())
+                    case .waiting: break
+                    }
                 }
-                state.parkObservers.append((id, continuation))
-                return false
+            } onCancel: {
+                let observer = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+                    guard let index = state.parkObservers.firstIndex(where: { $0.ticket == ticket }) else { return nil }
+                    return state.parkObservers.remove(at: index).continuation
+                }
+                observer?.resume(throwing: CancellationError())
             }
-            if parked { continuation.resume() }
+        } catch {
+            throw CancellationError()
         }
     }
 

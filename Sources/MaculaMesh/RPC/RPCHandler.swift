@@ -52,53 +52,54 @@
 /// drops them, it refuses new calls until the size is under it. ``prune()`` handles whatever is
 /// past its deadline now (what `run()` would do when it wakes).
 ///
-/// - Important: remote calls need ``run()`` running (they fail at once with
-///   ``RPCError/notRunning`` otherwise); local handlers do not.
-public actor RPCHandler<C: Clock>: MemoryManaged where C.Duration == Duration {
-    /// The name in metrics and logs; `rpc_handler` by default.
+/// - Important: remote calls need ``run()`` to enforce their deadlines. Start order does not
+///   matter: a call made before `run()` has ever started is accepted, goes as far as it can (it is
+///   sent to a cached provider at once; its discovery starts when `run()` does), and its deadlines,
+///   counted from the call, are enforced as soon as `run()` runs. Once a `run()` has returned, a
+///   remote call fails at once with ``RPCError/notRunning``. Local handlers need no `run()`.
+public actor RPCHandler: MemoryManaged {
+    /// The name in metrics and logs: ``RPCHandlerConfiguration/componentName``.
     public nonisolated let componentName: String
     /// The registry the providers come from and discovery results go to; its clock drives every
     /// deadline.
-    public nonisolated let registry: ServiceRegistry<C>
+    public nonisolated let registry: ServiceRegistry
     /// The configuration the handler was created with.
-    public nonisolated let configuration: Configuration
+    public nonisolated let configuration: RPCHandlerConfiguration
 
     // Internal, not private: the call driver and run() live in RPCHandler+Calls.swift and
     // RPCHandler+Run.swift.
     let transport: any RPCTransport
     let discovery: any RPCDiscovery
     let metrics: any MemoryMetrics
+    let logHandler: any ComponentLogHandler
     let waiters = RPCWaiters()
     let wakeUp = DeadlineSignal()
-    let origin: C.Instant
     var core: RPCHandlerCore
     /// The options of the last call and their resolution (validated), reused when the next call
     /// passes the same ones.
     var lastOptions: (options: RPCCallOptions, resolved: ResolvedCallOptions)?
-    /// Tests waiting until `run()` has started (see `waitUntilRunning`); empty otherwise.
-    var runObservers: [CheckedContinuation<Void, Never>] = []
 
     /// The registry's executor: see "Sharing the registry's executor" above.
     public nonisolated var unownedExecutor: UnownedSerialExecutor { registry.unownedExecutor }
 
-    var clock: C { registry.clock }
+    var clock: ComponentClock { registry.clock }
 
     /// Creates a handler over `registry`, using its clock.
     /// - Parameters:
+    ///   - configuration: timeouts, attempts, strategy, limits and the component name.
+    ///   - metrics: receives calls, timeouts, failovers, cancellations, late replies.
+    ///   - log: receives the warning that calls wait for a `run()` that has not started.
     ///   - registry: where providers are looked up and discovery results cached.
     ///   - transport: sends the requests.
     ///   - discovery: finds providers on a cache miss.
-    ///   - configuration: timeouts, attempts, strategy and limits.
-    ///   - metrics: receives calls, timeouts, failovers, cancellations, late replies.
-    ///   - name: the component name in metrics and logs.
     /// - Throws: ``ConfigurationError`` naming the first invalid field of `configuration`.
     public init(
-        registry: ServiceRegistry<C>,
-        transport: any RPCTransport,
-        discovery: any RPCDiscovery,
-        configuration: Configuration = .init(),
+        configuration: RPCHandlerConfiguration = .init(),
         metrics: any MemoryMetrics = NoMemoryMetrics(),
-        name: String = "rpc_handler"
+        log: any ComponentLogHandler = NoComponentLog(),
+        registry: ServiceRegistry,
+        transport: any RPCTransport,
+        discovery: any RPCDiscovery
     ) throws(ConfigurationError) {
         self.core = try RPCHandlerCore(configuration: configuration)
         self.registry = registry
@@ -106,8 +107,8 @@ public actor RPCHandler<C: Clock>: MemoryManaged where C.Duration == Duration {
         self.discovery = discovery
         self.configuration = configuration
         self.metrics = metrics
-        self.componentName = name
-        self.origin = registry.clock.now
+        self.logHandler = log
+        self.componentName = configuration.componentName
     }
 
     // MARK: Local handlers
@@ -197,9 +198,16 @@ public actor RPCHandler<C: Clock>: MemoryManaged where C.Duration == Duration {
 
     // MARK: MemoryManaged
 
-    /// Size (pending calls + pending discoveries), limits and high-water mark.
+    /// Size (pending calls + pending discoveries), limits and high-water mark. While calls wait
+    /// for a `run()` that has not started, it also checks their deadlines for the one-time
+    /// ``ComponentLogEvent/Kind/runNotStarted`` warning.
     /// - Complexity: O(1).
-    public func memoryUsage() -> MemoryUsage { core.budget.usage(size: core.size) }
+    public func memoryUsage() -> MemoryUsage {
+        if core.awaitsRun, let overdue = core.checkOverdueBeforeRun(now: now()) {
+            logHandler.warnRunNotStarted(component: componentName, overdueBy: overdue)
+        }
+        return core.budget.usage(size: core.size)
+    }
 
     /// Sets the base limit (`maximumPendingCalls`). Pending calls belong to live callers: none is
     /// dropped; new calls are refused until the size is under the new limit.
@@ -225,16 +233,11 @@ public actor RPCHandler<C: Clock>: MemoryManaged where C.Duration == Duration {
         return effects.removed
     }
 
-    /// For tests: returns once the caller of `id` is suspended in the handler (waiting for its
-    /// discovery or its reply).
-    nonisolated func waitUntilSuspended(_ id: RPCCallID) async {
-        await waiters.waitUntilParked(id)
-    }
-
-    /// For tests: returns once `run()` has started (at once when it runs now).
-    func waitUntilRunning() async {
-        guard core.state != .running else { return }
-        await withCheckedContinuation { runObservers.append($0) }
+    /// For tests (MaculaTesting's `waitUntilSuspended(_:)` makes it public): returns once the
+    /// caller of `id` is suspended in the handler (waiting for its discovery or its reply).
+    /// - Throws: `CancellationError` when the waiting task is cancelled first.
+    package nonisolated func waitUntilParked(_ id: RPCCallID) async throws(CancellationError) {
+        try await waiters.waitUntilParked(id)
     }
 }
 
@@ -262,30 +265,5 @@ struct RemovalTally {
         case .shutdown: counts.4 += 1
         case .stopped: counts.5 += 1
         }
-    }
-}
-
-extension RPCHandler where C == ContinuousClock {
-    /// Creates a handler on the continuous clock with a registry of its own (default
-    /// configuration).
-    /// - Parameters:
-    ///   - transport: sends the requests.
-    ///   - discovery: finds providers on a cache miss.
-    ///   - configuration: timeouts, attempts, strategy and limits.
-    ///   - metrics: receives the handler's and the registry's events.
-    ///   - name: the component name in metrics and logs.
-    /// - Throws: ``ConfigurationError`` naming the first invalid field of `configuration`.
-    public init(
-        transport: any RPCTransport,
-        discovery: any RPCDiscovery,
-        configuration: Configuration = .init(),
-        metrics: any MemoryMetrics = NoMemoryMetrics(),
-        name: String = "rpc_handler"
-    ) throws(ConfigurationError) {
-        let registry = try ServiceRegistry(metrics: metrics)
-        try self.init(
-            registry: registry, transport: transport, discovery: discovery,
-            configuration: configuration, metrics: metrics, name: name
-        )
     }
 }

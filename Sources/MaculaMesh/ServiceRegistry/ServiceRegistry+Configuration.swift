@@ -3,30 +3,46 @@
 /// The registry keeps two separate bounded maps: this node's **local advertisements** (entries it
 /// owns: never evicted; at the limit a new one is refused) and the **remote cache** of discovery
 /// results (droppable: at the limit the entry closest to expiry is evicted).
-///
-/// Also reachable as `ServiceRegistry<C>.Configuration`.
 public struct ServiceRegistryConfiguration: Sendable, Hashable {
-    /// The most local advertisements the registry holds (services this node provides). Default 1,000.
-    public var maximumLocalServices: Int = 1_000
-    /// The most services whose remote providers are cached. Default 10,000.
-    public var maximumCachedServices: Int = 10_000
+    /// The most local advertisements the registry holds (services this node provides). Default
+    /// 1,000. At least 1.
+    public var maximumLocalServices: Int
+    /// The most services whose remote providers are cached. Default 10,000. At least 1.
+    public var maximumCachedServices: Int
     /// The most providers kept for one cached service; a longer discovery result is cut to this
-    /// many, in the order given. Default 100.
-    public var maximumProvidersPerService: Int = 100
+    /// many, in the order given. Default 100. At least 1.
+    public var maximumProvidersPerService: Int
     /// The TTL of a local advertisement when `advertise` gets none. Default 300 s (the seed's).
-    public var localTTL: Duration = .seconds(300)
+    /// In (0, ``maximumTTL``].
+    public var localTTL: Duration
     /// The TTL of a cached discovery result when `cacheProviders` gets none. Default 60 s.
-    public var cacheTTL: Duration = .seconds(60)
+    /// In (0, ``maximumTTL``].
+    public var cacheTTL: Duration
+    /// The name the registry uses in metrics (`service_registry`). Not empty.
+    public var componentName: String
 
     /// The longest TTL accepted anywhere: ten years. Longer values are refused, so that an
     /// instant plus a TTL can never overflow.
     public static let maximumTTL: Duration = .seconds(10 * 365 * 86_400)
 
-    /// Creates the default configuration (1,000 local services, 10,000 cached services, 100
-    /// providers per cached service, local TTL 300 s, cache TTL 60 s).
-    public init() {}
+    /// Creates a configuration; every parameter defaults to the value documented on its property.
+    public init(
+        maximumLocalServices: Int = 1_000,
+        maximumCachedServices: Int = 10_000,
+        maximumProvidersPerService: Int = 100,
+        localTTL: Duration = .seconds(300),
+        cacheTTL: Duration = .seconds(60),
+        componentName: String = "service_registry"
+    ) {
+        self.maximumLocalServices = maximumLocalServices
+        self.maximumCachedServices = maximumCachedServices
+        self.maximumProvidersPerService = maximumProvidersPerService
+        self.localTTL = localTTL
+        self.cacheTTL = cacheTTL
+        self.componentName = componentName
+    }
 
-    /// Checks every field.
+    /// Checks every rule above.
     /// - Throws: ``ConfigurationError`` naming the first field that breaks its rule.
     public func validate() throws(ConfigurationError) {
         try ConfigurationError.require(maximumLocalServices, atLeast: 1, field: "maximumLocalServices")
@@ -34,6 +50,7 @@ public struct ServiceRegistryConfiguration: Sendable, Hashable {
         try ConfigurationError.require(maximumProvidersPerService, atLeast: 1, field: "maximumProvidersPerService")
         try Self.validateTTL(localTTL, field: "localTTL")
         try Self.validateTTL(cacheTTL, field: "cacheTTL")
+        try ConfigurationError.requireName(componentName)
     }
 
     /// Throws unless `0 < ttl <= maximumTTL`.
@@ -43,9 +60,4 @@ public struct ServiceRegistryConfiguration: Sendable, Hashable {
             throw ConfigurationError(field: field, rule: "must be at most \(maximumTTL)", value: "\(ttl)")
         }
     }
-}
-
-extension ServiceRegistry {
-    /// The registry's settings; see ``ServiceRegistryConfiguration``.
-    public typealias Configuration = ServiceRegistryConfiguration
 }

@@ -11,8 +11,9 @@
 ///   closest to expiry is evicted.
 ///
 /// An entry advertised at `t` with TTL `d` is visible while `now < t + d` and gone from `t + d`
-/// on: **an expired entry is never returned, even before a prune**. ``pruneExpired()`` frees the
-/// memory of expired entries in O(expired × log n) through an expiry-ordered heap per map.
+/// on: **an expired entry is never returned, even before a prune**. ``prune()`` frees the
+/// memory of expired entries in O(expired × log n) through an expiry-ordered heap per map; an
+/// ``AdvertisementManager``'s `run()` calls it every cleanup interval.
 ///
 /// ## The memory contract with two maps
 /// ``memoryUsage()`` reports the **sum** of the two maps: `size` is local + cached entries
@@ -28,43 +29,40 @@
 /// configured maxima; ``setLimits(local:cached:)`` sets each map's exactly.
 ///
 /// - Important: time comes from the injected clock. Lookups read it once per call.
-public actor ServiceRegistry<C: Clock>: MemoryManaged where C.Duration == Duration {
-    /// The name in metrics and logs; `service_registry` by default.
+public actor ServiceRegistry: MemoryManaged {
+    /// The name in metrics: ``ServiceRegistryConfiguration/componentName``.
     public nonisolated let componentName: String
-    /// The clock every TTL is measured on.
-    public nonisolated let clock: C
     /// The configuration the registry was created with (limits changed later through
     /// ``setLimit(_:)`` are reported by ``memoryUsage()``).
-    public nonisolated let configuration: Configuration
+    public nonisolated let configuration: ServiceRegistryConfiguration
+    /// The clock every TTL is measured on; the handlers and managers built on this registry share
+    /// it (and its origin).
+    package nonisolated let clock: ComponentClock
 
     private let metrics: any MemoryMetrics
     private var core: ServiceRegistryCore
-    /// The clock's reading at creation; the core measures time as the duration since it.
-    private let origin: C.Instant
 
     /// Creates an empty registry.
     /// - Parameters:
-    ///   - configuration: limits and default TTLs.
-    ///   - clock: the clock TTLs are measured on.
+    ///   - configuration: limits, default TTLs and the component name.
+    ///   - clock: the clock TTLs are measured on; the continuous clock by default.
     ///   - metrics: where removals and rejections are reported.
-    ///   - name: the component name in metrics and logs.
     /// - Throws: ``ConfigurationError`` naming the first invalid field of `configuration`.
     public init(
-        configuration: Configuration = .init(),
-        clock: C,
-        metrics: any MemoryMetrics = NoMemoryMetrics(),
-        name: String = "service_registry"
+        configuration: ServiceRegistryConfiguration = .init(),
+        clock: some Clock<Duration> = ContinuousClock(),
+        metrics: any MemoryMetrics = NoMemoryMetrics()
     ) throws(ConfigurationError) {
         self.core = try ServiceRegistryCore(configuration: configuration)
         self.configuration = configuration
-        self.clock = clock
-        self.origin = clock.now
+        self.componentName = configuration.componentName
+        self.clock = ComponentClock(clock)
         self.metrics = metrics
-        self.componentName = name
     }
 
-    /// The current time as the core measures it. - Complexity: O(1).
-    private var now: Duration { origin.duration(to: clock.now) }
+    /// The current time as the core measures it: the duration since the clock's origin.
+    /// - Complexity: O(1).
+    private var now: Duration { clock.now }
 
     // MARK: Local advertisements
 
@@ -175,17 +173,6 @@ public actor ServiceRegistry<C: Clock>: MemoryManaged where C.Duration == Durati
         }
     }
 
-    // MARK: Expiry
-
-    /// Removes every local advertisement and cached result whose TTL has passed (the seed's
-    /// `prune_expired_local_services`), and reports them with reason ``RemovalReason/expired``.
-    /// - Returns: how many entries were removed.
-    /// - Complexity: O(k log n) for k entries removed; O(1) when nothing has expired.
-    @discardableResult
-    public func pruneExpired() -> Int {
-        pruneExpired(at: now)
-    }
-
     // MARK: Sizes
 
     /// Local advertisements stored (expired ones not yet pruned included). - Complexity: O(1).
@@ -240,32 +227,26 @@ public actor ServiceRegistry<C: Clock>: MemoryManaged where C.Duration == Durati
         report(shrink, reason: .pressure)
     }
 
-    /// Same as ``pruneExpired()``.
+    /// Removes every local advertisement and cached result whose TTL has passed (the seed's
+    /// `prune_expired_local_services`), and reports them with reason ``RemovalReason/expired``.
     /// - Returns: how many entries were removed.
-    /// - Complexity: O(k log n) for k entries removed.
-    public func prune() -> Int { pruneExpired() }
+    /// - Complexity: O(k log n) for k entries removed; O(1) when nothing has expired.
+    @discardableResult
+    public func prune() -> Int {
+        prune(at: now)
+    }
 
     // MARK: Internal, for AdvertisementManager (one clock reading per operation)
 
-    func advertise(_ service: String, provider: ServiceProvider, ttl: Duration?, now: C.Instant) throws(ServiceRegistryError) {
-        try advertise(service, provider: provider, ttl: ttl, at: origin.duration(to: now))
-    }
+    /// The stored expiry of this node's advertisement of `service` (time since the clock's
+    /// origin), expired or not.
+    func localExpiry(of service: String) -> Duration? { core.local[service]?.expiresAt }
 
-    func withdraw(_ service: String, now: C.Instant) -> Bool {
-        withdraw(service, at: origin.duration(to: now))
-    }
+    /// The stored expiry of the cached providers of `service` (time since the clock's origin),
+    /// expired or not.
+    func cacheExpiry(of service: String) -> Duration? { core.remote[service]?.expiresAt }
 
-    func pruneExpired(now: C.Instant) -> Int {
-        pruneExpired(at: origin.duration(to: now))
-    }
-
-    /// The stored expiry of this node's advertisement of `service`, expired or not.
-    func localExpiry(of service: String) -> C.Instant? { core.local[service].map { origin.advanced(by: $0.expiresAt) } }
-
-    /// The stored expiry of the cached providers of `service`, expired or not.
-    func cacheExpiry(of service: String) -> C.Instant? { core.remote[service].map { origin.advanced(by: $0.expiresAt) } }
-
-    private func advertise(_ service: String, provider: ServiceProvider, ttl: Duration?, at now: Duration) throws(ServiceRegistryError) {
+    func advertise(_ service: String, provider: ServiceProvider, ttl: Duration?, at now: Duration) throws(ServiceRegistryError) {
         let ttl = ttl ?? configuration.localTTL
         switch core.advertise(service, provider: provider, ttl: ttl, now: now) {
         case .added(let expired):
@@ -280,7 +261,7 @@ public actor ServiceRegistry<C: Clock>: MemoryManaged where C.Duration == Durati
         }
     }
 
-    private func withdraw(_ service: String, at now: Duration) -> Bool {
+    func withdraw(_ service: String, at now: Duration) -> Bool {
         switch core.withdraw(service, now: now) {
         case .unknown:
             return false
@@ -290,7 +271,7 @@ public actor ServiceRegistry<C: Clock>: MemoryManaged where C.Duration == Durati
         }
     }
 
-    private func pruneExpired(at now: Duration) -> Int {
+    func prune(at now: Duration) -> Int {
         let pruned = core.pruneExpired(now: now)
         report(pruned.total, .expired)
         return pruned.total
@@ -305,21 +286,5 @@ public actor ServiceRegistry<C: Clock>: MemoryManaged where C.Duration == Durati
     private func report(_ shrink: ServiceRegistryCore.Shrink, reason: RemovalReason) {
         report(shrink.expired, .expired)
         report(shrink.evicted, reason)
-    }
-}
-
-extension ServiceRegistry where C == ContinuousClock {
-    /// Creates an empty registry on the continuous clock.
-    /// - Parameters:
-    ///   - configuration: limits and default TTLs.
-    ///   - metrics: where removals and rejections are reported.
-    ///   - name: the component name in metrics and logs.
-    /// - Throws: ``ConfigurationError`` naming the first invalid field of `configuration`.
-    public init(
-        configuration: Configuration = .init(),
-        metrics: any MemoryMetrics = NoMemoryMetrics(),
-        name: String = "service_registry"
-    ) throws(ConfigurationError) {
-        try self.init(configuration: configuration, clock: ContinuousClock(), metrics: metrics, name: name)
     }
 }

@@ -3,7 +3,7 @@ import MaculaMemory
 import MaculaTesting
 import Testing
 
-@Suite("MemoryMetricsRegistry")
+@Suite("MemoryMetricsRegistry", .timeLimit(.minutes(3)))
 struct MemoryMetricsRegistryTests {
     @Test("the snapshot pulls usage from components and counts pushed events")
     func snapshot() async throws {

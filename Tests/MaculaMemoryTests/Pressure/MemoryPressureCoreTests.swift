@@ -1,10 +1,10 @@
 @testable import MaculaMemory
 import Testing
 
-@Suite("MemoryPressureCore")
+@Suite("MemoryPressureCore", .timeLimit(.minutes(3)))
 struct MemoryPressureCoreTests {
     private func core(hysteresis: Double = 0.05) -> MemoryPressureCore {
-        var configuration = MemoryPressureConfiguration()
+        var configuration = MemoryPressureMonitorConfiguration()
         configuration.thresholds = .bytes(medium: 800, high: 900)
         configuration.hysteresis = hysteresis
         return MemoryPressureCore(configuration: configuration)
@@ -67,7 +67,7 @@ struct MemoryPressureCoreTests {
 
     @Test("fraction thresholds use the reading's limit, and cannot judge without one")
     func fractions() {
-        var configuration = MemoryPressureConfiguration()
+        var configuration = MemoryPressureMonitorConfiguration()
         configuration.thresholds = .fractionOfLimit(medium: 0.5, high: 0.75)
         var core = MemoryPressureCore(configuration: configuration)
         #expect(core.readingTaken(MemoryReading(usedBytes: 600, limitBytes: nil)) == .unjudged)
@@ -77,8 +77,8 @@ struct MemoryPressureCoreTests {
 
     @Test("bad configuration names the field and the rule")
     func validation() {
-        func error(_ change: (inout MemoryPressureConfiguration) -> Void) -> ConfigurationError? {
-            var configuration = MemoryPressureConfiguration()
+        func error(_ change: (inout MemoryPressureMonitorConfiguration) -> Void) -> ConfigurationError? {
+            var configuration = MemoryPressureMonitorConfiguration()
             change(&configuration)
             do { try configuration.validate() } catch { return error }
             return nil

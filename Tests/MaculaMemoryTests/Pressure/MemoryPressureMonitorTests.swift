@@ -3,10 +3,10 @@ import MaculaMemory
 import MaculaTesting
 import Testing
 
-@Suite("MemoryPressureMonitor")
+@Suite("MemoryPressureMonitor", .timeLimit(.minutes(3)))
 struct MemoryPressureMonitorTests {
-    private func configuration() -> MemoryPressureConfiguration {
-        var configuration = MemoryPressureConfiguration()
+    private func configuration() -> MemoryPressureMonitorConfiguration {
+        var configuration = MemoryPressureMonitorConfiguration()
         configuration.thresholds = .fractionOfLimit(medium: 0.8, high: 0.9)
         configuration.checkInterval = .seconds(5)
         return configuration
@@ -16,7 +16,7 @@ struct MemoryPressureMonitorTests {
     func doneWhen() async throws {
         let registry = MemoryMetricsRegistry()
         let reader = FakeMemoryReader(usedBytes: 100, limitBytes: 1_000)
-        let monitor = try MemoryPressureMonitor(configuration: configuration(), reader: reader, clock: ManualClock(), metrics: registry)
+        let monitor = try MemoryPressureMonitor(configuration: configuration(), clock: ManualClock(), metrics: registry, reader: reader)
         let component = try FakeComponent(name: "fake_pool", limit: 1_000, entries: 950, metrics: registry)
         try registry.register(component)
         await monitor.register(component)
@@ -63,7 +63,7 @@ struct MemoryPressureMonitorTests {
     @Test("a component registered at high gets the current scale at once")
     func registerUnderPressure() async throws {
         let reader = FakeMemoryReader(usedBytes: 990, limitBytes: 1_000)
-        let monitor = try MemoryPressureMonitor(configuration: configuration(), reader: reader, clock: ManualClock())
+        let monitor = try MemoryPressureMonitor(configuration: configuration(), clock: ManualClock(), reader: reader)
         #expect(await monitor.check() == .high)
         let component = try FakeComponent(name: "late", limit: 10)
         await monitor.register(component)
@@ -74,7 +74,7 @@ struct MemoryPressureMonitorTests {
     @Test("level changes land in order even when a component is slow")
     func orderedUnderSlowComponent() async throws {
         let reader = FakeMemoryReader(usedBytes: 100, limitBytes: 1_000)
-        let monitor = try MemoryPressureMonitor(configuration: configuration(), reader: reader, clock: ManualClock())
+        let monitor = try MemoryPressureMonitor(configuration: configuration(), clock: ManualClock(), reader: reader)
         let gate = Gate()
         let slow = try FakeComponent(name: "slow", limit: 100, gate: gate)
         let fast = try FakeComponent(name: "fast", limit: 100)
@@ -99,7 +99,7 @@ struct MemoryPressureMonitorTests {
     @Test("components are held weakly")
     func weakRegistration() async throws {
         let reader = FakeMemoryReader(usedBytes: 100, limitBytes: 1_000)
-        let monitor = try MemoryPressureMonitor(configuration: configuration(), reader: reader, clock: ManualClock())
+        let monitor = try MemoryPressureMonitor(configuration: configuration(), clock: ManualClock(), reader: reader)
         var component: FakeComponent? = try FakeComponent(name: "gone", limit: 10)
         await monitor.register(component!)
         #expect(await monitor.registeredCount == 1)
@@ -112,7 +112,7 @@ struct MemoryPressureMonitorTests {
     @Test("a failed reading keeps the level")
     func failedReading() async throws {
         let reader = FakeMemoryReader(usedBytes: 950, limitBytes: 1_000)
-        let monitor = try MemoryPressureMonitor(configuration: configuration(), reader: reader, clock: ManualClock())
+        let monitor = try MemoryPressureMonitor(configuration: configuration(), clock: ManualClock(), reader: reader)
         #expect(await monitor.check() == .high)
         reader.fail(with: MemoryReadError("unreadable"))
         #expect(await monitor.check() == .high)
@@ -123,7 +123,7 @@ struct MemoryPressureMonitorTests {
         let clock = ManualClock()
         let reader = FakeMemoryReader(usedBytes: 100, limitBytes: 1_000)
         let metrics = RecordingMemoryMetrics()
-        let monitor = try MemoryPressureMonitor(configuration: configuration(), reader: reader, clock: clock, metrics: metrics)
+        let monitor = try MemoryPressureMonitor(configuration: configuration(), clock: clock, metrics: metrics, reader: reader)
         let loop = Task { try await monitor.run() }
         #expect(await clock.nextSleep().offset == .seconds(5))
         #expect(reader.readCount == 1)
@@ -145,7 +145,7 @@ struct MemoryPressureMonitorTests {
         var configuration = configuration()
         configuration.highScale = 1.5
         #expect(throws: ConfigurationError.self) {
-            _ = try MemoryPressureMonitor(configuration: configuration, reader: FakeMemoryReader(), clock: ManualClock())
+            _ = try MemoryPressureMonitor(configuration: configuration, clock: ManualClock(), reader: FakeMemoryReader())
         }
     }
 

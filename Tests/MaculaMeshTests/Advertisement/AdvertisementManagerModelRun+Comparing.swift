@@ -6,17 +6,17 @@ import Testing
 // with the model's, and reports a difference.
 
 extension AdvertisementModelRun {
-    func instant(_ milliseconds: Int) -> ManualClock.Instant { ManualClock.Instant(offset: .milliseconds(milliseconds)) }
+    func instant(_ milliseconds: Int) -> Duration { .milliseconds(milliseconds) }
 
-    func milliseconds(_ instant: ManualClock.Instant) -> Int {
-        let (seconds, attoseconds) = instant.offset.components
+    func milliseconds(_ instant: Duration) -> Int {
+        let (seconds, attoseconds) = instant.components
         return Int(seconds) * 1_000 + Int(attoseconds / 1_000_000_000_000_000)
     }
 
     /// `12.345s`, and the nanoseconds beyond the millisecond when there are any.
-    func show(_ instant: ManualClock.Instant?) -> String {
+    func show(_ instant: Duration?) -> String {
         guard let instant else { return "none" }
-        let (seconds, attoseconds) = instant.offset.components
+        let (seconds, attoseconds) = instant.components
         let milliseconds = attoseconds / 1_000_000_000_000_000
         let rest = (attoseconds % 1_000_000_000_000_000) / 1_000_000_000
         let fraction = String(milliseconds + 1_000).dropFirst()
@@ -55,7 +55,7 @@ extension AdvertisementModelRun {
         }
     }
 
-    func describe(_ action: Core.UnadvertisedAction) -> AdModelAction {
+    func describe(_ action: Core.WithdrawnAction) -> AdModelAction {
         switch action {
         case .unknown: AdModelAction(text: "unknown")
         case .removed(let advertisement, let abort): AdModelAction(text: "removed(\(AdModelAction.name(advertisement)), abort: \(name(abort)))")
@@ -174,7 +174,7 @@ extension AdvertisementModelRun {
         )
     }
 
-    func describe(_ advertisement: ServiceAdvertisement, attempt: String, failures: Int, reAdvertise: ManualClock.Instant?, timeout: ManualClock.Instant?) -> String {
+    func describe(_ advertisement: ServiceAdvertisement, attempt: String, failures: Int, reAdvertise: Duration?, timeout: Duration?) -> String {
         "\(AdModelAction.name(advertisement)) (\(advertisement.provider.address)) \(attempt), \(failures) failures, re-advertise at \(show(reAdvertise)), timeout at \(show(timeout))"
     }
 }

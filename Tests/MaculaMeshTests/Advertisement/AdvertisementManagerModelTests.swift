@@ -22,7 +22,7 @@ struct AdvertisementManagerModelTests {
 /// One run: the real core and the model side by side, the same random operations on both, and
 /// what the actor would know about the core's publish tasks and run loop.
 struct AdvertisementModelRun {
-    typealias Core = AdvertisementManagerCore<ManualClock.Instant>
+    typealias Core = AdvertisementManagerCore
 
     let seed: UInt64
     var random: SplitMix64
@@ -131,7 +131,7 @@ struct AdvertisementModelRun {
         operation = "unadvertise(\(service))"
         // A running publish stays in flight: its task reports back later, stale unless the
         // service was advertised again meanwhile (which took the attempt over).
-        compare([describe(core.unadvertised(service))], [model.unadvertised(service)])
+        compare([describe(core.withdrawn(service))], [model.unadvertised(service)])
     }
 
     mutating func finishPublish() {

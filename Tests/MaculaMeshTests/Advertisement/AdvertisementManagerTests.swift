@@ -10,11 +10,11 @@ private struct Outage: Error, CustomStringConvertible {
 /// A registry, a manager over it, a recording publisher and log, all on one manual clock.
 private struct Fixture {
     let clock = ManualClock()
-    let registry: ServiceRegistry<ManualClock>
+    let registry: ServiceRegistry
     let publisher: RecordingServicePublisher
-    let log = RecordingAdvertisementLog()
+    let log = RecordingComponentLog()
     let metrics = RegistryRecordingMetrics()
-    let manager: AdvertisementManager<ManualClock>
+    let manager: AdvertisementManager
 
     init(
         behavior: RecordingServicePublisher.Behavior = .succeed,
@@ -27,7 +27,7 @@ private struct Fixture {
         publisher = RecordingServicePublisher(behavior: behavior)
         var configuration = AdvertisementManagerConfiguration()
         configure(&configuration)
-        manager = try AdvertisementManager(registry: registry, publisher: publisher, configuration: configuration, log: log, metrics: metrics)
+        manager = try AdvertisementManager(configuration: configuration, metrics: metrics, log: log, registry: registry, publisher: publisher)
     }
 
     /// Waits until the loop goes to sleep towards exactly `deadline` (skipping other reports).
@@ -52,7 +52,7 @@ private struct Fixture {
 
 private let me = provider("me")
 
-@Suite("AdvertisementManager actor")
+@Suite("AdvertisementManager actor", .timeLimit(.minutes(3)))
 struct AdvertisementManagerTests {
     @Test("advancing the clock by the cleanup interval prunes exactly once and logs the count")
     func cleanupTick() async throws {
@@ -63,7 +63,7 @@ struct AdvertisementManagerTests {
         fixture.clock.advance(by: .seconds(60))
         let event = await fixture.log.nextEvent(of: .cleanupFinished)
         #expect(event.level == .info)
-        #expect(event.metadata["removed"] == "1" && event.metadata["component"] == "advertisement_manager")
+        #expect(event.metadata["removed"] == "1" && event.component == "advertisement_manager")
         // Asleep again towards the next tick: exactly one pass ran.
         #expect(await fixture.clock.nextSleep() == instant(120))
         #expect(fixture.log.events(of: .cleanupFinished).count == 1)
@@ -108,7 +108,7 @@ struct AdvertisementManagerTests {
             let now = fixture.clock.now
             #expect(await fixture.registry.providers(for: "echo") == [me], "at \(now)")
             let expiry = try #require(await fixture.registry.localExpiry(of: "echo"))
-            #expect(expiry > next, "echo would expire before the loop wakes again (at \(now))")
+            #expect(expiry > next.offset, "echo would expire before the loop wakes again (at \(now))")
             if now >= instant(250) {
                 #expect(await fixture.registry.localProvider(for: "direct") == nil)
             }
@@ -138,9 +138,9 @@ struct AdvertisementManagerTests {
         let done = Set([await fixture.log.nextEvent(of: .published), await fixture.log.nextEvent(of: .published)].map { $0.metadata["service"] })
         #expect(done == ["a", "b"])
         await fixture.advance(to: instant(60))
-        #expect(await fixture.manager.unadvertise("b"))
-        #expect(await !fixture.manager.unadvertise("b"))
-        #expect(await !fixture.manager.unadvertise("never"))
+        #expect(await fixture.manager.withdraw("b"))
+        #expect(await !fixture.manager.withdraw("b"))
+        #expect(await !fixture.manager.withdraw("never"))
         #expect(await fixture.registry.providers(for: "b") == [])
         #expect(await fixture.registry.localExpiry(of: "b") == nil)
         #expect(await fixture.manager.advertisement(for: "b") == nil)
@@ -239,7 +239,7 @@ struct AdvertisementManagerTests {
         for _ in 1...5 {
             // The publish is told to abort but ignores it; advertising again wakes the loop,
             // which only refreshes: the running publish is the service's one attempt.
-            await fixture.manager.unadvertise("echo")
+            await fixture.manager.withdraw("echo")
             try await fixture.manager.advertise("echo", provider: me)
             #expect(await fixture.clock.nextSleep() == instant(60), "a second publish would sleep towards its timeout")
             #expect(fixture.publisher.attempts.count == 1 && fixture.publisher.heldCount == 1)
@@ -269,17 +269,6 @@ struct AdvertisementManagerTests {
         try await again.value
     }
 
-    @Test("cleanupNow prunes once, directly, and logs like a scheduled pass")
-    func cleanupNow() async throws {
-        let fixture = try Fixture()
-        try await fixture.registry.advertise("a", provider: me, ttl: .seconds(1))
-        try await fixture.registry.cacheProviders([provider("x")], for: "b", ttl: .seconds(1))
-        #expect(await fixture.manager.cleanupNow() == 0)
-        fixture.clock.advance(by: .seconds(1))
-        #expect(await fixture.manager.cleanupNow() == 2)
-        #expect(fixture.log.events.map(\.level) == [.debug, .info])
-    }
-
     @Test("limits and TTLs are checked; nothing is kept when the manager or the registry refuses")
     func refusals() async throws {
         let fixture = try Fixture(localLimit: 2) { $0.maximumAdvertisements = 3 }
@@ -299,7 +288,7 @@ struct AdvertisementManagerTests {
         // Pressure on the manager: its limit is now 1, new advertisements are refused, refreshes are not.
         await fixture.manager.setPressureScale(0.5)
         try await fixture.manager.advertise("a", provider: me)
-        #expect(await fixture.manager.unadvertise("b"))
+        #expect(await fixture.manager.withdraw("b"))
         await #expect(throws: AdvertisementError.limitReached) {
             try await fixture.manager.advertise("d", provider: me)
         }
@@ -318,7 +307,7 @@ struct AdvertisementManagerTests {
             change(&configuration)
             do {
                 let registry = try ServiceRegistry(clock: ManualClock())
-                _ = try AdvertisementManager(registry: registry, publisher: RecordingServicePublisher(), configuration: configuration)
+                _ = try AdvertisementManager(configuration: configuration, registry: registry, publisher: RecordingServicePublisher())
                 return nil
             } catch {
                 return error.field
@@ -345,7 +334,7 @@ struct AdvertisementManagerTests {
                     for _ in 0..<500 {
                         let service = "s\(random.next() % 30)"
                         if random.next() % 3 == 0 {
-                            await fixture.manager.unadvertise(service)
+                            await fixture.manager.withdraw(service)
                         } else {
                             try? await fixture.manager.advertise(service, provider: provider("n\(random.next() % 3)"))
                         }
@@ -361,7 +350,7 @@ struct AdvertisementManagerTests {
         for service in kept {
             #expect(await fixture.registry.localProvider(for: service) == fixture.manager.advertisement(for: service)?.provider)
         }
-        for service in kept { await fixture.manager.unadvertise(service) }
+        for service in kept { await fixture.manager.withdraw(service) }
         #expect(await fixture.manager.memoryUsage().size == 0)
         #expect(await fixture.registry.localServiceCount == 0)
         loop.cancel()

@@ -29,7 +29,7 @@ private func makeCore(
         maximumStreamsPerClient: maximumStreamsPerClient,
         maximumWaiters: maximumWaiters
     ))
-    if running { try core.runStarted() }
+    if running { _ = try core.runStarted(now: .zero) }
     return core
 }
 
@@ -38,15 +38,15 @@ private func queue(
     _ core: inout TestClientCore, _ client: String, _ waiter: ClientsFakeWaiter, deadline: Int,
     sourceLocation: SourceLocation = #_sourceLocation
 ) throws -> UInt64 {
-    let admission = try core.clientConnected(client, info: client, waiter: waiter, deadline: deadline)
-    guard case .queued(let id, _) = admission else {
+    let admission = try core.clientConnected(client, info: client, waiter: waiter, timeout: .seconds(deadline), now: .zero)
+    guard case .queued(let id, _, _) = admission else {
         Issue.record("expected \(client) to be queued, got \(admission)", sourceLocation: sourceLocation)
         return 0
     }
     return id
 }
 
-@Suite("ClientManager core")
+@Suite("ClientManager core", .timeLimit(.minutes(3)))
 struct ClientManagerCoreTests {
     // MARK: Clients
 
@@ -56,7 +56,7 @@ struct ClientManagerCoreTests {
         let first = try core.clientConnected("a", info: "v1")
         let second = try core.clientConnected("a", info: "v2")
         #expect(core.clientCount == 1)
-        #expect(core.info(of: "a") == "v2")
+        #expect(core.info(for: "a") == "v2")
         #expect(second != first)
         #expect(core.registration(of: "a") == second)
         core.expectConsistent()
@@ -69,9 +69,9 @@ struct ClientManagerCoreTests {
         _ = try core.clientConnected("b", info: "b")
         #expect(throws: ClientManagerError.maxClientsReached) { try core.clientConnected("c", info: "c") }
         #expect(core.clientCount == 2)
-        #expect(core.info(of: "c") == nil)
+        #expect(core.info(for: "c") == nil)
         _ = try core.clientConnected("a", info: "a2")
-        #expect(core.info(of: "a") == "a2")
+        #expect(core.info(for: "a") == "a2")
         #expect(core.clientCount == 2)
         core.expectConsistent()
     }
@@ -90,9 +90,9 @@ struct ClientManagerCoreTests {
         #expect(actions.isEmpty)
         #expect(core.clientCount == 1)
         #expect(core.streamCount == 2)
-        for stream in [1, 2, 3] { #expect(core.client(of: stream) == nil) }
-        #expect(Set(core.streams(of: "b")) == [10, 11])
-        #expect(core.client(of: 10) == "b")
+        for stream in [1, 2, 3] { #expect(core.client(for: stream) == nil) }
+        #expect(Set(core.streams(for: "b")) == [10, 11])
+        #expect(core.client(for: 10) == "b")
         core.expectConsistent()
     }
 
@@ -115,8 +115,8 @@ struct ClientManagerCoreTests {
         // Re-registered by someone else: the first scope's end leaves it alone.
         let second = try core.clientConnected("a", info: "second")
         #expect(core.registrationEnded("a", registration: first).removed == nil)
-        #expect(core.info(of: "a") == "second")
-        #expect(core.client(of: 1) == "a")
+        #expect(core.info(for: "a") == "second")
+        #expect(core.client(for: 1) == "a")
 
         // The owning scope's end removes it with its streams.
         let removed = core.registrationEnded("a", registration: second).removed
@@ -129,7 +129,7 @@ struct ClientManagerCoreTests {
         _ = core.clientDisconnected("a")
         _ = try core.clientConnected("a", info: "fourth")
         #expect(core.registrationEnded("a", registration: third).removed == nil)
-        #expect(core.info(of: "a") == "fourth")
+        #expect(core.info(for: "a") == "fourth")
         core.expectConsistent()
     }
 
@@ -140,7 +140,7 @@ struct ClientManagerCoreTests {
         var core = try makeCore()
         #expect(throws: ClientManagerError.unknownClient) { try core.openStream(1, for: "ghost") }
         #expect(core.streamCount == 0)
-        #expect(core.client(of: 1) == nil)
+        #expect(core.client(for: 1) == nil)
     }
 
     @Test("a stream open for one client is never taken over by another")
@@ -150,11 +150,11 @@ struct ClientManagerCoreTests {
         _ = try core.clientConnected("b", info: "b")
         try core.openStream(7, for: "a")
         #expect(throws: ClientManagerError.streamOwnedByAnotherClient) { try core.openStream(7, for: "b") }
-        #expect(core.client(of: 7) == "a")
-        #expect(core.streams(of: "b").isEmpty)
+        #expect(core.client(for: 7) == "a")
+        #expect(core.streams(for: "b").isEmpty)
         // Disconnecting b must not touch a's stream, and disconnecting a removes it.
         _ = core.clientDisconnected("b")
-        #expect(core.client(of: 7) == "a")
+        #expect(core.client(for: 7) == "a")
         #expect(core.clientDisconnected("a").removed?.streams == [7])
         core.expectConsistent()
     }
@@ -166,7 +166,7 @@ struct ClientManagerCoreTests {
         try core.openStream(1, for: "a")
         try core.openStream(2, for: "a")
         try core.openStream(1, for: "a")
-        #expect(core.streams(of: "a") == [1, 2])
+        #expect(core.streams(for: "a") == [1, 2])
         #expect(core.streamCount == 2)
     }
 
@@ -178,11 +178,11 @@ struct ClientManagerCoreTests {
         try core.openStream(1, for: "a")
         try core.openStream(2, for: "a")
         #expect(throws: ClientManagerError.maxStreamsReached) { try core.openStream(3, for: "a") }
-        #expect(core.client(of: 3) == nil)
+        #expect(core.client(for: 3) == nil)
         try core.openStream(3, for: "b")
         #expect(core.closeStream(1) == true)
         try core.openStream(4, for: "a")
-        #expect(Set(core.streams(of: "a")) == [2, 4])
+        #expect(Set(core.streams(for: "a")) == [2, 4])
         core.expectConsistent()
     }
 
@@ -197,7 +197,7 @@ struct ClientManagerCoreTests {
         core.expectConsistent()
         #expect(core.closeStream(1) == true)
         core.expectConsistent()
-        #expect(Set(core.streams(of: "a")) == [3, 4])
+        #expect(Set(core.streams(for: "a")) == [3, 4])
         #expect(core.closeStream(2) == false)
         #expect(core.closeStream(99) == false)
         #expect(core.clientDisconnected("a").removed.map { Set($0.streams) } == [3, 4])
@@ -206,21 +206,28 @@ struct ClientManagerCoreTests {
 
     // MARK: Waiting
 
-    @Test("waiting needs run(); nobody may wait when maximumWaiters is 0; the queue is bounded")
+    @Test("waiting is accepted before run() starts, refused once it stopped; nobody may wait when maximumWaiters is 0; the queue is bounded")
     func waitingRules() throws {
-        var idle = try makeCore(maximumClients: 1, running: false)
-        _ = try idle.clientConnected("a", info: "a")
+        var early = try makeCore(maximumClients: 1, running: false)
+        _ = try early.clientConnected("a", info: "a")
+        let admission = try early.clientConnected("b", info: "b", waiter: ClientsFakeWaiter(), timeout: .seconds(10), now: .zero)
+        #expect(admission == .queued(id: 1, wakeDeadlineLoop: true, beforeRun: AcceptedBeforeRun(overdueBy: nil)))
+        early.expectConsistent()
+
+        var stopped = try makeCore(maximumClients: 1)
+        _ = stopped.runStopped()
+        _ = try stopped.clientConnected("a", info: "a")
         #expect(throws: ClientManagerError.notRunning) {
-            try idle.clientConnected("b", info: "b", waiter: ClientsFakeWaiter(), deadline: 10)
+            try stopped.clientConnected("b", info: "b", waiter: ClientsFakeWaiter(), timeout: .seconds(10), now: .zero)
         }
         // With a free slot it does not need run().
         var free = try makeCore(maximumClients: 1, running: false)
-        #expect(try free.clientConnected("a", info: "a", waiter: ClientsFakeWaiter(), deadline: 10) == .registered(1))
+        #expect(try free.clientConnected("a", info: "a", waiter: ClientsFakeWaiter(), timeout: .seconds(10), now: .zero) == .registered(1))
 
         var noWaiting = try makeCore(maximumClients: 1, maximumWaiters: 0)
         _ = try noWaiting.clientConnected("a", info: "a")
         #expect(throws: ClientManagerError.maxClientsReached) {
-            try noWaiting.clientConnected("b", info: "b", waiter: ClientsFakeWaiter(), deadline: 10)
+            try noWaiting.clientConnected("b", info: "b", waiter: ClientsFakeWaiter(), timeout: .seconds(10), now: .zero)
         }
 
         var bounded = try makeCore(maximumClients: 1, maximumWaiters: 2)
@@ -228,7 +235,7 @@ struct ClientManagerCoreTests {
         _ = try queue(&bounded, "b", ClientsFakeWaiter(), deadline: 10)
         _ = try queue(&bounded, "c", ClientsFakeWaiter(), deadline: 10)
         #expect(throws: ClientManagerError.waitersLimitReached) {
-            try bounded.clientConnected("d", info: "d", waiter: ClientsFakeWaiter(), deadline: 10)
+            try bounded.clientConnected("d", info: "d", waiter: ClientsFakeWaiter(), timeout: .seconds(10), now: .zero)
         }
         #expect(bounded.waiterCount == 2)
         bounded.expectConsistent()
@@ -238,9 +245,9 @@ struct ClientManagerCoreTests {
     func waitingReconnect() throws {
         var core = try makeCore(maximumClients: 1)
         _ = try core.clientConnected("a", info: "old")
-        let admission = try core.clientConnected("a", info: "new", waiter: ClientsFakeWaiter(), deadline: 10)
+        let admission = try core.clientConnected("a", info: "new", waiter: ClientsFakeWaiter(), timeout: .seconds(10), now: .zero)
         guard case .registered = admission else { Issue.record("expected registered, got \(admission)"); return }
-        #expect(core.info(of: "a") == "new")
+        #expect(core.info(for: "a") == "new")
         #expect(core.waiterCount == 0)
     }
 
@@ -287,7 +294,7 @@ struct ClientManagerCoreTests {
         var core = try makeCore(maximumClients: 1)
         _ = try core.clientConnected("a", info: "a")
         let id = try queue(&core, "b", ClientsFakeWaiter(), deadline: 10)
-        #expect(core.nextDeadline == 10)
+        #expect(core.nextDeadline == .seconds(10))
         #expect(core.waiterCancelled(id) == true)
         #expect(core.waiterCount == 0)
         #expect(core.nextDeadline == nil)
@@ -300,17 +307,17 @@ struct ClientManagerCoreTests {
         var core = try makeCore(maximumClients: 1)
         _ = try core.clientConnected("a", info: "a")
         let admissions = try [("b", 20), ("c", 10), ("d", 30)].map { client, deadline in
-            try core.clientConnected(client, info: client, waiter: ClientsFakeWaiter(client), deadline: deadline)
+            try core.clientConnected(client, info: client, waiter: ClientsFakeWaiter(client), timeout: .seconds(deadline), now: .zero)
         }
         // Only a deadline earlier than every other wakes the loop.
-        #expect(admissions.map { if case .queued(_, let wake) = $0 { wake } else { false } } == [true, true, false])
-        #expect(core.nextDeadline == 10)
-        var (actions, next) = core.deadlinePassed(now: 9)
+        #expect(admissions.map { if case .queued(_, let wake, _) = $0 { wake } else { false } } == [true, true, false])
+        #expect(core.nextDeadline == .seconds(10))
+        var (actions, next) = core.deadlinePassed(now: .seconds(9))
         #expect(actions.isEmpty)
-        #expect(next == 10)
-        (actions, next) = core.deadlinePassed(now: 20)
+        #expect(next == .seconds(10))
+        (actions, next) = core.deadlinePassed(now: .seconds(20))
         #expect(names(actions) == ["fail c timedOut", "fail b timedOut"])
-        #expect(next == 30)
+        #expect(next == .seconds(30))
         #expect(core.waiterCount == 1)
         core.expectConsistent()
     }
@@ -387,14 +394,14 @@ struct ClientManagerCoreTests {
     @Test("run() starts once; when it stops every waiter fails with notRunning")
     func runLifecycle() throws {
         var core = try makeCore(maximumClients: 1)
-        #expect(throws: ClientManagerError.alreadyRunning) { try core.runStarted() }
+        #expect(throws: ClientManagerError.alreadyRunning) { try core.runStarted(now: .zero) }
         _ = try core.clientConnected("a", info: "a")
         _ = try queue(&core, "b", ClientsFakeWaiter("w"), deadline: 10)
         #expect(names(core.runStopped()) == ["fail w notRunning"])
         #expect(core.waiterCount == 0)
         #expect(core.nextDeadline == nil)
-        #expect(core.state == .idle)
-        try core.runStarted()
+        #expect(core.lifecycle == .stopped)
+        _ = try core.runStarted(now: .zero)
         core.expectConsistent()
     }
 
@@ -411,12 +418,12 @@ struct ClientManagerCoreTests {
         core.expectConsistent()
         #expect(throws: ClientManagerError.shutdown) { try core.clientConnected("c", info: "c") }
         #expect(throws: ClientManagerError.shutdown) { try core.openStream(2, for: "a") }
-        #expect(throws: ClientManagerError.shutdown) { try core.runStarted() }
+        #expect(throws: ClientManagerError.shutdown) { try core.runStarted(now: .zero) }
         #expect(core.clientDisconnected("a").removed == nil)
         let again = core.shutdown()
         #expect(again.clients == 0 && again.streams == 0 && again.actions.isEmpty)
         #expect(core.runStopped().isEmpty)
-        #expect(core.state == .shutdown)
+        #expect(core.lifecycle == .shutDown)
     }
 
     // MARK: Configuration
@@ -469,5 +476,5 @@ struct ClientManagerCoreTests {
 }
 
 extension ClientManagerCore {
-    func isConnected(_ client: ClientID) -> Bool { info(of: client) != nil }
+    func isConnected(_ client: ClientID) -> Bool { info(for: client) != nil }
 }

@@ -3,7 +3,7 @@ import Testing
 
 /// Compiled examples of the client manager, for the docs to cut (between `// snippet: NAME` and
 /// `// end-snippet`), so that what they show compiles and runs.
-@Suite("Documentation examples: ClientManager")
+@Suite("Documentation examples: ClientManager", .timeLimit(.minutes(3)))
 struct ClientManagerDocumentationExamples {
     struct PeerInfo: Sendable {
         var address: String
@@ -16,7 +16,7 @@ struct ClientManagerDocumentationExamples {
         let serve: () async throws -> Void = {}   // stands for serving the peer's connection
 
         // snippet: client-manager-scope
-        let clients = try ClientManager<String, PeerInfo, UInt64, ContinuousClock>(
+        let clients = try ClientManager<String, PeerInfo, UInt64>(
             configuration: .init(maximumClients: 10_000, maximumStreamsPerClient: 100)
         )
         let deadlines = Task { try await clients.run() }   // or add it to your ServiceGroup
@@ -35,7 +35,7 @@ struct ClientManagerDocumentationExamples {
 
     @Test("plain calls: typed rejection at the limit, disconnect returns what it removed")
     func plainCalls() async throws {
-        let clients = try ClientManager<String, PeerInfo, UInt64, ContinuousClock>(
+        let clients = try ClientManager<String, PeerInfo, UInt64>(
             configuration: .init(maximumClients: 1)
         )
         // snippet: client-manager-plain

@@ -18,7 +18,11 @@ private struct ClientsModel {
     var queue: [Waiting] = []
     var baseLimit: Int
     var halved = false
-    var running = true
+    /// Whether `run()` runs, whether one ever started, and whether the one-time warning about
+    /// callers overdue before it started was due.
+    var running = false
+    var everStarted = false
+    var warned = false
     var shutDown = false
     var lastRegistration: UInt64 = 0
     let maximumStreams: Int
@@ -45,10 +49,24 @@ private struct ClientsModel {
         if shutDown { return .failure(.shutdown) }
         if clients[client] != nil || !isFull { return .success(register(client, info)) }
         if maximumWaiters == 0 { return .failure(.maxClientsReached) }
-        if !running { return .failure(.notRunning) }
         if queue.count >= maximumWaiters { return .failure(.waitersLimitReached) }
+        if everStarted && !running { return .failure(.notRunning) }
         queue.append(waiting)
         return nil
+    }
+
+    /// What a caller queued at `now` should report: nil once `run()` has started; otherwise
+    /// whether the one-time warning about overdue callers is due (checked before it is queued).
+    mutating func beforeRun(now: Int) -> AcceptedBeforeRun? {
+        guard !everStarted else { return nil }
+        return AcceptedBeforeRun(overdueBy: overdue(now: now))
+    }
+
+    /// The one-time warning: before `run()` ever started, a queued caller is past its deadline.
+    mutating func overdue(now: Int) -> Duration? {
+        guard !everStarted, !warned, let earliest = queue.map(\.deadline).min(), earliest <= now else { return nil }
+        warned = true
+        return .seconds(now - earliest)
     }
 
     mutating func grant() -> [String] {
@@ -94,7 +112,7 @@ private func names(_ actions: [TestClientCore.Action]) -> [String] {
     }
 }
 
-@Suite("ClientManager model")
+@Suite("ClientManager model", .timeLimit(.minutes(3)))
 struct ClientManagerModelTests {
     @Test("random operations on the core agree with the reference model after every step", arguments: [
         UInt64(0x5EED_C11E), 0xC0FF_EE00_1234, 42,
@@ -103,8 +121,13 @@ struct ClientManagerModelTests {
         var random = ClientsRandom(seed: seed)
         let configuration = ClientManagerConfiguration(maximumClients: 5, maximumStreamsPerClient: 3, maximumWaiters: 4)
         var core = try TestClientCore(configuration: configuration)
-        try core.runStarted()
         var model = ClientsModel(baseLimit: 5, maximumStreams: 3, maximumWaiters: 4)
+        // Some runs accept callers before run() starts, some start with it running.
+        if Bool.random(using: &random) {
+            _ = try core.runStarted(now: .zero)
+            model.running = true
+            model.everStarted = true
+        }
         let clientIDs = (0..<12).map { "c\($0)" }
         var now = 0
         var lastWaiter = 0
@@ -133,10 +156,14 @@ struct ClientManagerModelTests {
                 let waiter = ClientsFakeWaiter("w\(lastWaiter)")
                 let deadline = now + Int.random(in: 1...12, using: &random)
                 let coreResult = Result { () throws(ClientManagerError) in
-                    try core.clientConnected(client, info: info, waiter: waiter, deadline: deadline)
+                    try core.clientConnected(client, info: info, waiter: waiter, timeout: .seconds(deadline - now), now: .seconds(now))
                 }
                 var waiting = ClientsModel.Waiting(id: 0, client: client, info: info, deadline: deadline, waiter: waiter)
-                if case .success(.queued(let id, _)) = coreResult { waiting.id = id }
+                if case .success(.queued(let id, _, let beforeRun)) = coreResult {
+                    waiting.id = id
+                    let expected = model.beforeRun(now: now)
+                    #expect(beforeRun == expected, "step \(step): accepted before run() as \(String(describing: beforeRun)), model \(String(describing: expected))")
+                }
                 let modelResult = model.connectWaiting(client, info, waiting)
                 switch (coreResult, modelResult) {
                 case (.success(.queued), nil): break
@@ -188,10 +215,13 @@ struct ClientManagerModelTests {
             case 84..<90:
                 label = "deadlinePassed"
                 now += Int.random(in: 0...3, using: &random)
-                let (actions, next) = core.deadlinePassed(now: now)
-                coreActions = names(actions)
-                modelActions = model.deadlinePassed(now)
-                #expect(next == model.queue.map(\.deadline).min(), "step \(step)")
+                // Only a running run() enforces the deadlines.
+                if model.running {
+                    let (actions, next) = core.deadlinePassed(now: .seconds(now))
+                    coreActions = names(actions)
+                    modelActions = model.deadlinePassed(now)
+                    #expect(next == model.queue.map(\.deadline).min().map { .seconds($0) }, "step \(step)")
+                }
             case 90..<93:
                 label = "setLimit"
                 let limit = Int.random(in: 1...7, using: &random)
@@ -226,8 +256,13 @@ struct ClientManagerModelTests {
                     model.queue.removeAll()
                     model.running = false
                 } else {
-                    try core.runStarted()
+                    let expected = model.overdue(now: now)
+                    #expect(try core.runStarted(now: .seconds(now)) == .started(overdueBy: expected), "step \(step): runStarted")
                     model.running = true
+                    model.everStarted = true
+                    // run()'s first turn fires whatever is due.
+                    coreActions = names(core.deadlinePassed(now: .seconds(now)).actions)
+                    modelActions = model.deadlinePassed(now)
                 }
             }
             counts[label, default: 0] += 1
@@ -257,16 +292,16 @@ struct ClientManagerModelTests {
               core.clientCount == model.clients.count,
               core.streamCount == model.streams.count,
               core.waiterCount == model.queue.count,
-              core.nextDeadline == model.queue.map(\.deadline).min(),
+              core.nextDeadline == model.queue.map(\.deadline).min().map({ .seconds($0) }),
               core.usage.effectiveLimit == model.limit
         else { return false }
         for (client, entry) in model.clients {
-            guard core.info(of: client) == entry.info,
+            guard core.info(for: client) == entry.info,
                   core.registration(of: client) == entry.registration,
-                  Set(core.streams(of: client)) == Set(model.streams.filter { $0.value == client }.keys)
+                  Set(core.streams(for: client)) == Set(model.streams.filter { $0.value == client }.keys)
             else { return false }
         }
-        for stream in 0..<40 where core.client(of: stream) != model.streams[stream] {
+        for stream in 0..<40 where core.client(for: stream) != model.streams[stream] {
             return false
         }
         return true

@@ -6,7 +6,7 @@ private struct BodyFailed: Error, Equatable {}
 
 /// `withClient`: the client is registered for the body and removed however the body ends, before
 /// `withClient` returns. Cancellation is tested at each point of the scope's life.
-@Suite("ClientManager withClient")
+@Suite("ClientManager withClient", .timeLimit(.minutes(3)))
 struct ClientManagerScopeTests {
     @Test("the body's value is returned and the client leaves with its streams")
     func returns() async throws {
@@ -66,7 +66,7 @@ struct ClientManagerScopeTests {
     @Test("cancelled while waiting for a slot: cancelled, the queue entry is gone, the body does not run")
     func cancelledWhileWaiting() async throws {
         let (manager, clock) = try makeClientManager(maximumClients: 1)
-        let run = await startRunning(manager)
+        let run = startRunning(manager)
         try await manager.clientConnected("x", info: "x")
         let ran = ClientsLocked(false)
         let task = Task {
@@ -89,12 +89,12 @@ struct ClientManagerScopeTests {
     @Test("a waiting scope that gets a slot runs its body and then leaves")
     func waitsThenRuns() async throws {
         let (manager, clock) = try makeClientManager(maximumClients: 1)
-        let run = await startRunning(manager)
+        let run = startRunning(manager)
         try await manager.clientConnected("x", info: "x")
         let task = Task {
             try await manager.withClient("a", info: "a", admission: .wait(upTo: .seconds(10))) {
                 try await manager.openStream(1, for: "a")
-                return await manager.client(of: 1)
+                return await manager.client(for: 1)
             }
         }
         _ = await clock.nextSleep()
@@ -176,14 +176,14 @@ struct ClientManagerScopeTests {
             }
         }
         await newRegistered.wait()
-        #expect(await manager.info(of: "a") == "new connection")
+        #expect(await manager.info(for: "a") == "new connection")
         #expect(await manager.clientCount == 1)
-        #expect(await manager.streams(of: "a") == [1])  // the client's streams go with the client
+        #expect(await manager.streams(for: "a") == [1])  // the client's streams go with the client
 
         oldMayEnd.open()
         try await old.value
         // The old handler's exit left the new registration, and the client's streams, in place.
-        #expect(await manager.info(of: "a") == "new connection")
+        #expect(await manager.info(for: "a") == "new connection")
         #expect(await manager.streamCount == 1)
         #expect(metrics.removed(.disconnected) == 0)
 

@@ -3,12 +3,12 @@ import MaculaTesting
 import Testing
 
 /// Many tasks hammer one manager at once; at the end no client, stream or waiter is left.
-@Suite("ClientManager stress")
+@Suite("ClientManager stress", .timeLimit(.minutes(3)))
 struct ClientManagerStressTests {
     @Test("scoped clients, waiters, cancellations and disconnects in parallel leave nothing behind")
     func scopedClientsInParallel() async throws {
         let (manager, _) = try makeClientManager(maximumClients: 8, maximumStreamsPerClient: 4, maximumWaiters: 1_000)
-        let run = await startRunning(manager)
+        let run = startRunning(manager)
         let tasks = 400
 
         let seen = await withTaskGroup(of: String.self) { group in

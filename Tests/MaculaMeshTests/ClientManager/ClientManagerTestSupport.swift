@@ -4,10 +4,10 @@ import Synchronization
 import Testing
 
 /// The manager the actor tests use: string client IDs and infos, integer stream IDs.
-typealias TestClientManager = ClientManager<String, String, Int, ManualClock>
+typealias TestClientManager = ClientManager<String, String, Int>
 
 /// The core with integer instants and fake waiters, for synchronous tests.
-typealias TestClientCore = ClientManagerCore<String, String, Int, Int, ClientsFakeWaiter>
+typealias TestClientCore = ClientManagerCore<String, String, Int, ClientsFakeWaiter>
 
 typealias ClientsRandom = SplitMix64
 
@@ -93,11 +93,9 @@ final class ClientsGate: Sendable {
     }
 }
 
-/// Starts `manager.run()` and returns once it is running.
-func startRunning(_ manager: TestClientManager) async -> Task<Void, any Error> {
-    let task = Task { try await manager.run() }
-    await manager.untilRunning()
-    return task
+/// Starts `manager.run()` in a task (start order does not matter: nothing waits for it to start).
+func startRunning(_ manager: TestClientManager) -> Task<Void, any Error> {
+    Task { try await manager.run() }
 }
 
 /// A manager on a fresh manual clock.

@@ -2,14 +2,14 @@
 import MaculaTesting
 import Testing
 
-@Suite("ClientManager actor")
+@Suite("ClientManager actor", .timeLimit(.minutes(3)))
 struct ClientManagerTests {
     // MARK: Waiting for a slot
 
     @Test("a waiting caller gets the slot a disconnect frees")
     func waitingForASlot() async throws {
         let (manager, clock) = try makeClientManager(maximumClients: 1)
-        let run = await startRunning(manager)
+        let run = startRunning(manager)
         try await manager.clientConnected("a", info: "a")
         let waiting = Task { try await manager.clientConnected("b", info: "b", admission: .wait(upTo: .seconds(10))) }
         // The run loop goes to sleep towards b's deadline: b is queued.
@@ -20,7 +20,7 @@ struct ClientManagerTests {
         #expect(await manager.clientDisconnected("a")?.client == "a")
         try await waiting.value
         #expect(await manager.isConnected("b"))
-        #expect(await manager.info(of: "b") == "b")
+        #expect(await manager.info(for: "b") == "b")
         #expect(await manager.waiterCount == 0)
         run.cancel()
         try await run.value
@@ -30,7 +30,7 @@ struct ClientManagerTests {
     func waitTimesOut() async throws {
         let metrics = RecordingMemoryMetrics()
         let (manager, clock) = try makeClientManager(maximumClients: 1, waitTimeout: .seconds(3), metrics: metrics)
-        let run = await startRunning(manager)
+        let run = startRunning(manager)
         try await manager.clientConnected("a", info: "a")
         let waiting = Task { try await manager.clientConnected("b", info: "b", admission: .wait) }
         let deadline = await clock.nextSleep()
@@ -53,7 +53,7 @@ struct ClientManagerTests {
     @Test("a cancelled waiter is removed before its call returns, and never registered")
     func cancelledWaiter() async throws {
         let (manager, clock) = try makeClientManager(maximumClients: 1)
-        let run = await startRunning(manager)
+        let run = startRunning(manager)
         try await manager.clientConnected("a", info: "a")
         let waiting = Task { try await manager.clientConnected("b", info: "b", admission: .wait(upTo: .seconds(10))) }
         _ = await clock.nextSleep()
@@ -82,7 +82,7 @@ struct ClientManagerTests {
     @Test("waiters are served first come first served")
     func fifoOrder() async throws {
         let (manager, clock) = try makeClientManager(maximumClients: 1)
-        let run = await startRunning(manager)
+        let run = startRunning(manager)
         try await manager.clientConnected("a", info: "a")
         // Decreasing timeouts: each new deadline is the earliest, so the loop re-sleeps for each
         // and `nextSleep()` confirms each caller is queued before the next one comes.
@@ -109,7 +109,7 @@ struct ClientManagerTests {
     func noQueueJumping() async throws {
         let metrics = RecordingMemoryMetrics()
         let (manager, clock) = try makeClientManager(maximumClients: 1, metrics: metrics)
-        let run = await startRunning(manager)
+        let run = startRunning(manager)
         try await manager.clientConnected("a", info: "a")
         let waiting = Task { try await manager.clientConnected("b", info: "b", admission: .wait(upTo: .seconds(10))) }
         _ = await clock.nextSleep()
@@ -127,7 +127,7 @@ struct ClientManagerTests {
     func waitersLimit() async throws {
         let metrics = RecordingMemoryMetrics()
         let (manager, clock) = try makeClientManager(maximumClients: 1, maximumWaiters: 1, metrics: metrics)
-        let run = await startRunning(manager)
+        let run = startRunning(manager)
         try await manager.clientConnected("a", info: "a")
         let waiting = Task { try await manager.clientConnected("b", info: "b", admission: .wait(upTo: .seconds(10))) }
         _ = await clock.nextSleep()
@@ -143,30 +143,35 @@ struct ClientManagerTests {
 
     // MARK: run()
 
-    @Test("waiting needs run(): without it a full manager refuses a waiting caller with notRunning")
+    @Test("once a run() has returned, a full manager refuses a waiting caller with notRunning")
     func notRunning() async throws {
-        let (manager, _) = try makeClientManager(maximumClients: 1)
+        let metrics = RecordingMemoryMetrics()
+        let (manager, _) = try makeClientManager(maximumClients: 1, metrics: metrics)
         try await manager.clientConnected("a", info: "a", admission: .wait)  // a free slot needs no run()
+        let run = startRunning(manager)
+        run.cancel()
+        try await run.value
         await #expect(throws: ClientManagerError.notRunning) {
             try await manager.clientConnected("b", info: "b", admission: .wait)
         }
         #expect(await manager.waiterCount == 0)
+        #expect(metrics.rejected(.notRunning) == 1)
     }
 
     @Test("when run() stops, waiters fail with notRunning; run() starts only once at a time")
     func runStops() async throws {
         let (manager, clock) = try makeClientManager(maximumClients: 1)
-        let run = await startRunning(manager)
-        await #expect(throws: ClientManagerError.alreadyRunning) { try await manager.run() }
+        let run = startRunning(manager)
         try await manager.clientConnected("a", info: "a")
         let waiting = Task { try await manager.clientConnected("b", info: "b", admission: .wait(upTo: .seconds(10))) }
-        _ = await clock.nextSleep()
+        _ = await clock.nextSleep()  // run() is running: it sleeps towards the waiter's deadline
+        await #expect(throws: ClientManagerError.alreadyRunning) { try await manager.run() }
         run.cancel()
         try await run.value
         await #expect(throws: ClientManagerError.notRunning) { try await waiting.value }
         #expect(await manager.waiterCount == 0)
         // It can run again.
-        let again = await startRunning(manager)
+        let again = startRunning(manager)
         again.cancel()
         try await again.value
     }
@@ -175,7 +180,7 @@ struct ClientManagerTests {
     func shutdown() async throws {
         let metrics = RecordingMemoryMetrics()
         let (manager, clock) = try makeClientManager(maximumClients: 2, metrics: metrics)
-        let run = await startRunning(manager)
+        let run = startRunning(manager)
         try await manager.clientConnected("a", info: "a")
         try await manager.clientConnected("b", info: "b")
         try await manager.openStream(1, for: "a")
@@ -217,8 +222,8 @@ struct ClientManagerTests {
         await #expect(throws: ClientManagerError.maxStreamsReached) { try await manager.openStream(3, for: "a") }
         await #expect(throws: ClientManagerError.streamOwnedByAnotherClient) { try await manager.openStream(1, for: "b") }
         await #expect(throws: ClientManagerError.unknownClient) { try await manager.openStream(9, for: "c") }
-        #expect(await manager.client(of: 1) == "a")
-        #expect(Set(await manager.streams(of: "a")) == [1, 2])
+        #expect(await manager.client(for: 1) == "a")
+        #expect(Set(await manager.streams(for: "a")) == [1, 2])
         #expect(await manager.closeStream(1))
         #expect(await manager.closeStream(1) == false)
         try await manager.openStream(3, for: "a")
@@ -277,7 +282,7 @@ struct ClientManagerTests {
     @Test("the component name is configurable and used in metrics")
     func componentName() async throws {
         let metrics = RecordingMemoryMetrics()
-        let manager = try ClientManager<Int, String, Int, ContinuousClock>(
+        let manager = try ClientManager<Int, String, Int>(
             configuration: ClientManagerConfiguration(maximumClients: 1, componentName: "edge_clients"),
             metrics: metrics
         )
@@ -285,6 +290,6 @@ struct ClientManagerTests {
         try await manager.clientConnected(1, info: "one")
         await #expect(throws: ClientManagerError.maxClientsReached) { try await manager.clientConnected(2, info: "two") }
         #expect(metrics.rejected(.limitReached, component: "edge_clients") == 1)
-        #expect(try ClientManager<Int, String, Int, ContinuousClock>().componentName == "client_manager")
+        #expect(try ClientManager<Int, String, Int>().componentName == "client_manager")
     }
 }

@@ -3,7 +3,7 @@ import Testing
 
 /// The waiter box decides, exactly once, between a grant, a failure and the caller's cancellation,
 /// in whichever order they arrive.
-@Suite("ClientManager waiter")
+@Suite("ClientManager waiter", .timeLimit(.minutes(3)))
 struct ClientManagerWaiterTests {
     @Test("an outcome that arrives before the caller suspends is kept for it")
     func finishBeforeWait() async {

@@ -155,7 +155,7 @@ struct ConnectionPoolCoreMaintenanceTests {
         let failed = Dictionary(uniqueKeysWithValues: poolResumes(actions).map { ($0.request, $0.outcome.error) })
         #expect(failed == [Int(connecting): .shutdown, Int(queued): .shutdown])
         #expect(pool.request(1).action.rejection == .shutdown)
-        #expect(pool.core.runStarted() == .shutdown)
+        #expect(pool.core.runStarted(now: .zero) == .rejected(.shutdown))
         let (late, lateActions) = pool.succeed(connectID, node: 2)
         #expect(poolCloses(lateActions).map(\.serial) == [late.serial])
         #expect(pool.core.shutdown().isEmpty)

@@ -86,7 +86,7 @@ struct ConnectionPoolCoreWaitingTests {
         pool.expectInvariants()
     }
 
-    @Test("the queue of waiters is bounded, waiting needs run(), and maximumWaiters 0 means never wait")
+    @Test("the queue of waiters is bounded, waiting is refused once run() stopped, and maximumWaiters 0 means never wait")
     func waitingRejections() throws {
         var bounded = try PoolCoreDriver(limit: 1, maximumWaiters: 1)
         _ = bounded.request(1)
@@ -95,11 +95,13 @@ struct ConnectionPoolCoreWaitingTests {
         #expect(full.rejection == .waitersLimitReached)
         #expect(poolRejections(fullActions) == [.waitersLimitReached])
 
-        var idle = try PoolCoreDriver(limit: 1, running: false)
-        _ = idle.request(1)
-        let (_, notRunning, notRunningActions) = idle.request(2)
+        var stopped = try PoolCoreDriver(limit: 1)
+        _ = stopped.core.runStopped()
+        _ = stopped.request(1)
+        let (_, notRunning, notRunningActions) = stopped.request(2)
         #expect(notRunning.rejection == .notRunning)
         #expect(poolRejections(notRunningActions) == [.notRunning])
+        stopped.expectInvariants()
 
         var never = try PoolCoreDriver(limit: 1, maximumWaiters: 0, running: false)
         _ = never.request(1)
@@ -112,14 +114,14 @@ struct ConnectionPoolCoreWaitingTests {
     @Test("when run() stops, every queued caller fails with notRunning")
     func runStopped() throws {
         var pool = try PoolCoreDriver(limit: 1)
-        #expect(pool.core.runStarted() == .alreadyRunning)
+        #expect(pool.core.runStarted(now: .zero) == .rejected(.alreadyRunning))
         _ = pool.request(1)
         let (waiter, _, _) = pool.request(2)
         let actions = pool.core.runStopped()
         #expect(poolResumes(actions).map(\.request) == [Int(waiter)])
         #expect(poolResumes(actions).first?.outcome.error == .notRunning)
         #expect(pool.core.nextDeadline == nil)
-        #expect(pool.core.runStarted() == nil)
+        #expect(pool.core.runStarted(now: .zero) == .started(overdueBy: nil))
         pool.expectInvariants()
     }
 

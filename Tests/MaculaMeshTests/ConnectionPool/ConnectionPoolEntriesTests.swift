@@ -2,7 +2,7 @@
 import Testing
 
 /// The recency structure on its own: hash map, slots, idle and pinned lists, free list.
-@Suite("ConnectionPool entries")
+@Suite("ConnectionPool entries", .timeLimit(.minutes(3)))
 struct ConnectionPoolEntriesTests {
     typealias Entries = ConnectionPoolEntries<String, Int>
 

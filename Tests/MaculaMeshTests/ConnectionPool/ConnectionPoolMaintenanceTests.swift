@@ -67,7 +67,7 @@ struct ConnectionPoolMaintenanceTests {
     @Test("shutdown closes everything, fails every waiter, closes late connects; later calls throw")
     func shutdown() async throws {
         let fixture = try PoolFixture(limit: 2)
-        let runner = await fixture.startRunning()
+        let runner = fixture.startRunning()
         let one = try await fixture.connect(1)
         let entered = PoolGate()
         let release = PoolGate()
@@ -105,7 +105,7 @@ struct ConnectionPoolMaintenanceTests {
 
     @Test("configuration is validated and names the field")
     func configuration() throws {
-        func field(_ configuration: PoolUnderTest.Configuration) -> String? {
+        func field(_ configuration: ConnectionPoolConfiguration) -> String? {
             do {
                 _ = try PoolUnderTest(configuration: configuration, clock: ManualClock()) { _ in throw PoolTestError() }
                 return nil
@@ -118,10 +118,10 @@ struct ConnectionPoolMaintenanceTests {
         #expect(field(.init(maximumWaiters: -1)) == "maximumWaiters")
         #expect(field(.init(waitTimeout: .zero)) == "waitTimeout")
         #expect(field(.init()) == nil)
-        let defaults = PoolUnderTest.Configuration()
+        let defaults = ConnectionPoolConfiguration()
         #expect(defaults.maximumConnections == 1_000)
         #expect(defaults.componentName == "gateway_mesh")
-        let pool = try ConnectionPool<Int, FakeConnection<Int>, ContinuousClock>(
+        let pool = try ConnectionPool<Int, FakeConnection<Int>>(
             configuration: .init(componentName: "edge_mesh")
         ) { node in FakeConnection(node: node, serial: 0) }
         #expect(pool.componentName == "edge_mesh")

@@ -48,7 +48,13 @@ struct PoolReferenceModel {
     var scalePPM = 1_000_000
     let maximumWaiters: Int
     let timeout: Int
-    var running = true
+    /// Whether `run()` runs now, and whether one ever started (before that, waiting callers are
+    /// accepted; after a `run()` returned, refused).
+    var running = false
+    var everStarted = false
+    /// Whether the one-time warning about callers overdue before `run()` started was due.
+    var warnedOverdue = false
+    var warnings = 0
     var shutDown = false
     var entries: [Entry] = []
     var connects: [Connect] = []
@@ -125,8 +131,9 @@ struct PoolReferenceModel {
 
     mutating func enqueue(_ id: UInt64, node: Int, pin: Bool, now: Int) {
         if maximumWaiters == 0 { resolve(id, .failed(.limitReached)); return }
-        if !running { resolve(id, .failed(.notRunning)); return }
         if queue.count >= maximumWaiters { resolve(id, .failed(.waitersLimitReached)); return }
+        if everStarted && !running { resolve(id, .failed(.notRunning)); return }
+        checkOverdue(now: now)
         queue.append(Queued(request: id, node: node, pin: pin, deadline: now + timeout))
     }
 
@@ -205,7 +212,24 @@ struct PoolReferenceModel {
         for at in connects.indices { connects[at].waiters.removeAll { $0.request == id } }
     }
 
+    /// The one-time warning: before `run()` ever started, a queued caller is past its deadline.
+    mutating func checkOverdue(now: Int) {
+        guard !everStarted, !warnedOverdue, let earliest = queue.map(\.deadline).min(), earliest <= now else { return }
+        warnedOverdue = true
+        warnings += 1
+    }
+
+    /// `run()` starts at `now`: its first turn fails whatever is past its deadline.
+    mutating func startRunning(now: Int) {
+        checkOverdue(now: now)
+        running = true
+        everStarted = true
+        advance(to: now)
+    }
+
+    /// Time moves to `now`; only a running `run()` enforces the deadlines.
     mutating func advance(to now: Int) {
+        guard running else { return }
         let expired = queue.filter { $0.deadline <= now }
         guard !expired.isEmpty else { return }
         queue.removeAll { $0.deadline <= now }

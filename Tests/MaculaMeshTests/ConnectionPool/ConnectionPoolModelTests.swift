@@ -42,6 +42,8 @@ private struct PoolModelRun {
     var stepOutcomes: [UInt64] = []
     var checkedCloses = 0
     var closedSerials = Set<Int>()
+    /// One-time warnings about callers overdue before `run()` started.
+    var warnings = 0
     var failed = false
     var lastOperation = ""
     let nodes = 0..<10
@@ -51,8 +53,12 @@ private struct PoolModelRun {
         let limit = Int.random(in: 1...5, using: &random)
         let maximumWaiters = [0, 2, 8][Int.random(in: 0...2, using: &random)]
         real = try PoolTestCore(maximumConnections: limit, maximumWaiters: maximumWaiters, waitTimeout: .seconds(5))
-        _ = real.runStarted()
         model = PoolReferenceModel(baseLimit: limit, maximumWaiters: maximumWaiters, timeout: 5)
+        // Half the runs start with run() running, half accept callers before it starts.
+        if Bool.random(using: &random) {
+            _ = real.runStarted(now: .zero)
+            model.startRunning(now: 0)
+        }
     }
 
     mutating func absorb(_ actions: [PoolTestAction]) {
@@ -67,6 +73,8 @@ private struct PoolModelRun {
             case .startConnect(let id, let node):
                 connects[id] = node
                 stepStarts.append(id)
+            case .warnRunNotStarted:
+                warnings += 1
             case .cancelConnect, .reject, .record:
                 break
             }
@@ -132,7 +140,7 @@ private struct PoolModelRun {
         case 77..<83:
             now += Int.random(in: 1...3, using: &random)
             lastOperation = "advance(to: \(now))"
-            absorb(real.deadlinePassed(now: poolInstant(now)).0)
+            if model.running { absorb(real.deadlinePassed(now: poolInstant(now)).0) }
             model.advance(to: now)
         case 83..<87:
             lastOperation = "remove(\(node))"
@@ -167,8 +175,10 @@ private struct PoolModelRun {
                 model.stopRunning()
             } else {
                 lastOperation = "runStarted"
-                _ = real.runStarted()
-                model.running = true
+                if case .started(let overdue) = real.runStarted(now: poolInstant(now)), overdue != nil { warnings += 1 }
+                // run()'s first turn fires whatever is due.
+                absorb(real.deadlinePassed(now: poolInstant(now)).0)
+                model.startRunning(now: now)
             }
         }
     }
@@ -203,6 +213,7 @@ private struct PoolModelRun {
         if real.limit != model.limit { fail("limit \(real.limit), model \(model.limit)") }
         if real.inFlight != model.inFlight { fail("inFlight \(real.inFlight), model \(model.inFlight)") }
         if real.waiterCount != model.queue.count { fail("waiters \(real.waiterCount), model \(model.queue.count)") }
+        if warnings != model.warnings { fail("step \(step): \(warnings) run-not-started warnings, model \(model.warnings)") }
         // Outcomes and closes only accumulate: compare what this step added.
         if realOutcomes.count != model.outcomes.count {
             fail("step \(step): \(realOutcomes.count) outcomes, model \(model.outcomes.count)")

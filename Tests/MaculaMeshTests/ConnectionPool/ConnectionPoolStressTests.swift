@@ -12,7 +12,7 @@ struct ConnectionPoolStressTests {
     func hammer() async throws {
         let clock = ManualClock()
         // Half the calls answer at once, the rest wait for the resolver; cancelled calls throw.
-        let factory = ScriptedConnectionFactory<Int>(honoursCancellation: true) { node in
+        let factory = ScriptedConnectionFactory<Int>(honorsCancellation: true) { node in
             node < 0 || node % 2 == 0 ? .wait : .succeed
         }
         let pool = try PoolUnderTest(
@@ -21,7 +21,6 @@ struct ConnectionPoolStressTests {
             factory: factory.connect
         )
         let runner = Task { try await pool.run() }
-        await pool.waitUntilRunning()
         let resolver = Task {
             var random = PoolSplitMix64(state: 99)
             while true {

@@ -6,12 +6,12 @@ import Testing
 // Helpers shared by the connection pool's tests. Names start with `Pool` so that they cannot
 // collide with other mechanisms' helpers in this test target.
 
-typealias PoolTestCore = ConnectionPoolCore<Int, FakeConnection<Int>, Int, ManualClock.Instant>
+typealias PoolTestCore = ConnectionPoolCore<Int, FakeConnection<Int>, Int>
 typealias PoolTestAction = PoolTestCore.Action
 
-/// The instant `seconds` after the manual clock's start.
-func poolInstant(_ seconds: Int) -> ManualClock.Instant {
-    ManualClock.Instant(offset: .seconds(seconds))
+/// The time `seconds` after the pool's origin.
+func poolInstant(_ seconds: Int) -> Duration {
+    .seconds(seconds)
 }
 
 /// Drives a core synchronously the way the actor does, with request IDs as waiter payloads and
@@ -23,7 +23,7 @@ struct PoolCoreDriver {
 
     init(limit: Int, maximumWaiters: Int = 100, waitTimeout: Duration = .seconds(5), running: Bool = true) throws {
         core = try PoolTestCore(maximumConnections: limit, maximumWaiters: maximumWaiters, waitTimeout: waitTimeout)
-        if running { #expect(core.runStarted() == nil) }
+        if running { #expect(core.runStarted(now: .zero) == .started(overdueBy: nil)) }
     }
 
     /// A request; the waiter payload is the request ID.
@@ -256,7 +256,7 @@ final class PoolGate: Sendable {
     }
 }
 
-typealias PoolUnderTest = ConnectionPool<Int, FakeConnection<Int>, ManualClock>
+typealias PoolUnderTest = ConnectionPool<Int, FakeConnection<Int>>
 
 /// A pool on a manual clock over a scripted factory, with recording metrics.
 struct PoolFixture {
@@ -269,10 +269,10 @@ struct PoolFixture {
         limit: Int = 3,
         maximumWaiters: Int = 10,
         waitTimeout: Duration = .seconds(5),
-        honoursCancellation: Bool = false,
+        honorsCancellation: Bool = false,
         behavior: @escaping @Sendable (Int) -> ScriptedConnectionFactory<Int>.Behavior = { _ in .wait }
     ) throws {
-        let factory = ScriptedConnectionFactory<Int>(honoursCancellation: honoursCancellation, behavior: behavior)
+        let factory = ScriptedConnectionFactory<Int>(honorsCancellation: honorsCancellation, behavior: behavior)
         self.factory = factory
         pool = try PoolUnderTest(
             configuration: .init(maximumConnections: limit, maximumWaiters: maximumWaiters, waitTimeout: waitTimeout),
@@ -292,11 +292,9 @@ struct PoolFixture {
         return try await connection
     }
 
-    /// Starts `run()` and returns once it runs.
-    func startRunning() async -> Task<Void, any Error> {
-        let task = Task { try await pool.run() }
-        await pool.waitUntilRunning()
-        return task
+    /// Starts `run()` in a task (start order does not matter: nothing waits for it to start).
+    func startRunning() -> Task<Void, any Error> {
+        Task { try await pool.run() }
     }
 
     func nodes() async -> [Int] { await pool.connections().map(\.node) }

@@ -140,7 +140,7 @@ struct ConnectionPoolTests {
 
     @Test("cancelling the first caller returns it at once and leaves the shared connect to the others")
     func cancelFirstCaller() async throws {
-        let fixture = try PoolFixture(limit: 3, honoursCancellation: true)
+        let fixture = try PoolFixture(limit: 3, honorsCancellation: true)
         let first = Task { try await fixture.pool.connection(to: 7) }
         let pending = await fixture.factory.nextConnect()
         let second = Task { try await fixture.pool.connection(to: 7) }
@@ -168,7 +168,7 @@ struct ConnectionPoolTests {
         let connectRelease = PoolGate()
         let closeEntered = PoolGate()
         let closeRelease = PoolGate()
-        let pool = try ConnectionPool<Int, GatedCloseConnection, ManualClock>(
+        let pool = try ConnectionPool<Int, GatedCloseConnection>(
             configuration: .init(maximumConnections: 1), clock: ManualClock()
         ) { node in
             if node == 2 {
@@ -224,7 +224,7 @@ struct ConnectionPoolTests {
     @Test("withConnection leases the entry for the body: it is not evicted, and the lease ends on return")
     func withConnectionPins() async throws {
         let fixture = try PoolFixture(limit: 2) { _ in .succeed }
-        let runner = await fixture.startRunning()
+        let runner = fixture.startRunning()
         let one = try await fixture.pool.connection(to: 1)
         let entered = PoolGate()
         let release = PoolGate()

@@ -8,12 +8,12 @@ struct ConnectionPoolWaitingTests {
     @Test("a caller waits for a slot until its deadline on the manual clock, then times out")
     func waitingDeadline() async throws {
         let fixture = try PoolFixture(limit: 1, waitTimeout: .seconds(5))
-        let runner = await fixture.startRunning()
+        let runner = fixture.startRunning()
         async let holder = fixture.pool.connection(to: 1) // holds the only slot while connecting
         let pending = await fixture.factory.nextConnect()
         let waiter = Task { try await fixture.pool.connection(to: 2) }
         let deadline = await fixture.clock.nextSleep()
-        #expect(deadline == poolInstant(5))
+        #expect(deadline.offset == .seconds(5))
         fixture.clock.advance(by: .seconds(4))
         #expect(await fixture.pool.core.waiterCount == 1)
         fixture.clock.advance(to: deadline)
@@ -30,7 +30,7 @@ struct ConnectionPoolWaitingTests {
     @Test("a waiting caller gets the slot a completed connect frees, in FIFO order")
     func waitingCallerGetsSlot() async throws {
         let fixture = try PoolFixture(limit: 1)
-        let runner = await fixture.startRunning()
+        let runner = fixture.startRunning()
         async let holder = fixture.pool.connection(to: 1)
         let first = await fixture.factory.nextConnect()
         let second = Task { try await fixture.pool.connection(to: 2) }
@@ -57,7 +57,7 @@ struct ConnectionPoolWaitingTests {
     @Test("cancelling a caller that waits for a slot removes it before the call returns")
     func cancelQueuedCaller() async throws {
         let fixture = try PoolFixture(limit: 1)
-        let runner = await fixture.startRunning()
+        let runner = fixture.startRunning()
         async let holder = fixture.pool.connection(to: 1)
         let pending = await fixture.factory.nextConnect()
         let waiter = Task { try await fixture.pool.connection(to: 2) }
@@ -73,9 +73,12 @@ struct ConnectionPoolWaitingTests {
         await fixture.expectQuiescent()
     }
 
-    @Test("waiting needs run(): without it a caller fails at once with notRunning")
+    @Test("once a run() has returned, a caller that would wait fails at once with notRunning")
     func notRunning() async throws {
         let fixture = try PoolFixture(limit: 1)
+        let runner = fixture.startRunning()
+        runner.cancel()
+        try await runner.value
         async let holder = fixture.pool.connection(to: 1)
         let pending = await fixture.factory.nextConnect()
         await #expect(throws: ConnectionPoolError.notRunning) { try await fixture.pool.connection(to: 2) }
@@ -87,7 +90,7 @@ struct ConnectionPoolWaitingTests {
     @Test("the waiting queue is bounded; maximumWaiters 0 fails at once with limitReached")
     func waitersLimit() async throws {
         let fixture = try PoolFixture(limit: 1, maximumWaiters: 1)
-        let runner = await fixture.startRunning()
+        let runner = fixture.startRunning()
         async let holder = fixture.pool.connection(to: 1)
         let pending = await fixture.factory.nextConnect()
         let queued = Task { try await fixture.pool.connection(to: 2) }
@@ -109,14 +112,26 @@ struct ConnectionPoolWaitingTests {
         _ = try await other
     }
 
-    @Test("run() may run once at a time, and not after shutdown")
+    @Test("run() may run once at a time, again after it returned, and not after shutdown")
     func runLifecycle() async throws {
         let fixture = try PoolFixture()
-        let runner = await fixture.startRunning()
-        await #expect(throws: ConnectionPoolError.alreadyRunning) { try await fixture.pool.run() }
-        runner.cancel()
-        try await runner.value
-        let again = await fixture.startRunning()
+        // Two run()s at once: whichever comes second is refused; the other runs until cancelled.
+        await withTaskGroup(of: ConnectionPoolError?.self) { group in
+            for _ in 0..<2 {
+                group.addTask {
+                    do throws(ConnectionPoolError) {
+                        try await fixture.pool.run()
+                        return nil
+                    } catch {
+                        return error
+                    }
+                }
+            }
+            #expect(await group.next()! == .alreadyRunning)
+            group.cancelAll()
+            #expect(await group.next()! == nil)
+        }
+        let again = fixture.startRunning()
         again.cancel()
         try await again.value
         await fixture.pool.shutdown()
@@ -126,7 +141,7 @@ struct ConnectionPoolWaitingTests {
     @Test("a lease on the only slot makes a miss wait until the lease ends")
     func leaseBlocksMissAtLimit() async throws {
         let fixture = try PoolFixture(limit: 1) { _ in .succeed }
-        let runner = await fixture.startRunning()
+        let runner = fixture.startRunning()
         let entered = PoolGate()
         let release = PoolGate()
         let lease = Task {

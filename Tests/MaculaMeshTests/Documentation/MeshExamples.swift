@@ -1,34 +1,38 @@
-@testable import MaculaMesh
+import MaculaMesh
 import MaculaTesting
 import Testing
 
 /// The Swift examples of README.md and architecture/, compiled and run (cut by `.ci/check-docs.py`).
-@Suite("Documentation examples: mesh")
+@Suite("Documentation examples: mesh", .timeLimit(.minutes(3)))
 struct MeshExamples {
     @Test("README: a node that embeds the five mechanisms")
     func embedding() async throws {
-        let transport = InMemoryRPCTransport(defaultBehaviour: .respond { request in .success(request.arguments) })
-        let discovery = InMemoryRPCDiscovery(defaultAnswer: .providers([ServiceProvider(nodeID: "b", address: "mem://b")]))
         // snippet: embedding
         let metrics = MemoryMetricsRegistry()
-        let pool = try ConnectionPool<Int, FakeConnection<Int>, ContinuousClock>(metrics: metrics) { node in
-            FakeConnection(node: node, serial: 1)                       // your QUIC/HTTP3 dial here
+        let pool = try ConnectionPool(metrics: metrics) { (node: Int) in
+            FakeConnection(node: node, serial: 1)                       // your QUIC/HTTP/2 dial here
         }
-        let clients = try ClientManager<String, String, UInt64, ContinuousClock>(metrics: metrics)
+        let clients = try ClientManager<String, String, UInt64>(metrics: metrics)
         let registry = try ServiceRegistry(metrics: metrics)
-        let rpc = try RPCHandler(registry: registry, transport: transport, discovery: discovery, metrics: metrics)
+        let transport = InMemoryRPCTransport(defaultBehavior: .respond { request in .success(request.arguments) })
+        let discovery = InMemoryRPCDiscovery(defaultAnswer: .providers([ServiceProvider(nodeID: "b", address: "mem://b")]))
+        let rpc = try RPCHandler(metrics: metrics, registry: registry, transport: transport, discovery: discovery)
+        transport.deliverReplies(to: rpc)                               // your transport and discovery here
         for component in [pool, clients, registry, rpc] as [any MemoryManaged] { try metrics.register(component) }
-        // end-snippet
-        transport.deliverReplies(to: rpc)
-        try await withThrowingTaskGroup(of: Void.self) { group in
+
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await pool.run() }                      // or your ServiceGroup:
+            group.addTask { try await clients.run() }                   // start order does not matter
             group.addTask { try await rpc.run() }
-            group.addTask { try await pool.run() }
-            await rpc.waitUntilRunning()
-            _ = try await pool.connection(to: 7)
-            #expect(try await rpc.call("echo", arguments: [1, 2]) == [1, 2])
-            group.cancelAll()
-            try await group.waitForAll()
+            let connection = try await pool.connection(to: 7)
+            let reply = try await rpc.call("echo", arguments: [1, 2])
+            // snippet-pause
+            #expect(connection.node == 7)
+            #expect(reply == [1, 2])
+            // snippet-resume
+            group.cancelAll()                                           // stop: every run() returns
         }
+        // end-snippet
         let snapshot = await metrics.snapshot()
         #expect(snapshot.component(named: "gateway_mesh")?.usage?.size == 1)
         #expect(snapshot.component(named: "client_manager")?.usage?.size == 0)
@@ -39,7 +43,7 @@ struct MeshExamples {
     func boundedPool() async throws {
         let clock = ManualClock()
         // snippet: bounded-pool
-        var configuration = ConnectionPool<Int, FakeConnection<Int>, ManualClock>.Configuration()
+        var configuration = ConnectionPoolConfiguration()
         configuration.maximumConnections = 2
         let pool = try ConnectionPool(configuration: configuration, clock: clock) { node in
             FakeConnection(node: node, serial: node)
@@ -63,14 +67,11 @@ struct MeshExamples {
         let clock = ManualClock()
         let registry = try ServiceRegistry(clock: clock)
         try await registry.cacheProviders([ServiceProvider(nodeID: "b", address: "mem://b")], for: "report.build")
-        let transport = InMemoryRPCTransport(defaultBehaviour: .hold)
+        let transport = InMemoryRPCTransport(defaultBehavior: .hold)
         // snippet: caller-monitoring
         let rpc = try RPCHandler(registry: registry, transport: transport, discovery: InMemoryRPCDiscovery())
         transport.deliverReplies(to: rpc)
         let runner = Task { try await rpc.run() }       // one sleeper for every call's deadline
-        // snippet-pause
-        await rpc.waitUntilRunning()
-        // snippet-resume
         let caller = Task { try await rpc.call("report.build", arguments: [42]) }
         let request = await transport.nextRequest()     // the request is out; the caller waits
         caller.cancel()                                 // the caller goes away (Erlang: DOWN)
@@ -87,7 +88,7 @@ struct MeshExamples {
     @Test("monitoring and troubleshooting: the snapshot names the full component")
     func diagnose() async throws {
         let metrics = MemoryMetricsRegistry()
-        let clients = try ClientManager<String, String, UInt64, ContinuousClock>(
+        let clients = try ClientManager<String, String, UInt64>(
             configuration: .init(maximumClients: 2), metrics: metrics
         )
         try metrics.register(clients)

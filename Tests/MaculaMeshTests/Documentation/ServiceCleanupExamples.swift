@@ -3,17 +3,17 @@ import MaculaTesting
 import Testing
 
 /// The Swift examples of architecture/memory_management_service_cleanup.md, compiled and run.
-@Suite("Documentation examples: service cleanup")
+@Suite("Documentation examples: service cleanup", .timeLimit(.minutes(3)))
 struct ServiceCleanupExamples {
     @Test("an advertised service survives, an unmanaged one is pruned")
     func serviceCleanup() async throws {
         let clock = ManualClock()
         let publisher = RecordingServicePublisher()
-        let log = RecordingAdvertisementLog()
+        let log = RecordingComponentLog()
         let here = ServiceProvider(nodeID: "node-a", address: "10.0.0.1:4433")
         // snippet: service-cleanup
         let registry = try ServiceRegistry(clock: clock)              // local TTL 300 s, cache TTL 60 s
-        let manager = try AdvertisementManager(registry: registry, publisher: publisher, log: log)
+        let manager = try AdvertisementManager(log: log, registry: registry, publisher: publisher)
         try await manager.advertise("billing.charge", provider: here) // re-advertised every 150 s
         try await registry.advertise("legacy.report", provider: here) // nobody keeps this one alive
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -3,7 +3,7 @@ import MaculaMesh
 import MaculaTesting
 import Testing
 
-@Suite("In-memory RPC transport and discovery")
+@Suite("In-memory RPC transport and discovery", .timeLimit(.minutes(3)))
 struct InMemoryRPCFakesTests {
     private func request(_ id: UInt64, to node: String) -> RPCRequest {
         RPCRequest(callID: RPCCallID(rawValue: id), procedure: "p", arguments: [UInt8(id)], provider: RPCTest.node(node), attempt: 1)
@@ -14,9 +14,9 @@ struct InMemoryRPCFakesTests {
         let transport = InMemoryRPCTransport()
         let replies = LockedState<[RPCReply]>([])
         transport.deliverReplies { reply in replies.withLock { $0.append(reply) } }
-        transport.setBehaviour(.drop, for: "dropped")
-        transport.setBehaviour(.failSend("refused"), for: "failing")
-        transport.setBehaviour(.respond { .success($0.arguments + [9]) }, for: "answering")
+        transport.setBehavior(.drop, for: "dropped")
+        transport.setBehavior(.failSend("refused"), for: "failing")
+        transport.setBehavior(.respond { .success($0.arguments + [9]) }, for: "answering")
 
         try await transport.send(request(1, to: "held"))
         try await transport.send(request(2, to: "dropped"))

@@ -52,7 +52,7 @@ private final class GatedTransport: RPCTransport {
     }
 }
 
-@Suite("RPCHandler cancellation")
+@Suite("RPCHandler cancellation", .timeLimit(.minutes(3)))
 struct RPCHandlerCancellationTests {
     @Test("a caller cancelled before the call starts leaves nothing and sends nothing")
     func cancelledBeforeStart() async throws {
@@ -100,7 +100,7 @@ struct RPCHandlerCancellationTests {
         try await fixture.cache(RPCTest.nodes("a"), for: "s")
         let call = fixture.call("s")
         let request = await fixture.transport.nextRequest()
-        await fixture.handler.waitUntilSuspended(request.callID)
+        try await fixture.handler.waitUntilSuspended(request.callID)
         call.cancel()
         #expect(await call.error == .cancelled)
         #expect(await fixture.pending() == (0, 0, 0))
@@ -120,7 +120,6 @@ struct RPCHandlerCancellationTests {
         try await registry.cacheProviders(RPCTest.nodes("a"), for: "s")
         let handler = try RPCHandler(registry: registry, transport: transport, discovery: InMemoryRPCDiscovery())
         let loop = Task { try await handler.run() }
-        await handler.waitUntilRunning()
         let call = Task { () -> RPCError? in
             do throws(RPCError) {
                 _ = try await handler.call("s")
@@ -143,7 +142,7 @@ struct RPCHandlerCancellationTests {
     func sharedDiscoveryFirstCancelled() async throws {
         let discovery = InMemoryRPCDiscovery()
         discovery.setAnswer(.hold, for: "s")
-        let transport = InMemoryRPCTransport(defaultBehaviour: .respond { _ in .success([42]) })
+        let transport = InMemoryRPCTransport(defaultBehavior: .respond { _ in .success([42]) })
         let fixture = try await RPCFixture(transport: transport, discovery: discovery)
         let first = fixture.call("s")
         let query = await discovery.nextQuery()
@@ -172,7 +171,7 @@ struct RPCHandlerCancellationTests {
         for _ in calls {
             let request = await fixture.transport.nextRequest()
             requests[request.arguments[0]] = request
-            await fixture.handler.waitUntilSuspended(request.callID)
+            try await fixture.handler.waitUntilSuspended(request.callID)
         }
         calls[3].cancel()
         #expect(await calls[3].error == .cancelled)

@@ -1,7 +1,7 @@
 @testable import MaculaMesh
 import Testing
 
-@Suite("RPCHandler core: calls, sends, replies, cancellation")
+@Suite("RPCHandler core: calls, sends, replies, cancellation", .timeLimit(.minutes(3)))
 struct RPCHandlerCoreCallsTests {
     @Test("a call with cached providers sends its first attempt and sets one deadline")
     func startWithProviders() {

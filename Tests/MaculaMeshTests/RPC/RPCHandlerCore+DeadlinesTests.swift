@@ -1,7 +1,7 @@
 @testable import MaculaMesh
 import Testing
 
-@Suite("RPCHandler core: deadlines")
+@Suite("RPCHandler core: deadlines", .timeLimit(.minutes(3)))
 struct RPCHandlerCoreDeadlinesTests {
     @Test("attempt timeouts fail over across three providers, then fail with the count")
     func timeoutFailover() {

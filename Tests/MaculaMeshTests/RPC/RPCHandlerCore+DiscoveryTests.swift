@@ -1,7 +1,7 @@
 @testable import MaculaMesh
 import Testing
 
-@Suite("RPCHandler core: shared discoveries")
+@Suite("RPCHandler core: shared discoveries", .timeLimit(.minutes(3)))
 struct RPCHandlerCoreDiscoveryTests {
     @Test("a miss creates one discovery; concurrent callers join it, each with its own deadline")
     func sharedDiscovery() {

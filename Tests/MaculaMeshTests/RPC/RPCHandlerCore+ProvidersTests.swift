@@ -1,7 +1,7 @@
 @testable import MaculaMesh
 import Testing
 
-@Suite("RPCHandler core: provider strategies")
+@Suite("RPCHandler core: provider strategies", .timeLimit(.minutes(3)))
 struct RPCHandlerCoreProvidersTests {
     @Test("first: in order; round-robin: rotates per service; random: seeded and never an excluded provider")
     func strategies() {

@@ -1,25 +1,29 @@
 @testable import MaculaMesh
 import Testing
 
-@Suite("RPCHandler core: lifecycle, table, local handlers, limits")
+@Suite("RPCHandler core: lifecycle, table, local handlers, limits", .timeLimit(.minutes(3)))
 struct RPCHandlerCoreTests {
-    @Test("lifecycle: idle refuses remote calls, runs once at a time, shutdown is terminal")
+    @Test("lifecycle: calls before run() are accepted, after it stopped refused; runs once at a time; shutdown is terminal")
     func lifecycle() throws {
         var core = try RPCHandlerCore(configuration: RPCTest.configuration())
-        #expect(core.state == .idle)
-        let idle = core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: 0)
-        #expect(idle.rejection?.error == .notRunning)
-        #expect(core.size == 0)
-        #expect(core.runStarted() == .started)
-        #expect(core.runStarted() == .alreadyRunning)
+        #expect(core.lifecycle == .notStarted)
+        let early = core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: 0)
+        #expect(early.sent != nil)
+        #expect(early.beforeRun == AcceptedBeforeRun(overdueBy: nil))
+        #expect(core.size == 1)
+        #expect(core.runStarted(now: 0) == .started(overdueBy: nil))
+        #expect(core.runStarted(now: 0) == .alreadyRunning)
         _ = core.runEnded()
-        #expect(core.state == .idle)
-        #expect(core.runStarted() == .started)
-        _ = core.shutdown()
-        #expect(core.state == .shutDown)
-        #expect(core.runStarted() == .shutDown)
+        #expect(core.lifecycle == .stopped)
+        #expect(core.size == 1)  // the early call is sending: it learns `notRunning` when its send returns
         let late = core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: 0)
-        #expect(late.rejection?.error == .shutdown)
+        #expect(late.rejection?.error == .notRunning)
+        #expect(core.runStarted(now: 0) == .started(overdueBy: nil))
+        _ = core.shutdown()
+        #expect(core.lifecycle == .shutDown)
+        #expect(core.runStarted(now: 0) == .shutDown)
+        let afterShutdown = core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: 0)
+        #expect(afterShutdown.rejection?.error == .shutdown)
         #expect(core.shutdown().resumes.isEmpty)
     }
 

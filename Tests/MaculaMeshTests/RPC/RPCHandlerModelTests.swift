@@ -100,7 +100,7 @@ private func providers(_ count: Int) -> [ServiceProvider] {
     (0..<count).map { ServiceProvider(nodeID: "p\($0)", address: "mem://p\($0)") }
 }
 
-@Suite("RPCHandler core against a reference model")
+@Suite("RPCHandler core against a reference model", .timeLimit(.minutes(3)))
 struct RPCHandlerModelTests {
     @Test("10,000 seeded random operations: calls, sends, replies, cancellations, deadlines, discoveries", arguments: [1, 2, 3] as [UInt64])
     func randomOperations(seed: UInt64) throws {
@@ -108,7 +108,7 @@ struct RPCHandlerModelTests {
         let limit = 12
         let configuration = RPCTest.configuration(maximumPendingCalls: limit)
         var core = try RPCHandlerCore(configuration: configuration)
-        #expect(core.runStarted() == .started)
+        #expect(core.runStarted(now: 0) == .started(overdueBy: nil))
         var model = Model(limit: limit)
         let services = ["s0", "s1", "s2", "s3"]
         var cached: [String: Int] = [:]  // service → cached provider count (as the registry would)

@@ -3,13 +3,13 @@ import MaculaMemory
 import MaculaTesting
 import Testing
 
-@Suite("RPCHandler under concurrency")
+@Suite("RPCHandler under concurrency", .timeLimit(.minutes(3)))
 struct RPCHandlerStressTests {
     @Test("thousands of callers with random replies, drops, failures, cancellations and timeouts end with nothing pending")
     func hammer() async throws {
         let callers = 3_000
         let discovery = InMemoryRPCDiscovery(defaultAnswer: .providers(RPCTest.nodes("a", "b", "c")))
-        let transport = InMemoryRPCTransport(defaultBehaviour: .hold, keepsHistory: false)
+        let transport = InMemoryRPCTransport(defaultBehavior: .hold, keepsHistory: false)
         let fixture = try await RPCFixture(
             configuration: RPCTest.configuration(strategy: .random, maximumPendingCalls: 2_000),
             transport: transport, discovery: discovery

@@ -2,7 +2,7 @@
 import MaculaTesting
 import Testing
 
-@Suite("RPCHandler on the manual clock")
+@Suite("RPCHandler on the manual clock", .timeLimit(.minutes(3)))
 struct RPCHandlerTests {
     @Test("a reply reaches its caller, matched by call ID")
     func reply() async throws {
@@ -24,11 +24,11 @@ struct RPCHandlerTests {
 
     @Test("a provider that answers at once, through the in-memory transport")
     func respondingProvider() async throws {
-        let transport = InMemoryRPCTransport(defaultBehaviour: .respond { request in .success(request.arguments.reversed()) })
+        let transport = InMemoryRPCTransport(defaultBehavior: .respond { request in .success(request.arguments.reversed()) })
         let fixture = try await RPCFixture(transport: transport)
         try await fixture.cache(RPCTest.nodes("a"), for: "echo")
         #expect(try await fixture.handler.call("echo", arguments: [1, 2, 3]) == [3, 2, 1])
-        transport.setBehaviour(.respond { _ in .failure("no such key") }, for: "a")
+        transport.setBehavior(.respond { _ in .failure("no such key") }, for: "a")
         await #expect(throws: RPCError.procedureFailed) { try await fixture.handler.call("echo") }
         #expect(await fixture.pending() == (0, 0, 0))
         await fixture.stop()
@@ -65,7 +65,7 @@ struct RPCHandlerTests {
 
     @Test("every provider timing out: attemptsExhausted says three were tried, nothing stays")
     func everyProviderTimesOut() async throws {
-        let transport = InMemoryRPCTransport(defaultBehaviour: .drop)
+        let transport = InMemoryRPCTransport(defaultBehavior: .drop)
         let fixture = try await RPCFixture(transport: transport)
         try await fixture.cache(RPCTest.nodes("a", "b", "c"), for: "s")
         let call = fixture.call("s")
@@ -86,7 +86,7 @@ struct RPCHandlerTests {
 
     @Test("every send failing: fails over at once, then attemptsExhausted")
     func everySendFails() async throws {
-        let transport = InMemoryRPCTransport(defaultBehaviour: .failSend("connection refused"))
+        let transport = InMemoryRPCTransport(defaultBehavior: .failSend("connection refused"))
         let fixture = try await RPCFixture(transport: transport)
         try await fixture.cache(RPCTest.nodes("a", "b", "c", "d"), for: "s")
         let error = await fixture.call("s").error
@@ -101,7 +101,7 @@ struct RPCHandlerTests {
 
     @Test("the overall deadline ends the call across attempts")
     func overallDeadline() async throws {
-        let transport = InMemoryRPCTransport(defaultBehaviour: .drop)
+        let transport = InMemoryRPCTransport(defaultBehavior: .drop)
         let fixture = try await RPCFixture(transport: transport)
         try await fixture.cache(RPCTest.nodes("a", "b", "c"), for: "s")
         let call = fixture.call("s", options: RPCCallOptions(timeout: .seconds(4), overallTimeout: .seconds(6)))
@@ -121,7 +121,7 @@ struct RPCHandlerTests {
     func discoveryEndToEnd() async throws {
         let discovery = InMemoryRPCDiscovery()
         discovery.setAnswer(.providers(RPCTest.nodes("a", "b")), for: "s")
-        let transport = InMemoryRPCTransport(defaultBehaviour: .respond { _ in .success([1]) })
+        let transport = InMemoryRPCTransport(defaultBehavior: .respond { _ in .success([1]) })
         let fixture = try await RPCFixture(transport: transport, discovery: discovery)
         #expect(try await fixture.handler.call("s") == [1])
         #expect(try await fixture.handler.call("s") == [1])
@@ -136,7 +136,7 @@ struct RPCHandlerTests {
     func sharedDiscovery() async throws {
         let discovery = InMemoryRPCDiscovery()
         discovery.setAnswer(.hold, for: "s")
-        let transport = InMemoryRPCTransport(defaultBehaviour: .respond { _ in .success([2]) })
+        let transport = InMemoryRPCTransport(defaultBehavior: .respond { _ in .success([2]) })
         let fixture = try await RPCFixture(transport: transport, discovery: discovery)
         let first = fixture.call("s")
         let query = await discovery.nextQuery()
@@ -158,7 +158,7 @@ struct RPCHandlerTests {
     func discoveryDeadlinesAreOwn() async throws {
         let discovery = InMemoryRPCDiscovery()
         discovery.setAnswer(.hold, for: "s")
-        let transport = InMemoryRPCTransport(defaultBehaviour: .respond { _ in .success([3]) })
+        let transport = InMemoryRPCTransport(defaultBehavior: .respond { _ in .success([3]) })
         let fixture = try await RPCFixture(transport: transport, discovery: discovery)
         let patient = fixture.call("s", options: RPCCallOptions(discoveryTimeout: .seconds(10)))
         let query = await discovery.nextQuery()
@@ -241,12 +241,14 @@ struct RPCHandlerTests {
         await fixture.stop()
     }
 
-    @Test("without run(), a remote call fails at once with notRunning; a local one works")
+    @Test("once a run() has returned, a remote call fails at once with notRunning; a local one works")
     func notRunning() async throws {
-        let fixture = try await RPCFixture(running: false)
+        let fixture = try await RPCFixture()
         try await fixture.cache(RPCTest.nodes("a"), for: "s")
+        await fixture.stop()
         #expect(await fixture.call("s").error == .notRunning)
         #expect(fixture.transport.sendCount == 0)
+        #expect(fixture.metrics.rejected(.notRunning) == 1)
         try await fixture.handler.register("local") { arguments in arguments + [0] }
         #expect(try await fixture.handler.call("local", arguments: [9]) == [9, 0])
     }
@@ -274,7 +276,7 @@ struct RPCHandlerTests {
         try await fixture.cache(RPCTest.nodes("a"), for: "s")
         let awaiting = fixture.call("s")
         let request = await fixture.transport.nextRequest()
-        await fixture.handler.waitUntilSuspended(request.callID)
+        try await fixture.handler.waitUntilSuspended(request.callID)
         let discovering = fixture.call("slow")
         _ = await discovery.nextQuery()
         await fixture.handler.shutdown()

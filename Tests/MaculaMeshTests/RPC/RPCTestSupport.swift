@@ -46,7 +46,7 @@ extension RPCTest {
     /// A core whose `run()` has started.
     static func runningCore(_ configuration: RPCHandlerConfiguration = RPCTest.configuration()) -> RPCHandlerCore {
         var core = try! RPCHandlerCore(configuration: configuration)
-        #expect(core.runStarted() == .started)
+        #expect(core.runStarted(now: 0) == .started(overdueBy: nil))
         return core
     }
 }
@@ -54,15 +54,22 @@ extension RPCTest {
 /// Accessors that make core actions easy to assert on.
 extension RPCHandlerCore.CallStartAction {
     var sent: (id: RPCCallID, attempt: RPCAttempt, wake: Bool)? {
-        if case .send(let id, let attempt, let wake) = self { return (id, attempt, wake) }
+        if case .send(let id, let attempt, let wake, _) = self { return (id, attempt, wake) }
         return nil
     }
     var waiting: (id: RPCCallID, wake: Bool, created: Bool)? {
-        if case .awaitDiscovery(let id, let wake, let created) = self { return (id, wake, created) }
+        if case .awaitDiscovery(let id, let wake, let created, _) = self { return (id, wake, created) }
         return nil
     }
+    /// Whether the call was accepted before `run()` started, and the warning it carries.
+    var beforeRun: AcceptedBeforeRun? {
+        switch self {
+        case .send(_, _, _, let beforeRun), .awaitDiscovery(_, _, _, let beforeRun): beforeRun
+        case .rejected: nil
+        }
+    }
     var rejection: (error: RPCError, atLimit: Bool)? {
-        if case .rejected(let error, let atLimit) = self { return (error, atLimit) }
+        if case .rejected(let error, let counted) = self { return (error, counted == .limitReached) }
         return nil
     }
 }
@@ -104,14 +111,15 @@ extension Result where Failure == RPCError {
     }
 }
 
-/// A handler on a manual clock with in-memory transport and discovery, its `run()` started.
+/// A handler on a manual clock with in-memory transport and discovery, its `run()` started in a
+/// task (start order does not matter: nothing waits for it to start).
 struct RPCFixture {
     let clock = ManualClock()
-    let registry: ServiceRegistry<ManualClock>
+    let registry: ServiceRegistry
     let transport: InMemoryRPCTransport
     let discovery: InMemoryRPCDiscovery
     let metrics = RecordingMemoryMetrics()
-    let handler: RPCHandler<ManualClock>
+    let handler: RPCHandler
     let loop: Task<Void, any Error>
 
     init(
@@ -124,13 +132,15 @@ struct RPCFixture {
         self.transport = transport
         self.discovery = discovery
         handler = try RPCHandler(
-            registry: registry, transport: transport, discovery: discovery,
-            configuration: configuration, metrics: metrics
+            configuration: configuration,
+            metrics: metrics,
+            registry: registry,
+            transport: transport,
+            discovery: discovery
         )
         transport.deliverReplies(to: handler)
         let handler = self.handler
         loop = running ? Task { try await handler.run() } : Task {}
-        if running { await handler.waitUntilRunning() }
     }
 
     /// Caches `providers` for `service` in the registry, as a discovery would.

@@ -3,7 +3,7 @@ import Testing
 
 @testable import MaculaMesh
 
-@Suite("ServiceRegistry core")
+@Suite("ServiceRegistry core", .timeLimit(.minutes(3)))
 struct ServiceRegistryCoreTests {
     typealias Core = ServiceRegistryCore
 

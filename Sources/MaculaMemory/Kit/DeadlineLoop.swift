@@ -68,21 +68,21 @@ package final class DeadlineSignal: Sendable {
 /// Drives an actor's deadlines with a single sleeper on `clock` until the calling task is
 /// cancelled (the timer model every Macula actor follows).
 ///
-/// Each turn reads the clock once and calls `fire` on the actor with the current instant; `fire`
+/// Each turn reads the clock once and calls `fire` on the actor with the current time; `fire`
 /// handles whatever is due and returns the next deadline, or nil when there is none. The loop then
 /// sleeps until that deadline, or until `signal` says an earlier one appeared.
 ///
 /// - Parameters:
-///   - clock: the injected clock.
+///   - clock: the component's clock; deadlines are durations since its origin.
 ///   - signal: the actor's signal; the actor calls ``DeadlineSignal/signal()`` whenever it adds a
 ///     deadline earlier than every other one.
 ///   - fire: runs on the actor. It may await (for example to close what the deadlines removed);
 ///     the loop sleeps again only once it has returned. A synchronous closure works as well.
-package func runDeadlineLoop<C: Clock>(
-    clock: C,
+package func runDeadlineLoop(
+    clock: ComponentClock,
     signal: DeadlineSignal,
     isolation: isolated (any Actor) = #isolation,
-    fire: (C.Instant) async -> C.Instant?
+    fire: (Duration) async -> Duration?
 ) async {
     while !Task.isCancelled {
         // Signals and `fire` both run on the actor, so clearing here loses none: a deadline added
@@ -94,7 +94,7 @@ package func runDeadlineLoop<C: Clock>(
             continue
         }
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await clock.sleep(until: next, tolerance: nil) }
+            group.addTask { try? await clock.sleep(until: next) }
             group.addTask { await signal.wait() }
             _ = await group.next()
             group.cancelAll()

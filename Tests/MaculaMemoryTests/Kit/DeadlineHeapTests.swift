@@ -1,7 +1,7 @@
 import MaculaMemory
 import Testing
 
-@Suite("DeadlineHeap")
+@Suite("DeadlineHeap", .timeLimit(.minutes(3)))
 struct DeadlineHeapTests {
     @Test("pops in deadline order, ties in insertion order")
     func popsInOrder() {
@@ -60,7 +60,7 @@ struct DeadlineHeapTests {
     }
 }
 
-@Suite("FIFOQueue")
+@Suite("FIFOQueue", .timeLimit(.minutes(3)))
 struct FIFOQueueTests {
     @Test("removal from the middle is skipped at the front")
     func removalFromMiddle() {

@@ -4,7 +4,7 @@ import Testing
 
 private typealias HeapTestRandom = SplitMix64
 
-@Suite("DeadlineHeap (slot table)")
+@Suite("DeadlineHeap (slot table)", .timeLimit(.minutes(3)))
 struct DeadlineHeapSlotTests {
     /// The reference: a list of (id, deadline, sequence), scanned for the minimum.
     private struct Model {
@@ -83,7 +83,7 @@ struct DeadlineHeapSlotTests {
     }
 }
 
-@Suite("DeadlineHeap removeDue")
+@Suite("DeadlineHeap removeDue", .timeLimit(.minutes(3)))
 struct DeadlineHeapRemoveDueTests {
     @Test("removeDue removes exactly the due entries, whether few or most are due, and keeps a valid heap")
     func removeDueMatchesScan() {
