@@ -13,7 +13,7 @@ private struct Fixture {
     let registry: ServiceRegistry
     let publisher: RecordingServicePublisher
     let log = RecordingComponentLog()
-    let metrics = RegistryRecordingMetrics()
+    let metrics = RecordingMemoryMetrics()
     let manager: AdvertisementManager
 
     init(
@@ -72,7 +72,7 @@ struct AdvertisementManagerTests {
         fixture.clock.advance(by: .seconds(60))
         let quiet = await fixture.log.nextEvent(of: .cleanupFinished)
         #expect(quiet.level == .debug && quiet.metadata["removed"] == "0")
-        #expect(fixture.metrics.events(.cleanupPass, component: "advertisement_manager") == 2)
+        #expect(fixture.metrics.count(.cleanupPass, component: "advertisement_manager") == 2)
         loop.cancel()
         try await loop.value
     }
@@ -180,7 +180,7 @@ struct AdvertisementManagerTests {
         #expect(await fixture.publisher.nextAttempt().service == "echo")
         fixture.publisher.completeHeld(with: .success(()))
         #expect(await fixture.log.nextEvent(of: .published).metadata["service"] == "echo")
-        #expect(fixture.metrics.events(.advertisementPublishFailed, component: "advertisement_manager") == 3)
+        #expect(fixture.metrics.count(.advertisementPublishFailed, component: "advertisement_manager") == 3)
         #expect(await fixture.registry.providers(for: "echo") == [me])
         await fixture.advance(to: attemptAt.advanced(by: .seconds(150)))
         #expect(await fixture.publisher.nextAttempt().service == "echo")
@@ -205,7 +205,7 @@ struct AdvertisementManagerTests {
         fixture.clock.advance(to: instant(35))
         #expect(await fixture.publisher.nextAttempt().service == "echo")
         #expect(fixture.publisher.cancelled.map(\.service) == ["echo"])
-        #expect(fixture.metrics.events(.advertisementPublishTimedOut, component: "advertisement_manager") == 1)
+        #expect(fixture.metrics.count(.advertisementPublishTimedOut, component: "advertisement_manager") == 1)
         fixture.publisher.completeHeld()
         loop.cancel()
         try await loop.value

@@ -111,6 +111,28 @@ struct ConnectionPoolCoreWaitingTests {
         never.expectInvariants()
     }
 
+    @Test("callers queued before run() count waiting_for_run; past their deadline when it starts they fail in deadline order, with one warning")
+    func queuedBeforeRun() throws {
+        var pool = try PoolCoreDriver(limit: 1, running: false)
+        _ = pool.request(1)                                          // its connect holds the slot
+        let (early, earlyAction, earlyActions) = pool.request(2, at: 1)  // deadline 6 s
+        #expect(earlyAction.isQueued)
+        #expect(poolEvents(earlyActions) == [.callerQueued, .waitingForRun])
+        let (late, _, _) = pool.request(3, at: 2)                   // deadline 7 s
+        // A caller arriving once the oldest is overdue carries the one-time warning.
+        let (_, _, overdueActions) = pool.request(4, at: 7)
+        #expect(overdueActions.contains { if case .warnRunNotStarted(.seconds(1)) = $0 { true } else { false } })
+        let (_, _, quietActions) = pool.request(5, at: 8)
+        #expect(!quietActions.contains { if case .warnRunNotStarted = $0 { true } else { false } })
+        pool.expectInvariants()
+
+        #expect(pool.core.runStarted(now: poolInstant(20)) == .started(overdueBy: nil))  // warned already
+        let (actions, _) = pool.core.deadlinePassed(now: poolInstant(20))
+        #expect(poolResumes(actions).prefix(2).map(\.request) == [Int(early), Int(late)])
+        #expect(poolResumes(actions).allSatisfy { $0.outcome.error == .timedOut })
+        pool.expectInvariants()
+    }
+
     @Test("when run() stops, every queued caller fails with notRunning")
     func runStopped() throws {
         var pool = try PoolCoreDriver(limit: 1)

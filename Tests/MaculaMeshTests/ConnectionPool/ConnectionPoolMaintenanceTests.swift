@@ -14,7 +14,7 @@ struct ConnectionPoolMaintenanceTests {
         let replacement = try await fixture.pool.connection(to: 1)
         #expect(replacement !== one)
         #expect(one.closeCount == 1)
-        #expect(fixture.metrics.removals(.dead) == 1)
+        #expect(fixture.metrics.removed(.dead) == 1)
         two.markDead()
         #expect(await fixture.pool.prune() == 1)
         #expect(two.closeCount == 1)
@@ -30,7 +30,7 @@ struct ConnectionPoolMaintenanceTests {
         #expect(one.closeCount == 1)
         #expect(await fixture.pool.remove(1) == false)
         #expect(await fixture.pool.remove(42) == false)
-        #expect(fixture.metrics.removals(.removed) == 1)
+        #expect(fixture.metrics.removed(.removed) == 1)
 
         let caller = Task { try await fixture.pool.connection(to: 2) }
         let pending = await fixture.factory.nextConnect()
@@ -42,7 +42,7 @@ struct ConnectionPoolMaintenanceTests {
         await fixture.pool.waitForConnectTasks()
         #expect(late.closeCount == 1)
         #expect(await fixture.pool.info(for: 2) == nil)
-        #expect(fixture.metrics.events(.connectDiscarded) == 1)
+        #expect(fixture.metrics.count(.connectDiscarded) == 1)
     }
 
     @Test("lowering the limit closes the least recently used connections at once, with the right reason")
@@ -51,10 +51,10 @@ struct ConnectionPoolMaintenanceTests {
         for node in 1...4 { _ = try await fixture.pool.connection(to: node) }
         try await fixture.pool.setLimit(3)
         #expect(await fixture.nodes() == [4, 3, 2])
-        #expect(fixture.metrics.removals(.evicted) == 1)
+        #expect(fixture.metrics.removed(.evicted) == 1)
         await fixture.pool.setPressureScale(0.5)
         #expect(await fixture.nodes() == [4])
-        #expect(fixture.metrics.removals(.pressure) == 2)
+        #expect(fixture.metrics.removed(.pressure) == 2)
         let usage = await fixture.pool.memoryUsage()
         #expect(usage.effectiveLimit == 1 && usage.baseLimit == 3 && usage.highWaterMark == 4)
         await fixture.pool.setPressureScale(1)
@@ -82,7 +82,7 @@ struct ConnectionPoolMaintenanceTests {
         let connecting = Task { try await fixture.pool.connection(to: 2) }
         let pending = await fixture.factory.nextConnect()
         let queued = Task { try await fixture.pool.connection(to: 3) }
-        await fixture.metrics.waitFor(.callerQueued, count: 1)
+        try await fixture.metrics.waitFor(.callerQueued, count: 1)
         let shutdown = Task { await fixture.pool.shutdown() }
         await #expect(throws: ConnectionPoolError.shutdown) { try await connecting.value }
         await #expect(throws: ConnectionPoolError.shutdown) { try await queued.value }
@@ -94,8 +94,8 @@ struct ConnectionPoolMaintenanceTests {
         release.open()
         #expect(try await lease.value == 1)
         #expect(late.closeCount == 1)
-        #expect(fixture.metrics.removals(.shutdown) == 1)
-        #expect(fixture.metrics.events(.connectDiscarded) == 1)
+        #expect(fixture.metrics.removed(.shutdown) == 1)
+        #expect(fixture.metrics.count(.connectDiscarded) == 1)
         await #expect(throws: ConnectionPoolError.shutdown) { try await fixture.pool.connection(to: 1) }
         await fixture.pool.shutdown()
         #expect(one.closeCount == 1)

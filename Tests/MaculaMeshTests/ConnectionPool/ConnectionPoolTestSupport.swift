@@ -164,77 +164,13 @@ extension ConnectionPoolOutcome {
     }
 }
 
-/// A metrics sink that remembers everything and lets a test wait until a count is reached: the
-/// hand-shake that tells a test a caller now waits inside the pool.
-final class PoolRecordingMetrics: MemoryMetrics {
-    private struct Observer {
-        var key: String
-        var count: Int
-        var continuation: CheckedContinuation<Void, Never>
-    }
-
-    private struct State {
-        var counts: [String: Int] = [:]
-        var observers: [Observer] = []
-    }
-
-    private let state = Mutex(State())
-
-    func entriesRemoved(_ count: Int, reason: RemovalReason, component: String) {
-        add("removed:\(reason.name)", count)
-    }
-    func requestRejected(reason: RejectionReason, component: String) {
-        add("rejected:\(reason.name)", 1)
-    }
-    func eventRecorded(_ event: MemoryEvent, count: Int, component: String) {
-        add("event:\(event.name)", count)
-    }
-
-    func removals(_ reason: RemovalReason) -> Int { count("removed:\(reason.name)") }
-    func rejections(_ reason: RejectionReason) -> Int { count("rejected:\(reason.name)") }
-    func events(_ event: MemoryEvent) -> Int { count("event:\(event.name)") }
-
-    /// Returns once `event` was recorded at least `count` times in all.
-    func waitFor(_ event: MemoryEvent, count: Int) async { await waitFor("event:\(event.name)", count) }
-    /// Returns once `reason` was counted at least `count` times in all.
-    func waitFor(_ reason: RejectionReason, count: Int) async { await waitFor("rejected:\(reason.name)", count) }
-
-    private func count(_ key: String) -> Int { state.withLock { $0.counts[key, default: 0] } }
-
-    private func add(_ key: String, _ count: Int) {
-        let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.counts[key, default: 0] += count
-            let total = state.counts[key, default: 0]
-            var ready: [CheckedContinuation<Void, Never>] = []
-            state.observers.removeAll { observer in
-                guard observer.key == key, observer.count <= total else { return false }
-                ready.append(observer.continuation)
-                return true
-            }
-            return ready
-        }
-        for continuation in ready { continuation.resume() }
-    }
-
-    private func waitFor(_ key: String, _ count: Int) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let done = state.withLock { state -> Bool in
-                if state.counts[key, default: 0] >= count { return true }
-                state.observers.append(Observer(key: key, count: count, continuation: continuation))
-                return false
-            }
-            if done { continuation.resume() }
-        }
-    }
-}
-
 struct PoolTestError: Error, Equatable {
     var message = "connect refused"
 }
 
 /// A one-shot gate: ``wait()`` returns once ``open()`` was called (before or after).
 final class PoolGate: Sendable {
-    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private let state = LockedState<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     func open() {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
@@ -262,7 +198,7 @@ typealias PoolUnderTest = ConnectionPool<Int, FakeConnection<Int>>
 struct PoolFixture {
     let clock = ManualClock()
     let factory: ScriptedConnectionFactory<Int>
-    let metrics = PoolRecordingMetrics()
+    let metrics = RecordingMemoryMetrics()
     let pool: PoolUnderTest
 
     init(

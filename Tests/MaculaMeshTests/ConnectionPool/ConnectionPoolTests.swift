@@ -32,7 +32,7 @@ struct ConnectionPoolTests {
         #expect(await fixture.nodes() == [5, 4])
         let closed = fixture.factory.connections.filter { $0.closeCount == 1 }.map(\.node)
         #expect(closed == [1, 2, 3])
-        #expect(fixture.metrics.removals(.evicted) == 3)
+        #expect(fixture.metrics.removed(.evicted) == 3)
         await fixture.expectQuiescent()
     }
 
@@ -64,7 +64,7 @@ struct ConnectionPoolTests {
         }
         #expect(await fixture.pool.connections().map { ObjectIdentifier($0.connection) } == before)
         #expect(fixture.factory.connections.allSatisfy { $0.closeCount == 0 })
-        #expect(fixture.metrics.events(.connectFailed) == 1)
+        #expect(fixture.metrics.count(.connectFailed) == 1)
         await fixture.expectQuiescent()
     }
 
@@ -99,7 +99,7 @@ struct ConnectionPoolTests {
                 group.addTask { try await fixture.pool.connection(to: 7) }
             }
             let pending = await fixture.factory.nextConnect()
-            await fixture.metrics.waitFor(.connectShared, count: callers - 1)
+            try await fixture.metrics.waitFor(.connectShared, count: callers - 1)
             let made = try #require(pending.succeed())
             var received = 0
             for try await connection in group {
@@ -127,7 +127,7 @@ struct ConnectionPoolTests {
                 }
             }
             let pending = await fixture.factory.nextConnect()
-            await fixture.metrics.waitFor(.connectShared, count: 2)
+            try await fixture.metrics.waitFor(.connectShared, count: 2)
             pending.fail(PoolTestError(message: "down"))
             for try await error in group {
                 #expect(error == .connectFailed)
@@ -144,7 +144,7 @@ struct ConnectionPoolTests {
         let first = Task { try await fixture.pool.connection(to: 7) }
         let pending = await fixture.factory.nextConnect()
         let second = Task { try await fixture.pool.connection(to: 7) }
-        await fixture.metrics.waitFor(.connectShared, count: 1)
+        try await fixture.metrics.waitFor(.connectShared, count: 1)
         first.cancel()
         // The cancelled caller returns before the connect completes…
         await #expect(throws: ConnectionPoolError.cancelled) { try await first.value }

@@ -18,7 +18,7 @@ struct ConnectionPoolWaitingTests {
         #expect(await fixture.pool.core.waiterCount == 1)
         fixture.clock.advance(to: deadline)
         await #expect(throws: ConnectionPoolError.timedOut) { try await waiter.value }
-        #expect(fixture.metrics.rejections(.waitTimedOut) == 1)
+        #expect(fixture.metrics.rejected(.waitTimedOut) == 1)
         #expect(await fixture.pool.core.waiterCount == 0)
         pending.succeed()
         _ = try await holder
@@ -34,9 +34,9 @@ struct ConnectionPoolWaitingTests {
         async let holder = fixture.pool.connection(to: 1)
         let first = await fixture.factory.nextConnect()
         let second = Task { try await fixture.pool.connection(to: 2) }
-        await fixture.metrics.waitFor(.callerQueued, count: 1)
+        try await fixture.metrics.waitFor(.callerQueued, count: 1)
         let third = Task { try await fixture.pool.connection(to: 3) }
-        await fixture.metrics.waitFor(.callerQueued, count: 2)
+        try await fixture.metrics.waitFor(.callerQueued, count: 2)
         let one = try #require(first.succeed())
         #expect(try await holder === one)
         let forTwo = await fixture.factory.nextConnect()
@@ -61,7 +61,7 @@ struct ConnectionPoolWaitingTests {
         async let holder = fixture.pool.connection(to: 1)
         let pending = await fixture.factory.nextConnect()
         let waiter = Task { try await fixture.pool.connection(to: 2) }
-        await fixture.metrics.waitFor(.callerQueued, count: 1)
+        try await fixture.metrics.waitFor(.callerQueued, count: 1)
         waiter.cancel()
         await #expect(throws: ConnectionPoolError.cancelled) { try await waiter.value }
         #expect(await fixture.pool.core.waiterCount == 0)
@@ -82,7 +82,7 @@ struct ConnectionPoolWaitingTests {
         async let holder = fixture.pool.connection(to: 1)
         let pending = await fixture.factory.nextConnect()
         await #expect(throws: ConnectionPoolError.notRunning) { try await fixture.pool.connection(to: 2) }
-        #expect(fixture.metrics.rejections(.notRunning) == 1)
+        #expect(fixture.metrics.rejected(.notRunning) == 1)
         pending.succeed()
         _ = try await holder
     }
@@ -94,9 +94,9 @@ struct ConnectionPoolWaitingTests {
         async let holder = fixture.pool.connection(to: 1)
         let pending = await fixture.factory.nextConnect()
         let queued = Task { try await fixture.pool.connection(to: 2) }
-        await fixture.metrics.waitFor(.callerQueued, count: 1)
+        try await fixture.metrics.waitFor(.callerQueued, count: 1)
         await #expect(throws: ConnectionPoolError.waitersLimitReached) { try await fixture.pool.connection(to: 3) }
-        #expect(fixture.metrics.rejections(.waitersLimitReached) == 1)
+        #expect(fixture.metrics.rejected(.waitersLimitReached) == 1)
         runner.cancel()
         try await runner.value
         // run() stopped: the queued caller fails instead of waiting forever.
@@ -153,7 +153,7 @@ struct ConnectionPoolWaitingTests {
         }
         await entered.wait()
         let waiter = Task { try await fixture.pool.connection(to: 2) }
-        await fixture.metrics.waitFor(.callerQueued, count: 1)
+        try await fixture.metrics.waitFor(.callerQueued, count: 1)
         release.open()
         let one = try await lease.value
         let two = try await waiter.value

@@ -16,33 +16,3 @@ func provider(_ node: String, _ address: String? = nil) -> ServiceProvider {
 }
 
 typealias RegistrySplitMix64 = SplitMix64
-
-/// Metrics that remember every event, for assertions.
-final class RegistryRecordingMetrics: MemoryMetrics {
-    private struct State {
-        var removed: [String: Int] = [:]
-        var rejected: [String: Int] = [:]
-        var events: [String: Int] = [:]
-    }
-    private let state = LockedState(State())
-
-    func entriesRemoved(_ count: Int, reason: RemovalReason, component: String) {
-        state.withLock { $0.removed["\(component)/\(reason.name)", default: 0] += count }
-    }
-    func requestRejected(reason: RejectionReason, component: String) {
-        state.withLock { $0.rejected["\(component)/\(reason.name)", default: 0] += 1 }
-    }
-    func eventRecorded(_ event: MemoryEvent, count: Int, component: String) {
-        state.withLock { $0.events["\(component)/\(event.name)", default: 0] += count }
-    }
-
-    func removed(_ reason: RemovalReason, component: String = "service_registry") -> Int {
-        state.withLock { $0.removed["\(component)/\(reason.name)"] ?? 0 }
-    }
-    func rejected(_ reason: RejectionReason, component: String = "service_registry") -> Int {
-        state.withLock { $0.rejected["\(component)/\(reason.name)"] ?? 0 }
-    }
-    func events(_ event: MemoryEvent, component: String) -> Int {
-        state.withLock { $0.events["\(component)/\(event.name)"] ?? 0 }
-    }
-}

@@ -9,7 +9,7 @@ struct ServiceRegistryTests {
         local: Int = 1_000,
         cached: Int = 10_000,
         clock: ManualClock = ManualClock(),
-        metrics: RegistryRecordingMetrics = RegistryRecordingMetrics()
+        metrics: RecordingMemoryMetrics = RecordingMemoryMetrics()
     ) throws -> ServiceRegistry {
         var configuration = ServiceRegistryConfiguration()
         configuration.maximumLocalServices = local
@@ -41,7 +41,7 @@ struct ServiceRegistryTests {
     @Test("removals, evictions, pressure and rejections reach the metrics with their reasons")
     func metrics() async throws {
         let clock = ManualClock()
-        let metrics = RegistryRecordingMetrics()
+        let metrics = RecordingMemoryMetrics()
         let registry = try Self.makeRegistry(local: 2, cached: 4, clock: clock, metrics: metrics)
         try await registry.advertise("a", provider: provider("me"))
         try await registry.advertise("b", provider: provider("me"))
@@ -68,7 +68,7 @@ struct ServiceRegistryTests {
         #expect(await registry.prune() == 1)
         #expect(metrics.removed(.expired) == 1)
         try await registry.cacheProviders(Array(repeating: provider("x"), count: 150), for: "big")
-        #expect(metrics.events(.providersTruncated, component: "service_registry") == 50)
+        #expect(metrics.count(.providersTruncated, component: "service_registry") == 50)
     }
 
     @Test("errors are typed, compare by code, and say what to do")
