@@ -5,9 +5,11 @@
    architecture/*.md exists in Sources/, except names listed in architecture/external-names.txt.
 2. Every ```swift block is either a snippet of a compiled file, introduced by
    <!-- snippet: PATH#NAME --> and equal (ignoring indentation) to the lines between
-   `// snippet: NAME` and `// end-snippet` in PATH (less test-only lines between
+   `// snippet: NAME` and `// end-snippet` in PATH (less test assertions between
    `// snippet-pause` and `// snippet-resume`), or a bridging snippet for an outside package,
    introduced by <!-- external: WHAT --> (not compiled: it needs a package we do not depend on).
+   A paused line hides test assertions only (`#expect`, `#require` and their continuation lines,
+   comments): a paused call into a library would hide a line an embedder needs.
 3. Every architecture/diagrams/*.mermaid file, and every ```mermaid block in the docs, parses in
    real Mermaid (the PyPI package mermaidx, pinned by .ci/run); each .mermaid file is embedded in
    at least one Markdown document.
@@ -74,28 +76,53 @@ for doc in docs:
 
 # 2. swift blocks are snippets of compiled files, or marked external
 def snippet(path, name):
+    """The lines of snippet NAME in PATH (paused lines left out), and the paused lines that are
+    not test assertions; None when the snippet is not found."""
     file = root / path
     if not file.exists():
         return None
     lines, inside, found, paused = [], False, False, False
+    hidden = []
     for line in file.read_text().splitlines():
         if re.match(rf"\s*// snippet: {re.escape(name)}\s*$", line):
             inside, found = True, True
             continue
         if inside and re.match(r"\s*// end-snippet\s*$", line):
             break
-        # Test-only lines (assertions, advancing a manual clock) sit between these markers.
+        # Test assertions sit between these markers; nothing else may.
         if inside and re.match(r"\s*// snippet-pause\s*$", line):
             paused = True
             continue
         if inside and re.match(r"\s*// snippet-resume\s*$", line):
             paused = False
             continue
-        if inside and not paused:
+        if inside and paused:
+            hidden.append(line)
+        elif inside:
             lines.append(line)
     if not found:
         return None
-    return lines
+    return lines, not_assertions(hidden)
+
+
+ASSERTION = re.compile(r"\s*(?:(?:let|var)\s+\w+\s*=\s*|_\s*=\s*)?(?:try\s+)?(?:await\s+)?#(?:expect|require)\b")
+
+
+def not_assertions(hidden):
+    """The paused lines that are neither a test assertion, a continuation of one, a comment nor
+    blank."""
+    bad, depth = [], 0
+    for line in hidden:
+        code = line.split("//", 1)[0].strip()
+        if not code:
+            continue
+        if depth == 0 and not ASSERTION.match(code):
+            bad.append(line.strip())
+            continue
+        depth += code.count("(") + code.count("{") + code.count("[")
+        depth -= code.count(")") + code.count("}") + code.count("]")
+        depth = max(depth, 0)
+    return bad
 
 
 def normalise(lines):
@@ -126,7 +153,10 @@ for doc in docs:
             if lang == "swift":
                 sm = re.match(r"<!--\s*snippet:\s*(\S+)#(\S+)\s*-->", marker)
                 if sm:
-                    expected = snippet(sm.group(1), sm.group(2))
+                    found = snippet(sm.group(1), sm.group(2))
+                    expected = found[0] if found else None
+                    for hidden in (found[1] if found else []):
+                        problems.append(f"{where}: {sm.group(1)}#{sm.group(2)} hides `{hidden}` behind snippet-pause, which may hide test assertions only")
                     if expected is None:
                         problems.append(f"{where}: snippet {sm.group(1)}#{sm.group(2)} not found")
                     elif normalise(expected) != normalise(body):

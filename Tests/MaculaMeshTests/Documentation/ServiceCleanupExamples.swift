@@ -18,11 +18,10 @@ struct ServiceCleanupExamples {
         try await registry.advertise("legacy.report", provider: here) // nobody keeps this one alive
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await manager.run() }                 // one sleeper: cleanup + re-advertise
-            // … serve …
-            // snippet-pause
-            while clock.now.offset < .seconds(360) {                  // 360 s of simulated time
+            while clock.now.offset < .seconds(360) {                  // a test's 360 s on the manual clock
                 clock.advance(to: await clock.nextSleep())
             }
+            // snippet-pause
             #expect(await registry.providers(for: "billing.charge") == [here])
             #expect(await registry.providers(for: "legacy.report").isEmpty)
             #expect(await registry.localServiceCount == 1)
