@@ -13,7 +13,7 @@ package struct DemoOptions: Sendable, Hashable {
     package enum World: String, Sendable, Hashable, CaseIterable {
         /// The Macula actors, through their public API.
         case bounded
-        /// The demo's naive stand-ins with the original's behaviour: unbounded maps, no TTL
+        /// The demo's naive stand-ins with the original's behavior: unbounded maps, no TTL
         /// cleanup, no caller cleanup.
         case unbounded
     }

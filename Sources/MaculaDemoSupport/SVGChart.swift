@@ -4,7 +4,7 @@ import Foundation
 package struct ChartSeries: Sendable, Hashable {
     /// The legend label.
     package var name: String
-    /// An SVG colour (`#1b9e3e`).
+    /// An SVG color (`#1b9e3e`).
     package var color: String
     /// The points, in x order.
     package var points: [ChartPoint]
@@ -61,7 +61,7 @@ package enum ChartUnit: Sendable, Hashable {
 package struct ChartLegendItem: Sendable, Hashable {
     /// The label.
     package var name: String
-    /// The line's colour.
+    /// The line's color.
     package var color: String
     /// Whether the line is dashed.
     package var dashed: Bool

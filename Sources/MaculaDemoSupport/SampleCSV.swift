@@ -25,7 +25,7 @@ package enum SampleCSV {
         return fields
     }()
 
-    /// The CSV text of `samples`, each labelled with its world, header first.
+    /// The CSV text of `samples`, each labeled with its world, header first.
     /// - Complexity: O(samples × components).
     package static func render(_ runs: [(world: String, samples: [Sample])]) -> String {
         var lines = [line(header)]
@@ -112,7 +112,7 @@ package enum SampleCSV {
         return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
-    /// Splits CSV text into records of fields, honouring quotes. Empty lines are skipped.
+    /// Splits CSV text into records of fields, honoring quotes. Empty lines are skipped.
     /// - Complexity: O(characters).
     package static func records(_ text: String) -> [[String]] {
         var records: [[String]] = []

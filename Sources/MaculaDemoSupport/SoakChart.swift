@@ -2,11 +2,11 @@
 /// memory of both worlds over time on top, and below it the size of each bounded map in both
 /// worlds with the bounded world's (effective) limit.
 package enum SoakChart {
-    /// The bounded world's colour (green).
+    /// The bounded world's color (green).
     package static let boundedColor = "#1a9641"
-    /// The unbounded world's colour (red).
+    /// The unbounded world's color (red).
     package static let unboundedColor = "#d7191c"
-    /// The limit line's colour (grey).
+    /// The limit line's color (gray).
     package static let limitColor = "#555555"
 
     /// The components drawn in the grid, in order.
@@ -74,7 +74,7 @@ package enum SoakChart {
         )
         chart.legend = [
             ChartLegendItem(name: "bounded: the Macula actors", color: boundedColor),
-            ChartLegendItem(name: "unbounded: naive stand-ins (the original's behaviour)", color: unboundedColor),
+            ChartLegendItem(name: "unbounded: naive stand-ins (the original's behavior)", color: unboundedColor),
             ChartLegendItem(name: "bounded limit (lowered under pressure)", color: limitColor, dashed: true),
         ]
         if let spike {

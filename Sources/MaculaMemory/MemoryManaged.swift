@@ -26,7 +26,9 @@ public protocol MemoryManaged: Actor {
     func memoryUsage() async -> MemoryUsage
 
     /// Sets the operator's base limit. The effective limit becomes `max(1, ⌊limit × scale⌋)`.
-    /// - Throws: ``ConfigurationError`` when `limit < 1`; nothing changes then.
+    /// - Throws: ``ConfigurationError`` naming the configuration field when `limit` breaks the
+    ///   component's rule (below 1 everywhere; each component documents any further bound);
+    ///   nothing changes then.
     func setLimit(_ limit: Int) async throws(ConfigurationError)
 
     /// Sets the pressure scale, in (0, 1]. Only the ``MemoryPressureMonitor`` calls this.

@@ -144,7 +144,7 @@ private func measureSkeletonMiss(capacity: Int, startsTasks: Bool, operations: I
 }
 
 /// Keys in a fixed pseudo-random order over `0..<capacity` (every lookup is a hit, with the cache
-/// behaviour of random access).
+/// behavior of random access).
 private func hitKeys(capacity: Int, count: Int) -> [Int] {
     var state: UInt64 = 0x2545_F491_4F6C_DD1D
     return (0..<count).map { _ in

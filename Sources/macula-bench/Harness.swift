@@ -70,6 +70,6 @@ func heapBytesInUse() -> Int {
     (try? SystemMemoryReader.heapInUse.read().usedBytes) ?? 0
 }
 
-/// Prevents the optimiser from discarding a computed value.
+/// Prevents the optimizer from discarding a computed value.
 @inline(never)
 func blackHole<T>(_ value: T) { withExtendedLifetime(value) {} }

@@ -67,7 +67,7 @@ private actor BareActor {
         }
     }
 
-    /// The idiom a race needs: the call honours cancellation by hopping back in with a `Task`.
+    /// The idiom a race needs: the call honors cancellation by hopping back in with a `Task`.
     func cancellableCall(_ arguments: [UInt8]) async -> [UInt8]? {
         nextID += 1
         let id = nextID
@@ -252,7 +252,7 @@ private struct TimeoutRun {
     /// How late past its deadline the last caller was delivered, in milliseconds.
     var maximumLateness: Double
     var medianLateness: Double
-    /// The fraction of neighbours (by deadline) delivered in the opposite order.
+    /// The fraction of neighbors (by deadline) delivered in the opposite order.
     var inversions: Double
     var timedOut: Int
 }
@@ -368,7 +368,7 @@ func rpcHandlerBenchmarks(quick: Bool) async -> [BenchmarkResult] {
     let raceTimeouts = await measureTimeouts(RaceGroup(), count: count, timeout: timeout)
     func describe(_ run: TimeoutRun) -> String {
         "last \(format(run.maximumLateness)) ms, median \(format(run.medianLateness)) ms late, "
-            + "\(format(run.inversions * 100)) % neighbours out of deadline order, \(run.timedOut) timed out"
+            + "\(format(run.inversions * 100)) % neighbors out of deadline order, \(run.timedOut) timed out"
     }
     add(
         "\(count) timeouts: last delivery lateness, handler / Task per call",
@@ -381,7 +381,7 @@ func rpcHandlerBenchmarks(quick: Bool) async -> [BenchmarkResult] {
     )
     add(
         "\(count) timeouts: handler deliveries out of deadline order (%)", handlerTimeouts.inversions * 100, .report,
-        "neighbours by deadline whose callers observed their errors in the opposite order (callers run on 2 cores)"
+        "neighbors by deadline whose callers observed their errors in the opposite order (callers run on 2 cores)"
     )
     return results
 }

@@ -33,7 +33,7 @@ struct BoundedCalls: CallFacade {
     }
 }
 
-/// Finds the providers of a remote service after a DHT-like latency; honours cancellation.
+/// Finds the providers of a remote service after a DHT-like latency; honors cancellation.
 struct SimulatedDiscovery: RPCDiscovery {
     let mesh: SimulatedMesh
 

@@ -3,7 +3,7 @@ import MaculaMemory
 import MaculaMesh
 
 /// The client facade over ``ClientManager``: explicit connects are refused at the limit (the
-/// seed's behaviour); scoped clients wait briefly for a slot.
+/// seed's behavior); scoped clients wait briefly for a slot.
 struct BoundedClients: ClientFacade {
     let manager: BoundedWorld.Clients
 

@@ -3,7 +3,7 @@ import MaculaMemory
 
 // The demo's interfaces: one small protocol per mechanism, implemented twice — by the Macula
 // actors through their public API (`BoundedWorld`) and by the demo's naive stand-ins with the
-// original's behaviour (`UnboundedWorld`). The workload drives either through these alone, so the
+// original's behavior (`UnboundedWorld`). The workload drives either through these alone, so the
 // two worlds see the same operations in the same order.
 
 /// How one workload operation ended, for the report's counts.

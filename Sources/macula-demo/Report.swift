@@ -7,7 +7,7 @@ enum Report {
     static func header(_ options: DemoOptions) -> String {
         let world = switch options.world {
         case .bounded: "bounded world (the Macula actors, through their public API)"
-        case .unbounded: "unbounded world (the demo's naive stand-ins: the original's behaviour)"
+        case .unbounded: "unbounded world (the demo's naive stand-ins: the original's behavior)"
         }
         let spike = options.pressureSpikeMiB > 0
             ? "a \(options.pressureSpikeMiB) MiB memory spike from \(seconds(options.durationSeconds * 0.45)) to \(seconds(options.durationSeconds * 0.75))"

@@ -6,13 +6,13 @@
 /// Layout: heap nodes refer to a **slot** (an array index that stays fixed while the ID is held)
 /// and each slot records where its node sits in the heap. A sift step therefore updates an array
 /// element, not a dictionary entry: the ID is hashed once per operation, never once per level.
-/// Specialisation: other modules call a generic `package` type's methods unspecialised (this
-/// toolchain does not inline `@inlinable package` code across modules), and unspecialised every
-/// sift step looks up generic metadata. The hot methods are therefore pre-specialised for the
+/// Specialization: other modules call a generic `package` type's methods unspecialized (this
+/// toolchain does not inline `@inlinable package` code across modules), and unspecialized every
+/// sift step looks up generic metadata. The hot methods are therefore pre-specialized for the
 /// common `<String, Duration>` and the RPC handler's `<UInt64, Int64>`
 /// (`@_specialize(exported: true, …)`, which callers pick up automatically); add a line for
 /// another hot combination. Measured with 100,000 entries in `macula-bench`: popping 1,000 due
-/// entries took about 5.5 ms unspecialised.
+/// entries took about 5.5 ms unspecialized.
 package struct DeadlineHeap<ID: Hashable & Sendable, Deadline: Comparable & Sendable>: Sendable {
     @usableFromInline
     struct Node: Sendable {

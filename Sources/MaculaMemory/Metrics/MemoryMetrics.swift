@@ -5,13 +5,14 @@
 /// Components call these from inside their actor, so an implementation must be cheap and must not
 /// block: count, do not log synchronously to a slow sink.
 ///
-/// Sizes, limits and high-water marks are not pushed: the hot path of a component takes no lock for
-/// metrics. A ``MemoryMetricsRegistry`` pulls them from registered components when a snapshot is
-/// taken.
+/// Sizes, limits and high-water marks are not pushed, so a change of size costs a component no
+/// metrics call: a ``MemoryMetricsRegistry`` pulls them from registered components when a snapshot
+/// is taken.
 public protocol MemoryMetrics: Sendable {
     /// `count` entries left `component` for `reason`.
     func entriesRemoved(_ count: Int, reason: RemovalReason, component: String)
-    /// `component` refused a request at a limit.
+    /// `component` refused a request (at a limit, after a wait timed out, or because its `run()`
+    /// had returned).
     func requestRejected(reason: RejectionReason, component: String)
     /// `component` saw `count` occurrences of `event` (calls started, failovers, late replies, …).
     func eventRecorded(_ event: MemoryEvent, count: Int, component: String)

@@ -4,8 +4,8 @@
 /// exposition.
 ///
 /// Events are counted under one lock, in O(1) each. Sizes, limits and high-water marks are not
-/// pushed: ``snapshot()`` pulls them from the registered components, so a component's hot path
-/// takes no lock for metrics. Components are held weakly: a component that is deallocated drops
+/// pushed: ``snapshot()`` pulls them from the registered components, so a change of size costs a
+/// component no metrics call. Components are held weakly: a component that is deallocated drops
 /// out of the snapshot, and its counters stay.
 ///
 /// ```swift

@@ -40,7 +40,7 @@ extension MemorySnapshot {
                 out.sample("macula_component_removed_entries_total", [("component", stats.name), ("reason", reason.name)], count)
             }
         }
-        out.family("macula_component_rejected_requests_total", .counter, "Requests the component refused at a limit, by reason.")
+        out.family("macula_component_rejected_requests_total", .counter, "Requests the component refused (a limit, a wait that timed out, run() not running), by reason.")
         for stats in components {
             for (reason, count) in stats.rejections.sorted(by: { $0.key.name < $1.key.name }) {
                 out.sample("macula_component_rejected_requests_total", [("component", stats.name), ("reason", reason.name)], count)

@@ -292,7 +292,7 @@ struct AdvertisementManagerCore: Sendable {
     // MARK: Limits
 
     mutating func setLimit(_ limit: Int) throws(ConfigurationError) {
-        try budget.setBaseLimit(limit)
+        try budget.setBaseLimit(limit, field: "maximumAdvertisements")
     }
 
     mutating func setPressureScale(_ scale: Double) {

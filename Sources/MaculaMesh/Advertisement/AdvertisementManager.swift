@@ -25,7 +25,7 @@
 /// The manager runs on its registry's serial executor, so each of its operations updates its own
 /// state and the registry's in one step with no suspension in between: a concurrent `advertise`
 /// and `withdraw` can never leave the two disagreeing. The cost: the two actors' work is
-/// serialised together (both are short, synchronous steps).
+/// serialized together (both are short, synchronous steps).
 ///
 /// Advertisements made before `run()` starts are recorded in the registry at once and published
 /// when it starts. Without a running `run()` nothing refreshes them, so they expire after their
@@ -261,7 +261,8 @@ public actor AdvertisementManager: MemoryManaged {
 
     /// Sets the most advertisements the manager keeps. Advertisements are never evicted: over the
     /// limit, new ones are refused until some are withdrawn.
-    /// - Throws: ``ConfigurationError`` naming `limit` when `limit < 1`; nothing changes then.
+    /// - Throws: ``ConfigurationError`` naming `maximumAdvertisements` when `limit < 1`; nothing
+    ///   changes then.
     /// - Complexity: O(1).
     public func setLimit(_ limit: Int) throws(ConfigurationError) {
         try core.setLimit(limit)

@@ -24,7 +24,7 @@ public struct ServiceAdvertisement: Hashable, Sendable, CustomStringConvertible 
 /// embedder supplies one to ``AdvertisementManager``; `MaculaTesting` has an in-memory
 /// `RecordingServicePublisher` for tests.
 ///
-/// - Important: ``publish(_:)`` should honour task cancellation: the manager cancels an attempt
+/// - Important: ``publish(_:)`` should honor task cancellation: the manager cancels an attempt
 ///   that outlives `publishTimeout`, that an `advertise` with a new provider supersedes, or that
 ///   is still running when `run()` ends. An attempt that ignores cancellation keeps its task
 ///   alive until it returns; the manager never starts a second attempt for the same service in

@@ -29,7 +29,7 @@
 /// **Limits.** Clients belong to live connections, so lowering the limit (``setLimit(_:)``, or
 /// memory pressure through ``setPressureScale(_:)``) never removes one: every client is kept and new
 /// ones are refused until the count is under the new limit. ``prune()`` removes the clients whose
-/// liveness check (given to the initialiser) fails.
+/// liveness check (given to the initializer) fails.
 ///
 /// **Waiting** needs ``run()``, which enforces every waiter's deadline with one sleeper on the
 /// injected clock. Start order does not matter: a caller that must wait before `run()` has started
@@ -128,7 +128,7 @@ public final actor ClientManager<
 
     // MARK: Clients
 
-    /// Registers `client`, refusing it when the manager is full (the seed's behaviour). A client
+    /// Registers `client`, refusing it when the manager is full (the seed's behavior). A client
     /// that is already connected gets its info updated and is not counted twice; that is never
     /// refused.
     /// - Parameters:
@@ -265,8 +265,8 @@ public final actor ClientManager<
 
     /// Enforces the waiters' deadlines with one sleeper on the clock until the task is cancelled,
     /// then returns; the callers still waiting then fail with ``ClientManagerError/notRunning``.
-    /// May be called again after it returns. After ``shutdown()`` it has nothing left to do and
-    /// idles until it is cancelled.
+    /// May be called again after it returns. A `run()` still running when ``shutdown()`` is called
+    /// has nothing left to do and idles until its task is cancelled.
     ///
     /// Start order does not matter: callers that began waiting before it started are waiting
     /// still, and those already past their deadline fail at once with

@@ -18,7 +18,7 @@ package enum ConnectionPoolOutcome<Connection: Sendable>: Sendable {
 /// The connection pool's state and every decision about it, with no effects: the pure core of
 /// ``ConnectionPool``.
 ///
-/// It never awaits, never reads a clock (it takes instants), never closes or creates a
+/// It never awaits, never closes or creates a
 /// connection. Each method is an event (`connectFinished`, `leaseReleased`, `deadlinePassed`, …)
 /// or a command (`request`, `remove`, `prune`, `shutdown`) and returns the ``Action``s the actor
 /// must carry out: resume a waiting caller, close a connection, start or cancel a connect, count a

@@ -28,23 +28,25 @@ public struct ConnectionPoolError: Error, Hashable, Sendable, CustomStringConver
     /// The pool was shut down: ``ConnectionPool/shutdown()`` ran before or while the caller waited.
     public static let shutdown = ConnectionPoolError(.shutdown)
 
-    /// The caller would have had to wait for a free slot, and waiting needs the pool's
-    /// ``ConnectionPool/run()`` loop (it enforces the waiting deadline), which is not running.
+    /// The caller would have had to wait for a free slot after a ``ConnectionPool/run()`` returned
+    /// (and before one started again), so nothing would enforce its deadline; or `run()` returned
+    /// while the caller waited. Before `run()` has ever started, a caller that must wait is
+    /// accepted instead.
     public static let notRunning = ConnectionPoolError(.notRunning)
 
     /// ``ConnectionPool/run()`` was called while another call to it was still running.
     public static let alreadyRunning = ConnectionPoolError(.alreadyRunning)
 
     /// Every slot was taken and the pool is configured not to queue callers
-    /// (``ConnectionPool/Configuration/maximumWaiters`` is 0), or the limit was lowered while the
+    /// (``ConnectionPoolConfiguration/maximumWaiters`` is 0), or the limit was lowered while the
     /// caller's connect was in flight and no idle entry could make room for it.
     public static let limitReached = ConnectionPoolError(.limitReached)
 
     /// Every slot was taken and the queue of waiting callers was full
-    /// (``ConnectionPool/Configuration/maximumWaiters``).
+    /// (``ConnectionPoolConfiguration/maximumWaiters``).
     public static let waitersLimitReached = ConnectionPoolError(.waitersLimitReached)
 
-    /// The caller waited for a free slot for ``ConnectionPool/Configuration/waitTimeout`` without
+    /// The caller waited for a free slot for ``ConnectionPoolConfiguration/waitTimeout`` without
     /// getting one.
     public static let timedOut = ConnectionPoolError(.timedOut)
 
@@ -80,7 +82,7 @@ public struct ConnectionPoolError: Error, Hashable, Sendable, CustomStringConver
             "the connection pool is shut down; create a new pool if you need connections again"
         case .notRunning:
             "the connection pool is full and the caller would have to wait for a slot, but the pool's run() "
-                + "loop is not running; run it (for example in a task group or a ServiceGroup) for as long "
+                + "has returned; keep it running (for example in a task group or a ServiceGroup) for as long "
                 + "as the pool is in use, or set maximumWaiters to 0 to fail at once instead of waiting"
         case .alreadyRunning:
             "the connection pool's run() is already running; call it once, from one task"

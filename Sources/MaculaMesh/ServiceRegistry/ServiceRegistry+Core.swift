@@ -12,7 +12,7 @@
 ///
 /// Time is a `Duration` since the registry's origin (the clock's reading when it was created):
 /// the core is not generic over the clock, so its maps and heaps are compiled for concrete types
-/// (`DeadlineHeap<String, Duration>` is pre-specialised), whatever clock the actor uses.
+/// (`DeadlineHeap<String, Duration>` is pre-specialized), whatever clock the actor uses.
 struct ServiceRegistryCore: Sendable {
     typealias Instant = Duration
 

@@ -10,7 +10,7 @@ struct InMemoryRPCFakesTests {
     }
 
     @Test("the transport holds, drops, fails or answers per provider, and hands held requests out in order")
-    func transportBehaviours() async throws {
+    func transportBehaviors() async throws {
         let transport = InMemoryRPCTransport()
         let replies = LockedState<[RPCReply]>([])
         transport.deliverReplies { reply in replies.withLock { $0.append(reply) } }

@@ -126,7 +126,7 @@ struct ServiceRegistryTests {
         await #expect(throws: ConfigurationError.self) { try await registry.setLimit(1) }
     }
 
-    @Test("the ContinuousClock initialiser works end to end")
+    @Test("the ContinuousClock initializer works end to end")
     func continuousClock() async throws {
         let registry = try ServiceRegistry()
         try await registry.advertise("echo", provider: provider("me"))
