@@ -6,26 +6,36 @@
 /// one another share their origin (the RPC handler and the advertisement manager use their
 /// registry's clock, so the three agree on every instant).
 ///
-/// `ContinuousClock`, the default, is read directly; any other clock through a closure.
+/// `ContinuousClock`, the default, is read directly; any other clock through a class that holds
+/// it, so that reading the default costs no more than reading `ContinuousClock` itself.
 @usableFromInline
 package struct ComponentClock: Sendable {
+    /// Any clock but `ContinuousClock`, read through closures that capture it and its origin.
     @usableFromInline
-    enum Source: Sendable {
-        case continuous(origin: ContinuousClock.Instant)
-        case other(now: @Sendable () -> Duration, sleep: @Sendable (Duration) async throws -> Void)
+    final class Custom: Sendable {
+        @usableFromInline let now: @Sendable () -> Duration
+        let sleep: @Sendable (Duration) async throws -> Void
+
+        init(now: @escaping @Sendable () -> Duration, sleep: @escaping @Sendable (Duration) async throws -> Void) {
+            self.now = now
+            self.sleep = sleep
+        }
     }
 
-    @usableFromInline let source: Source
+    /// The continuous clock's reading at the origin (unused when `custom` is set).
+    @usableFromInline let origin: ContinuousClock.Instant
+    @usableFromInline let custom: Custom?
 
     /// Wraps `clock`; its current reading becomes the origin.
     package init<C: Clock>(_ clock: C) where C.Duration == Duration {
+        origin = ContinuousClock.now
         if clock is ContinuousClock {
-            source = .continuous(origin: ContinuousClock.now)
+            custom = nil
         } else {
-            let origin = clock.now
-            source = .other(
-                now: { origin.duration(to: clock.now) },
-                sleep: { deadline in try await clock.sleep(until: origin.advanced(by: deadline), tolerance: nil) }
+            let start = clock.now
+            custom = Custom(
+                now: { start.duration(to: clock.now) },
+                sleep: { deadline in try await clock.sleep(until: start.advanced(by: deadline), tolerance: nil) }
             )
         }
     }
@@ -33,21 +43,18 @@ package struct ComponentClock: Sendable {
     /// The time since the origin. - Complexity: O(1), one reading of the clock.
     @inlinable
     package var now: Duration {
-        switch source {
-        case .continuous(let origin): origin.duration(to: .now)
-        case .other(let now, _): now()
-        }
+        if let custom { return custom.now() }
+        return origin.duration(to: .now)
     }
 
     /// Suspends until the clock reaches `deadline` (a duration since the origin); returns at once
     /// when it already has.
     /// - Throws: `CancellationError` when the task is cancelled first.
     package func sleep(until deadline: Duration) async throws {
-        switch source {
-        case .continuous(let origin):
+        if let custom {
+            try await custom.sleep(deadline)
+        } else {
             try await ContinuousClock().sleep(until: origin.advanced(by: deadline), tolerance: nil)
-        case .other(_, let sleep):
-            try await sleep(deadline)
         }
     }
 }

@@ -146,7 +146,10 @@ package struct ClientManagerCore<
     }
 
     /// Whether callers wait for a `run()` that has not started yet.
-    var awaitsRun: Bool { lifecycle == .notStarted && !waiters.isEmpty }
+    var awaitsRun: Bool {
+        guard case .notStarted = lifecycle else { return false }
+        return !waiters.isEmpty
+    }
 
     /// Whether callers queued before `run()` started are past their deadline at `now`.
     /// - Returns: how far past its deadline the oldest is, when the one-time warning is due.
@@ -180,7 +183,7 @@ package struct ClientManagerCore<
     /// - Throws: `maxClientsReached` when a newcomer does not fit; `shutdown`.
     @inlinable
     package mutating func clientConnected(_ client: ClientID, info: ClientInfo) throws(ClientManagerError) -> UInt64 {
-        guard lifecycle != .shutDown else { throw .shutdown }
+        if case .shutDown = lifecycle { throw .shutdown }
         if let registration = reregister(client, info: info) { return registration }
         guard !isFull else { throw .maxClientsReached }
         return register(client, info: info)
@@ -195,7 +198,7 @@ package struct ClientManagerCore<
     mutating func clientConnected(
         _ client: ClientID, info: ClientInfo, waiter: Waiter, timeout: Duration, now: Duration
     ) throws(ClientManagerError) -> Admission {
-        guard lifecycle != .shutDown else { throw .shutdown }
+        if case .shutDown = lifecycle { throw .shutdown }
         if let registration = reregister(client, info: info) { return .registered(registration) }
         guard isFull else { return .registered(register(client, info: info)) }
         guard maximumWaiters > 0 else { throw .maxClientsReached }
@@ -275,7 +278,7 @@ package struct ClientManagerCore<
     /// - Throws: `unknownClient`, `streamOwnedByAnotherClient`, `maxStreamsReached`, `shutdown`.
     @inlinable
     package mutating func openStream(_ stream: StreamID, for client: ClientID) throws(ClientManagerError) {
-        guard lifecycle != .shutDown else { throw .shutdown }
+        if case .shutDown = lifecycle { throw .shutdown }
         guard let index = clients.index(forKey: client) else { throw .unknownClient }
         if let owner = owners[stream] {
             guard owner.client == client else { throw .streamOwnedByAnotherClient }

@@ -208,7 +208,7 @@ package struct ConnectionPoolCore<
         waiter makeWaiter: (_ startsConnect: Bool) -> Waiter?,
         now: () -> Duration
     ) -> (RequestAction, [Action]) {
-        guard lifecycle != .shutDown else { return (.rejected(.shutdown), []) }
+        if case .shutDown = lifecycle { return (.rejected(.shutdown), []) }
         var effects: [Action] = []
         while true {
             switch entries.lookup(node) {

@@ -74,7 +74,7 @@ extension ConnectionPoolCore {
     }
 
     mutating func limitChanged(reason: CloseReason) -> [Action] {
-        guard lifecycle != .shutDown else { return [] }
+        if case .shutDown = lifecycle { return [] }
         var effects: [Action] = []
         if entries.count > limit { shrinkReason = reason }
         shrink(reason: reason, into: &effects)

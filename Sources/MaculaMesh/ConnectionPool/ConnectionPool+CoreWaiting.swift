@@ -15,7 +15,7 @@ extension ConnectionPoolCore {
 
     @usableFromInline
     mutating func drain(into effects: inout [Action]) {
-        guard lifecycle != .shutDown else { return }
+        if case .shutDown = lifecycle { return }
         while let (id, queued) = queue.first() {
             var lookup = entries.lookup(queued.node)
             if case .established(let found) = lookup, !entries.connection(at: found).isAlive {
@@ -104,7 +104,10 @@ extension ConnectionPoolCore {
     }
 
     /// Whether the pool holds callers that wait for a `run()` that has not started yet.
-    var awaitsRun: Bool { lifecycle == .notStarted && queuedCount > 0 }
+    var awaitsRun: Bool {
+        guard case .notStarted = lifecycle else { return false }
+        return queuedCount > 0
+    }
 
     /// `run()` returned: nobody may wait any more, so every queued caller fails with
     /// ``ConnectionPoolError/notRunning``. - Complexity: O(w).

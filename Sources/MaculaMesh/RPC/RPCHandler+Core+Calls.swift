@@ -45,7 +45,10 @@ extension RPCHandlerCore {
         guard size + needed <= budget.effectiveLimit else {
             return .rejected(.tooManyPendingCalls(service, limit: budget.effectiveLimit), counted: .limitReached)
         }
-        let beforeRun = overdueBeforeRun.accept(lifecycle, earliestDeadline: earliestDeadline, now: .nanoseconds(now))
+        var beforeRun: AcceptedBeforeRun?
+        if case .notStarted = lifecycle {
+            beforeRun = overdueBeforeRun.accept(lifecycle, earliestDeadline: earliestDeadline, now: .nanoseconds(now))
+        }
         let timeout = Self.ticks(options.timeout)
         let overall = options.overallTimeout.map { now &+ Self.ticks($0) } ?? Self.never
         var call = Call(generation: 0, strategy: options.strategy, phase: .awaitingReply)

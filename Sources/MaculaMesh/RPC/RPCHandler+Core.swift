@@ -170,7 +170,10 @@ struct RPCHandlerCore: Sendable {
     var earliestDeadline: Duration? { deadlines.first.map { .nanoseconds($0.deadline) } }
 
     /// Whether calls wait for a `run()` that has not started yet.
-    var awaitsRun: Bool { lifecycle == .notStarted && callCount > 0 }
+    var awaitsRun: Bool {
+        guard case .notStarted = lifecycle else { return false }
+        return callCount > 0
+    }
 
     /// Whether calls accepted before `run()` started are past their deadline at `now`.
     /// - Returns: how far past its deadline the oldest is, when the one-time warning is due.
@@ -257,7 +260,7 @@ struct RPCHandlerCore: Sendable {
     /// Registers (or replaces) the local handler of `procedure`.
     /// - Complexity: O(1).
     mutating func register(_ procedure: String, handler: @escaping RPCLocalHandler) -> RegisterAction {
-        guard lifecycle != .shutDown else { return .shutDown }
+        if case .shutDown = lifecycle { return .shutDown }
         if localHandlers[procedure] != nil {
             localHandlers[procedure] = handler
             return .replaced
@@ -278,7 +281,7 @@ struct RPCHandlerCore: Sendable {
     /// Whether `procedure` runs locally.
     /// - Complexity: O(1).
     func localCallStarted(_ procedure: String) -> LocalCallAction {
-        guard lifecycle != .shutDown else { return .shutDown }
+        if case .shutDown = lifecycle { return .shutDown }
         guard !localHandlers.isEmpty else { return .remote }  // the common case: no hashing
         return localHandlers[procedure].map { .run($0) } ?? .remote
     }

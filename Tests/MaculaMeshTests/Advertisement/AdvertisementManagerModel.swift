@@ -318,7 +318,7 @@ struct AdvertisementReferenceModel {
 
     /// A limit below 1 is refused and changes nothing; advertisements are never evicted.
     mutating func setLimit(_ limit: Int) -> AdModelAction {
-        guard limit >= 1 else { return AdModelAction(text: "threw(limit)") }
+        guard limit >= 1 else { return AdModelAction(text: "threw(maximumAdvertisements)") }
         baseLimit = limit
         return AdModelAction(text: "ok")
     }

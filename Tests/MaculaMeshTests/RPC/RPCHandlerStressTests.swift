@@ -54,8 +54,10 @@ struct RPCHandlerStressTests {
             let timeout = Duration.seconds(Int.random(in: 1...5, using: &random))
             return fixture.call(service, [UInt8(index % 256)], options: RPCCallOptions(timeout: timeout))
         }
-        // Cancels a quarter of the callers, wherever each happens to be.
+        // Cancels a quarter of the callers, wherever each happens to be, once some calls are out (so
+        // that cancellations find pending calls, not only tasks that have not started yet).
         let canceller = Task {
+            await transport.waitForSends(callers / 10)
             var random = RPCRandom(seed: 9)
             for call in calls.shuffled(using: &random).prefix(callers / 4) { call.cancel() }
         }
