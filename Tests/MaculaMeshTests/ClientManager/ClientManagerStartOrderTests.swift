@@ -76,14 +76,18 @@ struct ClientManagerStartOrderTests {
     @Test("1,000 times: start run() in a task and at once submit a client that must wait; none fails for the order")
     func startRacesSubmission() async throws {
         for _ in 0..<1_000 {
+            let clock = ManualClock()
             let clients = try ClientManager<String, String, Int>(
-                configuration: .init(maximumClients: 1, waitTimeout: .seconds(3_600)), clock: ManualClock()
+                configuration: .init(maximumClients: 1, waitTimeout: .seconds(3_600)), clock: clock
             )
             try await clients.clientConnected("a", info: "a")
+            let freer = Task {
+                _ = await clock.nextSleep()        // run() runs and sleeps towards the waiter's deadline
+                await clients.clientDisconnected("a")
+            }
             let runner = Task { try await clients.run() }
-            let waiter = Task { try await clients.clientConnected("b", info: "b", admission: .wait) }
-            await clients.clientDisconnected("a")
-            try await waiter.value
+            try await clients.clientConnected("b", info: "b", admission: .wait)  // at once, from this task
+            await freer.value
             #expect(await clients.isConnected("b"))
             runner.cancel()
             try await runner.value
