@@ -15,9 +15,9 @@ struct MeshExamples {
         let clients = try ClientManager<String, String, UInt64>(metrics: metrics)
         let registry = try ServiceRegistry(metrics: metrics)
         let transport = InMemoryRPCTransport(defaultBehavior: .respond { request in .success(request.arguments) })
-        let discovery = InMemoryRPCDiscovery(defaultAnswer: .providers([ServiceProvider(nodeID: "b", address: "mem://b")]))
-        let rpc = try RPCHandler(metrics: metrics, registry: registry, transport: transport, discovery: discovery)
+        let rpc = try RPCHandler(metrics: metrics, registry: registry, transport: transport, discovery: InMemoryRPCDiscovery())
         transport.deliverReplies(to: rpc)                               // your transport and discovery here
+        try await registry.cacheProviders([ServiceProvider(nodeID: "b", address: "mem://b")], for: "echo")
         for component in [pool, clients, registry, rpc] as [any MemoryManaged] { try metrics.register(component) }
 
         try await withThrowingDiscardingTaskGroup { group in
