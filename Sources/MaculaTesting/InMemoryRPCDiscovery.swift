@@ -54,11 +54,15 @@ public final class InMemoryRPCDiscovery: RPCDiscovery {
         var answers: [String: Answer] = [:]
         var counts: [String: Int] = [:]
         var cancelled = 0
+        var held = 0
         var nextID: UInt64 = 0
         var waiting: [UInt64: CheckedContinuation<Result<[ServiceProvider], any Error>, Never>] = [:]
-        var unobserved: [Query] = []
+        /// Held discoveries not handed out yet: the state holds no ``Query``, whose `owner` would
+        /// make a retain cycle.
+        var unobserved: [(service: String, id: UInt64)] = []
         var queryObservers: [CheckedContinuation<Query, Never>] = []
         var cancelObservers: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        var holdObservers: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
     }
 
     private let state: LockedState<State>
@@ -103,7 +107,8 @@ public final class InMemoryRPCDiscovery: RPCDiscovery {
                     state.queryObservers.append(continuation)
                     return nil
                 }
-                return state.unobserved.removeFirst()
+                let next = state.unobserved.removeFirst()
+                return Query(service: next.service, id: next.id, owner: self)
             }
             if let ready { continuation.resume(returning: ready) }
         }
@@ -116,6 +121,20 @@ public final class InMemoryRPCDiscovery: RPCDiscovery {
             let ready = state.withLock { state -> Bool in
                 if state.cancelled >= count { return true }
                 state.cancelObservers.append((count, continuation))
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
+    /// Waits until at least `count` discoveries were held in total (answered, cancelled or still
+    /// running), without handing any out as ``nextQuery()`` does.
+    /// - Parameter count: the number of held discoveries to wait for.
+    public func waitForHolds(_ count: Int) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let ready = state.withLock { state -> Bool in
+                if state.held >= count { return true }
+                state.holdObservers.append((count, continuation))
                 return false
             }
             if ready { continuation.resume() }
@@ -142,22 +161,25 @@ public final class InMemoryRPCDiscovery: RPCDiscovery {
             let result = await withTaskCancellationHandler {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Result<[ServiceProvider], any Error>, Never>) in
                     var observer: CheckedContinuation<Query, Never>?
-                    let query = Query(service: service, id: id, owner: self)
+                    var holdsReached: [CheckedContinuation<Void, Never>] = []
                     let cancelled = state.withLock { state -> Bool in
                         if Task.isCancelled { return true }
                         state.waiting[id] = continuation
                         if state.queryObservers.isEmpty {
-                            state.unobserved.append(query)
+                            state.unobserved.append((service, id))
                         } else {
                             observer = state.queryObservers.removeFirst()
                         }
+                        state.held += 1
+                        holdsReached = Self.takeReached(&state.holdObservers, count: state.held)
                         return false
                     }
                     if cancelled {
                         countCancellation()
                         continuation.resume(returning: .failure(CancellationError()))
                     }
-                    observer?.resume(returning: query)
+                    observer?.resume(returning: Query(service: service, id: id, owner: self))
+                    for reached in holdsReached { reached.resume() }
                 }
             } onCancel: {
                 cancel(id)
@@ -184,16 +206,22 @@ public final class InMemoryRPCDiscovery: RPCDiscovery {
     private func countCancellation() {
         let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.cancelled += 1
-            var ready: [CheckedContinuation<Void, Never>] = []
-            let cancelled = state.cancelled
-            state.cancelObservers.removeAll { entry in
-                guard entry.count <= cancelled else { return false }
-                ready.append(entry.continuation)
-                return true
-            }
-            return ready
+            return Self.takeReached(&state.cancelObservers, count: state.cancelled)
         }
         for continuation in ready { continuation.resume() }
+    }
+
+    /// Removes and returns the observers waiting for at most `count`.
+    private static func takeReached(
+        _ observers: inout [(count: Int, continuation: CheckedContinuation<Void, Never>)], count: Int
+    ) -> [CheckedContinuation<Void, Never>] {
+        var ready: [CheckedContinuation<Void, Never>] = []
+        observers.removeAll { entry in
+            guard entry.count <= count else { return false }
+            ready.append(entry.continuation)
+            return true
+        }
+        return ready
     }
 }
 

@@ -74,15 +74,20 @@ public final class InMemoryRPCTransport: RPCTransport {
     }
 
     /// Sends the replies of ``Behavior/respond(_:)`` providers to `sink`.
-    /// - Parameter sink: receives each reply.
+    /// - Parameter sink: receives each reply. The transport keeps it until it is replaced, so it
+    ///   must not hold the handler that uses this transport strongly (that is a retain cycle).
     public func deliverReplies(to sink: @escaping @Sendable (RPCReply) async -> Void) {
         state.withLock { $0.sink = sink }
     }
 
     /// Sends the replies of ``Behavior/respond(_:)`` providers to `handler`.
+    ///
+    /// The transport holds `handler` weakly, as every transport must (see ``RPCTransport``): the
+    /// handler owns its transport, so a strong reference back would keep both alive forever.
+    /// Replies that arrive after the handler is gone are dropped.
     /// - Parameter handler: the handler whose ``RPCHandler/handleReply(_:)`` gets them.
     public func deliverReplies(to handler: RPCHandler) {
-        deliverReplies { reply in await handler.handleReply(reply) }
+        deliverReplies { [weak handler] reply in await handler?.handleReply(reply) }
     }
 
     /// Every request sent so far, oldest first (empty when `keepsHistory` is false).

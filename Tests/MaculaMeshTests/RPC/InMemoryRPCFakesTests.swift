@@ -61,4 +61,40 @@ struct InMemoryRPCFakesTests {
         #expect(discovery.discoveryCount() == 4)
         #expect(discovery.heldCount == 0)
     }
+
+    private final class WeakBox<Object: AnyObject> {
+        weak var object: Object?
+        init(_ object: Object) { self.object = object }
+    }
+
+    @Test("the transport does not keep the handler its replies go to alive; a reply after the handler is gone is dropped")
+    func transportHoldsHandlerWeakly() async throws {
+        let transport = InMemoryRPCTransport(defaultBehavior: .respond { .success($0.arguments) })
+        func wire() throws -> WeakBox<RPCHandler> {
+            let registry = try ServiceRegistry(configuration: .init())
+            let handler = try RPCHandler(registry: registry, transport: transport, discovery: InMemoryRPCDiscovery())
+            transport.deliverReplies(to: handler)
+            return WeakBox(handler)
+        }
+        let handler = try wire()
+        #expect(handler.object == nil)
+        try await transport.send(request(1, to: "answering"))
+        #expect(transport.sendCount == 1)
+    }
+
+    @Test("a held discovery the test never took does not keep the discovery alive")
+    func discoveryHoldsNoReferenceToItself() async throws {
+        func abandonQuery() async -> WeakBox<InMemoryRPCDiscovery> {
+            let discovery = InMemoryRPCDiscovery(defaultAnswer: .hold)
+            let abandoned = Task { try await discovery.discover("slow") }
+            await discovery.waitForHolds(1)
+            #expect(discovery.heldCount == 1)
+            abandoned.cancel()
+            await discovery.waitForCancellations(1)
+            _ = await abandoned.result
+            return WeakBox(discovery)
+        }
+        let discovery = await abandonQuery()
+        #expect(discovery.object == nil)
+    }
 }
