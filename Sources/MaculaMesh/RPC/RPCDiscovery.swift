@@ -5,6 +5,10 @@
 /// At most one discovery per service runs at a time, shared by every caller that needs it. It
 /// runs as a child task of the handler's `run()`, and is cancelled when no caller waits for it
 /// any more (each caller waits only until its own discovery deadline) or when `run()` ends.
+///
+/// - Important: the handler owns its discovery; the discovery must not own the handler (hold it
+///   weakly if it needs it), nor keep a strong reference to itself in its own state: either is a
+///   retain cycle that outlives the handler.
 public protocol RPCDiscovery: Sendable {
     /// Finds the providers of `service`, in preference order.
     ///

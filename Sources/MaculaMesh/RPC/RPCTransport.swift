@@ -104,6 +104,11 @@ public struct RPCReply: Sendable, Hashable {
 /// The handler calls ``send(_:)`` in the **caller's own task**: no task is created per call. The
 /// reply does not come back from `send`: whoever receives it hands it to
 /// ``RPCHandler/handleReply(_:)``, which matches it to its call by ``RPCReply/callID``.
+///
+/// - Important: the handler owns its transport; the transport, and whatever receives its replies,
+///   must not own the handler. Hold it weakly (`{ [weak handler] reply in await
+///   handler?.handleReply(reply) }`): a strong reference back is a retain cycle that keeps the
+///   handler, its registry and every cached provider alive after the embedder lets them go.
 public protocol RPCTransport: Sendable {
     /// Hands `request` to the network for `request.provider`.
     ///
