@@ -31,17 +31,37 @@ extension ConfigurationError {
         }
     }
 
-    /// Throws unless `name`, a component name (field `componentName`), is not empty.
+    /// The longest component name accepted, in UTF-8 bytes: a name is a label on every metric
+    /// sample and log event of its component.
+    public static let maximumNameLength = 256
+
+    /// Throws unless `name`, a component name (field `componentName`), is not empty and at most
+    /// ``maximumNameLength`` UTF-8 bytes. Any characters are allowed: the exposition escapes them.
     package static func requireName(_ name: String) throws(ConfigurationError) {
         guard !name.isEmpty else {
             throw ConfigurationError(field: "componentName", rule: "must not be empty", value: "\"\"")
         }
+        let length = name.utf8.count
+        guard length <= maximumNameLength else {
+            throw ConfigurationError(
+                field: "componentName", rule: "must be at most \(maximumNameLength) UTF-8 bytes",
+                value: "\(length) bytes"
+            )
+        }
     }
 
-    /// Throws unless `value > .zero`.
-    package static func requirePositive(_ value: Duration, field: String) throws(ConfigurationError) {
+    /// The longest duration any Macula setting accepts (timeouts, intervals, TTLs): ten years.
+    /// Every deadline is an instant plus such a duration, and the concurrency runtime traps when
+    /// asked to sleep towards an instant whose seconds do not fit in 64 bits.
+    public static let maximumDuration: Duration = .seconds(10 * 365 * 86_400)
+
+    /// Throws unless `.zero < value <= ``maximumDuration```.
+    package static func requireDuration(_ value: Duration, field: String) throws(ConfigurationError) {
         guard value > .zero else {
             throw ConfigurationError(field: field, rule: "must be greater than zero", value: "\(value)")
+        }
+        guard value <= maximumDuration else {
+            throw ConfigurationError(field: field, rule: "must be at most \(maximumDuration)", value: "\(value)")
         }
     }
 }

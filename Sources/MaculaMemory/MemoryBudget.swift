@@ -36,12 +36,15 @@ public struct MemoryBudget: Sendable, Hashable {
         recompute()
     }
 
-    /// Sets the pressure scale. Values are clamped into (0, 1]: a scale of 0 or less becomes one
-    /// millionth (the effective limit is then 1), a scale above 1 or NaN becomes 1.
+    /// Sets the pressure scale. Values are clamped into (0, 1]: a scale of 0 or less (−∞ included)
+    /// becomes one millionth (the effective limit is then 1), a scale above 1 (+∞ included) or NaN
+    /// becomes 1.
     /// - Complexity: O(1).
     public mutating func setPressureScale(_ scale: Double) {
         if scale.isNaN || scale >= 1 {
             scalePPM = 1_000_000
+        } else if scale <= 0 {
+            scalePPM = 1
         } else {
             scalePPM = max(1, Int((scale * Self.ppm).rounded()))
         }
@@ -66,9 +69,11 @@ public struct MemoryBudget: Sendable, Hashable {
         )
     }
 
+    /// Exact for every base limit up to `Int.max`: the product is taken in 128 bits, and the
+    /// quotient is at most `baseLimit` because `scalePPM` is at most 1,000,000.
     private mutating func recompute() {
-        let (product, overflow) = baseLimit.multipliedReportingOverflow(by: scalePPM)
-        let scaled = overflow ? Int(Double(baseLimit) * pressureScale) : product / 1_000_000
+        let product = baseLimit.multipliedFullWidth(by: scalePPM)
+        let (scaled, _) = 1_000_000.dividingFullWidth(product)
         effectiveLimit = max(1, scaled)
     }
 }

@@ -40,11 +40,13 @@ public final class MemoryMetricsRegistry: MemoryMetrics, Sendable {
     public init() {}
 
     /// Adds `component` to the snapshot, under its ``MemoryManaged/componentName``.
-    /// - Throws: ``ConfigurationError`` for `componentName` when another live component is already
-    ///   registered under that name (give each instance its own name).
+    /// - Throws: ``ConfigurationError`` for `componentName` when it is empty or longer than
+    ///   ``ConfigurationError/maximumNameLength`` UTF-8 bytes, or when another live component is
+    ///   already registered under that name (give each instance its own name).
     /// - Complexity: O(1).
     public func register(_ component: any MemoryManaged) throws(ConfigurationError) {
         let name = component.componentName
+        try ConfigurationError.requireName(name)
         let clash = state.withLock { state -> Bool in
             if let existing = state.components[name]?.component, existing !== component { return true }
             state.components[name] = WeakComponent(component: component)

@@ -20,8 +20,10 @@ public struct MemoryPressureMonitorConfiguration: Sendable, Hashable {
     /// The pressure scale applied to every component at `high`. Default 0.8.
     public var highScale: Double
     /// How often ``MemoryPressureMonitor/run()`` takes a reading. Default 5 seconds.
+    /// In (0, ``ConfigurationError/maximumDuration``].
     public var checkInterval: Duration
-    /// The name the monitor uses in its log events (`memory_pressure_monitor`). Not empty.
+    /// The name the monitor uses in its log events (`memory_pressure_monitor`). Not empty, at most
+    /// ``ConfigurationError/maximumNameLength`` UTF-8 bytes.
     public var componentName: String
 
     /// Creates a configuration; every parameter defaults to the value documented on its property.
@@ -78,7 +80,7 @@ public struct MemoryPressureMonitorConfiguration: Sendable, Hashable {
         guard highScale > 0, highScale <= mediumScale else {
             throw ConfigurationError(field: "highScale", rule: "must be in (0, mediumScale (\(mediumScale))]", value: "\(highScale)")
         }
-        try ConfigurationError.requirePositive(checkInterval, field: "checkInterval")
+        try ConfigurationError.requireDuration(checkInterval, field: "checkInterval")
         try ConfigurationError.requireName(componentName)
     }
 }

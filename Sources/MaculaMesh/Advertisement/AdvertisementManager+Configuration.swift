@@ -2,25 +2,26 @@
 /// live, how often and how patiently it re-publishes them.
 public struct AdvertisementManagerConfiguration: Sendable, Hashable {
     /// How often `run()` prunes the registry's expired entries. Default 60 s (the seed's).
-    /// Greater than zero.
+    /// In (0, ``ConfigurationError/maximumDuration``].
     public var cleanupInterval: Duration
     /// The TTL of an advertisement when `advertise` gets none. Default 300 s (the seed's). Longer
-    /// than `reAdvertiseInterval`, at most ten years.
+    /// than `reAdvertiseInterval`, at most ``ConfigurationError/maximumDuration``.
     public var advertisementTTL: Duration
     /// How long after each (re-)advertisement the manager refreshes the local TTL and publishes
     /// again. Must be shorter than every advertisement's TTL. Default 150 s: half the TTL, so one
     /// failed publish can be retried before the remote copy expires. Greater than zero.
     public var reAdvertiseInterval: Duration
-    /// How long one publish may take before it is cancelled and retried. Default 30 s. Greater
-    /// than zero.
+    /// How long one publish may take before it is cancelled and retried. Default 30 s.
+    /// In (0, ``ConfigurationError/maximumDuration``].
     public var publishTimeout: Duration
     /// The delay before retrying a failed publish; it doubles with each consecutive failure, up to
-    /// `reAdvertiseInterval`. Default 5 s. Greater than zero.
+    /// `reAdvertiseInterval`. Default 5 s. In (0, ``ConfigurationError/maximumDuration``].
     public var publishRetryDelay: Duration
     /// The most advertisements the manager keeps alive. Default 1,000 (the registry's default
     /// `maximumLocalServices`). At least 1.
     public var maximumAdvertisements: Int
-    /// The name the manager uses in metrics and logs (`advertisement_manager`). Not empty.
+    /// The name the manager uses in metrics and logs (`advertisement_manager`). Not empty, at most
+    /// ``ConfigurationError/maximumNameLength`` UTF-8 bytes.
     public var componentName: String
 
     /// Creates a configuration; every parameter defaults to the value documented on its property.
@@ -45,9 +46,9 @@ public struct AdvertisementManagerConfiguration: Sendable, Hashable {
     /// Checks every rule above.
     /// - Throws: ``ConfigurationError`` naming the first field that breaks its rule.
     public func validate() throws(ConfigurationError) {
-        try ConfigurationError.requirePositive(cleanupInterval, field: "cleanupInterval")
-        try ServiceRegistryConfiguration.validateTTL(advertisementTTL, field: "advertisementTTL")
-        try ConfigurationError.requirePositive(reAdvertiseInterval, field: "reAdvertiseInterval")
+        try ConfigurationError.requireDuration(cleanupInterval, field: "cleanupInterval")
+        try ConfigurationError.requireDuration(advertisementTTL, field: "advertisementTTL")
+        try ConfigurationError.requireDuration(reAdvertiseInterval, field: "reAdvertiseInterval")
         guard reAdvertiseInterval < advertisementTTL else {
             throw ConfigurationError(
                 field: "reAdvertiseInterval",
@@ -55,8 +56,8 @@ public struct AdvertisementManagerConfiguration: Sendable, Hashable {
                 value: "\(reAdvertiseInterval)"
             )
         }
-        try ConfigurationError.requirePositive(publishTimeout, field: "publishTimeout")
-        try ConfigurationError.requirePositive(publishRetryDelay, field: "publishRetryDelay")
+        try ConfigurationError.requireDuration(publishTimeout, field: "publishTimeout")
+        try ConfigurationError.requireDuration(publishRetryDelay, field: "publishRetryDelay")
         try ConfigurationError.require(maximumAdvertisements, atLeast: 1, field: "maximumAdvertisements")
         try ConfigurationError.requireName(componentName)
     }

@@ -133,7 +133,7 @@ struct AdvertisementManagerCore: Sendable {
     /// Whether `service` may be advertised with `ttl`. Changes nothing.
     /// - Complexity: O(1).
     func admit(_ service: String, ttl: Duration) -> AdmitAction {
-        guard ttl > configuration.reAdvertiseInterval, ttl <= ServiceRegistryConfiguration.maximumTTL else {
+        guard ttl > configuration.reAdvertiseInterval, ttl <= ConfigurationError.maximumDuration else {
             return .invalidTTL
         }
         if records[service] == nil, records.count >= budget.effectiveLimit {

@@ -98,7 +98,7 @@ public actor AdvertisementManager: MemoryManaged {
         case .invalidTTL:
             throw .invalidTTL(
                 service: service,
-                detail: "\(ttl) must be longer than reAdvertiseInterval (\(configuration.reAdvertiseInterval)) and at most \(ServiceRegistryConfiguration.maximumTTL)"
+                detail: "\(ttl) must be longer than reAdvertiseInterval (\(configuration.reAdvertiseInterval)) and at most \(ConfigurationError.maximumDuration)"
             )
         case .rejectedAtLimit(let limit):
             metrics.requestRejected(reason: .limitReached, component: componentName)

@@ -23,11 +23,12 @@ public struct ClientManagerConfiguration: Sendable, Hashable {
 
     /// How long a caller admitted with ``ClientAdmission/wait`` waits for a free slot before it
     /// gets ``ClientManagerError/timedOut`` (5 seconds). ``ClientAdmission/wait(upTo:)`` sets its
-    /// own bound instead. Greater than zero.
+    /// own bound instead. In (0, ``ConfigurationError/maximumDuration``].
     public var waitTimeout: Duration
 
     /// The name the manager uses in metrics and logs (`client_manager`, the seed's module name).
-    /// Give each manager in a process its own. Not empty.
+    /// Give each manager in a process its own. Not empty, at most
+    /// ``ConfigurationError/maximumNameLength`` UTF-8 bytes.
     public var componentName: String
 
     /// Creates a configuration; every parameter defaults to the seed's value.
@@ -51,7 +52,7 @@ public struct ClientManagerConfiguration: Sendable, Hashable {
         try ConfigurationError.require(maximumClients, atLeast: 1, field: "maximumClients")
         try ConfigurationError.require(maximumStreamsPerClient, atLeast: 1, field: "maximumStreamsPerClient")
         try ConfigurationError.require(maximumWaiters, atLeast: 0, field: "maximumWaiters")
-        try ConfigurationError.requirePositive(waitTimeout, field: "waitTimeout")
+        try ConfigurationError.requireDuration(waitTimeout, field: "waitTimeout")
         try ConfigurationError.requireName(componentName)
     }
 }
@@ -76,7 +77,7 @@ public struct ClientAdmission: Sendable, Hashable, CustomStringConvertible {
     public static let wait = ClientAdmission(kind: .waitConfigured)
 
     /// Wait for a free slot up to `timeout`. A timeout of zero or less does not wait: it behaves
-    /// like ``reject``.
+    /// like ``reject``. One longer than ``ConfigurationError/maximumDuration`` waits that long.
     public static func wait(upTo timeout: Duration) -> ClientAdmission {
         ClientAdmission(kind: .wait(timeout))
     }
@@ -86,7 +87,7 @@ public struct ClientAdmission: Sendable, Hashable, CustomStringConvertible {
         switch kind {
         case .reject: nil
         case .waitConfigured: configuration.waitTimeout
-        case .wait(let timeout): timeout > .zero ? timeout : nil
+        case .wait(let timeout): timeout > .zero ? min(timeout, ConfigurationError.maximumDuration) : nil
         }
     }
 

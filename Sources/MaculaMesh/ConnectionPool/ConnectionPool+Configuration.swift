@@ -14,11 +14,12 @@ public struct ConnectionPoolConfiguration: Sendable, Hashable {
     /// How long a caller waits for a free slot before it gets ``ConnectionPoolError/timedOut``
     /// (5 seconds), counted from the caller's arrival. It bounds the wait for a slot only: the
     /// pool puts no deadline on a connect itself, so give your factory its own timeout.
-    /// Greater than zero.
+    /// In (0, ``ConfigurationError/maximumDuration``].
     public var waitTimeout: Duration
 
     /// The name the pool uses in metrics and logs (`gateway_mesh`, the seed's module name). Give
-    /// each pool in a process its own. Not empty.
+    /// each pool in a process its own. Not empty, at most
+    /// ``ConfigurationError/maximumNameLength`` UTF-8 bytes.
     public var componentName: String
 
     /// Creates a configuration; every parameter defaults to the seed's value.
@@ -39,7 +40,7 @@ public struct ConnectionPoolConfiguration: Sendable, Hashable {
     public func validate() throws(ConfigurationError) {
         try validateConnectionPoolLimit(maximumConnections)
         try ConfigurationError.require(maximumWaiters, atLeast: 0, field: "maximumWaiters")
-        try ConfigurationError.requirePositive(waitTimeout, field: "waitTimeout")
+        try ConfigurationError.requireDuration(waitTimeout, field: "waitTimeout")
         try ConfigurationError.requireName(componentName)
     }
 }

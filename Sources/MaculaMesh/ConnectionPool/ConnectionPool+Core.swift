@@ -158,7 +158,7 @@ package struct ConnectionPoolCore<
     package init(maximumConnections: Int, maximumWaiters: Int, waitTimeout: Duration) throws(ConfigurationError) {
         try validateConnectionPoolLimit(maximumConnections)
         try ConfigurationError.require(maximumWaiters, atLeast: 0, field: "maximumWaiters")
-        try ConfigurationError.requirePositive(waitTimeout, field: "waitTimeout")
+        try ConfigurationError.requireDuration(waitTimeout, field: "waitTimeout")
         self.budget = try MemoryBudget(baseLimit: maximumConnections, field: "maximumConnections")
         self.maximumWaiters = maximumWaiters
         self.waitTimeout = waitTimeout

@@ -15,14 +15,14 @@ public enum RPCProviderStrategy: Sendable, Hashable {
 /// ``RPCCallOptions``.
 public struct RPCHandlerConfiguration: Sendable, Hashable {
     /// How long one attempt waits for its reply before the provider is excluded and the next one
-    /// is tried. Default 5 s (the seed's call timeout). In (0, ``maximumTimeout``].
+    /// is tried. Default 5 s (the seed's call timeout). In (0, ``ConfigurationError/maximumDuration``].
     public var callTimeout: Duration
     /// The longest a call may take over all of its attempts and its discovery; nil (the default)
-    /// for no overall deadline. In (0, ``maximumTimeout``] when set.
+    /// for no overall deadline. In (0, ``ConfigurationError/maximumDuration``] when set.
     public var overallTimeout: Duration?
     /// How long a caller waits for the discovery of a service with no cached providers; nil (the
     /// default) means ``callTimeout`` (the call's own attempt timeout when it overrides it).
-    /// Waiting for discovery does not use up an attempt. In (0, ``maximumTimeout``] when set.
+    /// Waiting for discovery does not use up an attempt. In (0, ``ConfigurationError/maximumDuration``] when set.
     public var discoveryTimeout: Duration?
     /// The most attempts a call makes, each on a different provider; the smaller of this and the
     /// number of providers. Default 3. At least 1.
@@ -39,7 +39,8 @@ public struct RPCHandlerConfiguration: Sendable, Hashable {
     public var maximumPendingCalls: Int
     /// The most local handlers ``RPCHandler/register(_:handler:)`` keeps. Default 1,000. At least 1.
     public var maximumLocalProcedures: Int
-    /// The name the handler uses in metrics and logs (`rpc_handler`). Not empty.
+    /// The name the handler uses in metrics and logs (`rpc_handler`). Not empty, at most
+    /// ``ConfigurationError/maximumNameLength`` UTF-8 bytes.
     public var componentName: String
 
     /// Creates a configuration; every parameter defaults to the value documented on its property
@@ -70,24 +71,13 @@ public struct RPCHandlerConfiguration: Sendable, Hashable {
     /// Checks every rule above.
     /// - Throws: ``ConfigurationError`` naming the first field that breaks its rule.
     public func validate() throws(ConfigurationError) {
-        try Self.validateTimeout(callTimeout, field: "callTimeout")
-        if let overallTimeout { try Self.validateTimeout(overallTimeout, field: "overallTimeout") }
-        if let discoveryTimeout { try Self.validateTimeout(discoveryTimeout, field: "discoveryTimeout") }
+        try ConfigurationError.requireDuration(callTimeout, field: "callTimeout")
+        if let overallTimeout { try ConfigurationError.requireDuration(overallTimeout, field: "overallTimeout") }
+        if let discoveryTimeout { try ConfigurationError.requireDuration(discoveryTimeout, field: "discoveryTimeout") }
         try ConfigurationError.require(maximumAttempts, atLeast: 1, field: "maximumAttempts")
         try ConfigurationError.require(maximumPendingCalls, atLeast: 1, field: "maximumPendingCalls")
         try ConfigurationError.require(maximumLocalProcedures, atLeast: 1, field: "maximumLocalProcedures")
         try ConfigurationError.requireName(componentName)
-    }
-
-    /// The longest timeout accepted anywhere: ten years, so an instant plus a timeout never
-    /// overflows.
-    public static let maximumTimeout: Duration = .seconds(10 * 365 * 86_400)
-
-    static func validateTimeout(_ value: Duration, field: String) throws(ConfigurationError) {
-        try ConfigurationError.requirePositive(value, field: field)
-        guard value <= maximumTimeout else {
-            throw ConfigurationError(field: field, rule: "must be at most \(maximumTimeout)", value: "\(value)")
-        }
     }
 }
 
@@ -148,9 +138,9 @@ struct ResolvedCallOptions: Sendable {
         discoveryTimeout = options.discoveryTimeout ?? configuration.discoveryTimeout ?? timeout
         maximumAttempts = options.maximumAttempts ?? configuration.maximumAttempts
         strategy = options.strategy ?? configuration.providerStrategy
-        try RPCHandlerConfiguration.validateTimeout(timeout, field: "timeout")
-        if let overallTimeout { try RPCHandlerConfiguration.validateTimeout(overallTimeout, field: "overallTimeout") }
-        try RPCHandlerConfiguration.validateTimeout(discoveryTimeout, field: "discoveryTimeout")
+        try ConfigurationError.requireDuration(timeout, field: "timeout")
+        if let overallTimeout { try ConfigurationError.requireDuration(overallTimeout, field: "overallTimeout") }
+        try ConfigurationError.requireDuration(discoveryTimeout, field: "discoveryTimeout")
         try ConfigurationError.require(maximumAttempts, atLeast: 1, field: "maximumAttempts")
     }
 }

@@ -13,17 +13,14 @@ public struct ServiceRegistryConfiguration: Sendable, Hashable {
     /// many, in the order given. Default 100. At least 1.
     public var maximumProvidersPerService: Int
     /// The TTL of a local advertisement when `advertise` gets none. Default 300 s (the seed's).
-    /// In (0, ``maximumTTL``].
+    /// In (0, ``ConfigurationError/maximumDuration``].
     public var localTTL: Duration
     /// The TTL of a cached discovery result when `cacheProviders` gets none. Default 60 s.
-    /// In (0, ``maximumTTL``].
+    /// In (0, ``ConfigurationError/maximumDuration``].
     public var cacheTTL: Duration
-    /// The name the registry uses in metrics (`service_registry`). Not empty.
+    /// The name the registry uses in metrics (`service_registry`). Not empty, at most
+    /// ``ConfigurationError/maximumNameLength`` UTF-8 bytes.
     public var componentName: String
-
-    /// The longest TTL accepted anywhere: ten years. Longer values are refused, so that an
-    /// instant plus a TTL can never overflow.
-    public static let maximumTTL: Duration = .seconds(10 * 365 * 86_400)
 
     /// Creates a configuration; every parameter defaults to the value documented on its property.
     public init(
@@ -48,16 +45,9 @@ public struct ServiceRegistryConfiguration: Sendable, Hashable {
         try ConfigurationError.require(maximumLocalServices, atLeast: 1, field: "maximumLocalServices")
         try ConfigurationError.require(maximumCachedServices, atLeast: 1, field: "maximumCachedServices")
         try ConfigurationError.require(maximumProvidersPerService, atLeast: 1, field: "maximumProvidersPerService")
-        try Self.validateTTL(localTTL, field: "localTTL")
-        try Self.validateTTL(cacheTTL, field: "cacheTTL")
+        try ConfigurationError.requireDuration(localTTL, field: "localTTL")
+        try ConfigurationError.requireDuration(cacheTTL, field: "cacheTTL")
         try ConfigurationError.requireName(componentName)
     }
 
-    /// Throws unless `0 < ttl <= maximumTTL`.
-    package static func validateTTL(_ ttl: Duration, field: String) throws(ConfigurationError) {
-        try ConfigurationError.requirePositive(ttl, field: field)
-        guard ttl <= maximumTTL else {
-            throw ConfigurationError(field: field, rule: "must be at most \(maximumTTL)", value: "\(ttl)")
-        }
-    }
 }

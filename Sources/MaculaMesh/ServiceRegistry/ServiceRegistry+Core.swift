@@ -35,7 +35,7 @@ struct ServiceRegistryCore: Sendable {
         case refreshed
         /// Refused: the local map is at its effective limit `limit`.
         case rejectedAtLimit(limit: Int)
-        /// Refused: the TTL is not in (0, maximumTTL].
+        /// Refused: the TTL is not in (0, `ConfigurationError.maximumDuration`].
         case invalidTTL
     }
 
@@ -45,7 +45,7 @@ struct ServiceRegistryCore: Sendable {
         /// (closest to expiry first) were removed; `truncated` providers beyond the per-service
         /// maximum were dropped.
         case cached(expiredRemoved: Int, evicted: Int, truncated: Int)
-        /// Refused: the TTL is not in (0, maximumTTL].
+        /// Refused: the TTL is not in (0, `ConfigurationError.maximumDuration`].
         case invalidTTL
     }
 
@@ -144,7 +144,7 @@ struct ServiceRegistryCore: Sendable {
         let kept = truncated == 0 ? providers : Array(providers.prefix(maximum))
         var shrink = Shrink()
         if remote[service] == nil {
-            shrink = shrinkRemote(below: remoteBudget.effectiveLimit, now: now)
+            shrink = shrinkRemote(toAtMost: remoteBudget.effectiveLimit - 1, now: now)
         }
         remote[service] = CachedEntry(providers: kept, expiresAt: expiresAt)
         remoteExpiries.set(service, deadline: expiresAt)
@@ -216,7 +216,7 @@ struct ServiceRegistryCore: Sendable {
     mutating func setPressureScale(_ scale: Double, now: Instant) -> Shrink {
         localBudget.setPressureScale(scale)
         remoteBudget.setPressureScale(scale)
-        return shrinkRemote(below: remoteBudget.effectiveLimit + 1, now: now)
+        return shrinkRemote(toAtMost: remoteBudget.effectiveLimit, now: now)
     }
 
     /// Sets both maps' base limits.
@@ -228,7 +228,7 @@ struct ServiceRegistryCore: Sendable {
         try ConfigurationError.require(remoteLimit, atLeast: 1, field: "maximumCachedServices")
         try localBudget.setBaseLimit(localLimit, field: "maximumLocalServices")
         try remoteBudget.setBaseLimit(remoteLimit, field: "maximumCachedServices")
-        return shrinkRemote(below: remoteBudget.effectiveLimit + 1, now: now)
+        return shrinkRemote(toAtMost: remoteBudget.effectiveLimit, now: now)
     }
 
     /// Sets the combined base limit, split between the two maps in the proportion of the
@@ -260,15 +260,21 @@ struct ServiceRegistryCore: Sendable {
     /// Entries stored in both maps, expired or not.
     var size: Int { local.count + remote.count }
 
-    /// The combined usage: sizes, effective and base limits are sums of the two maps'.
+    /// The combined usage: sizes, effective and base limits are sums of the two maps' (a limit
+    /// sum saturates at `Int.max`).
     func usage() -> MemoryUsage {
         MemoryUsage(
             size: size,
-            effectiveLimit: localBudget.effectiveLimit + remoteBudget.effectiveLimit,
-            baseLimit: localBudget.baseLimit + remoteBudget.baseLimit,
+            effectiveLimit: Self.saturatingSum(localBudget.effectiveLimit, remoteBudget.effectiveLimit),
+            baseLimit: Self.saturatingSum(localBudget.baseLimit, remoteBudget.baseLimit),
             pressureScale: remoteBudget.pressureScale,
             highWaterMark: max(highWaterMark, size)
         )
+    }
+
+    private static func saturatingSum(_ a: Int, _ b: Int) -> Int {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? .max : sum
     }
 
     func localUsage() -> MemoryUsage { localBudget.usage(size: local.count) }
@@ -277,13 +283,13 @@ struct ServiceRegistryCore: Sendable {
     // MARK: Helpers
 
     static func isValid(_ ttl: Duration) -> Bool {
-        ttl > .zero && ttl <= ServiceRegistryConfiguration.maximumTTL
+        ttl > .zero && ttl <= ConfigurationError.maximumDuration
     }
 
-    /// Removes cached entries, closest to expiry first, until fewer than `bound` remain.
-    private mutating func shrinkRemote(below bound: Int, now: Instant) -> Shrink {
+    /// Removes cached entries, closest to expiry first, until at most `limit` remain.
+    private mutating func shrinkRemote(toAtMost limit: Int, now: Instant) -> Shrink {
         var shrink = Shrink()
-        while remote.count >= bound, let victim = remoteExpiries.popFirst() {
+        while remote.count > limit, let victim = remoteExpiries.popFirst() {
             remote.removeValue(forKey: victim.id)
             if now < victim.deadline { shrink.evicted += 1 } else { shrink.expired += 1 }
         }

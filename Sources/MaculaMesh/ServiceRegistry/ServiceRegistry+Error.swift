@@ -24,7 +24,7 @@ public struct ServiceRegistryError: Error, Hashable, Sendable, CustomStringConve
     /// never evicted, so a new one is refused. Withdraw a service, or raise the limit.
     public static let localLimitReached = ServiceRegistryError(.localLimitReached)
 
-    /// A TTL was zero, negative, or longer than ``ServiceRegistryConfiguration/maximumTTL``.
+    /// A TTL was zero, negative, or longer than ``ConfigurationError/maximumDuration``.
     public static let invalidTTL = ServiceRegistryError(.invalidTTL)
 
     static func localLimitReached(service: String, limit: Int) -> Self {
@@ -52,7 +52,7 @@ public struct ServiceRegistryError: Error, Hashable, Sendable, CustomStringConve
         case .invalidTTL:
             let value = detail.map { " (got \($0))" } ?? ""
             return "invalid TTL for \(name)\(value): a TTL must be greater than zero and at most "
-                + "\(ServiceRegistryConfiguration.maximumTTL)"
+                + "\(ConfigurationError.maximumDuration)"
         }
     }
 }

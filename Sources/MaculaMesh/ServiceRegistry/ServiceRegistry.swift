@@ -18,7 +18,7 @@
 /// ## The memory contract with two maps
 /// ``memoryUsage()`` reports the **sum** of the two maps: `size` is local + cached entries
 /// (expired ones not yet pruned included, they use memory), and `effectiveLimit` / `baseLimit`
-/// are the sums of the two maps' limits. The pressure scale applies to **both** maps:
+/// are the sums of the two maps' limits (saturating at `Int.max`). The pressure scale applies to **both** maps:
 /// - the remote cache shrinks at once to `⌊maximumCachedServices × scale⌋`, evicting the entries
 ///   closest to expiry (reason ``RemovalReason/pressure``, or ``RemovalReason/expired`` for
 ///   entries already past their TTL);

@@ -33,7 +33,7 @@ struct AdvertisementManagerCoreTests {
         var core = try Self.makeCore(maximum: 1)
         #expect(core.admit("a", ttl: .seconds(150)) == .invalidTTL)
         #expect(core.admit("a", ttl: .seconds(151)) == .admitted)
-        #expect(core.admit("a", ttl: ServiceRegistryConfiguration.maximumTTL + .seconds(1)) == .invalidTTL)
+        #expect(core.admit("a", ttl: ConfigurationError.maximumDuration + .seconds(1)) == .invalidTTL)
         _ = core.advertised(Self.ad("a"), now: time(0))
         #expect(core.admit("b", ttl: .seconds(300)) == .rejectedAtLimit(limit: 1))
         #expect(core.admit("a", ttl: .seconds(300)) == .admitted)

@@ -74,7 +74,7 @@ struct AdvertisementModelRun {
         model = AdvertisementReferenceModel(
             intervals: intervals,
             maximumAdvertisements: maximum,
-            maximumTTL: ServiceRegistryConfiguration.maximumTTL
+            maximumTTL: ConfigurationError.maximumDuration
         )
     }
 
@@ -114,7 +114,7 @@ struct AdvertisementModelRun {
 
     mutating func randomTTL() -> Duration {
         let reAdvertise = core.configuration.reAdvertiseInterval
-        let maximum = ServiceRegistryConfiguration.maximumTTL
+        let maximum = ConfigurationError.maximumDuration
         switch Int.random(in: 0..<20, using: &random) {
         case 0: return reAdvertise // invalid: not longer
         case 1: return reAdvertise + .nanoseconds(1)

@@ -68,13 +68,13 @@ struct ServiceRegistryCoreTests {
     @Test("a TTL of zero or less, or above the maximum, is refused and changes nothing")
     func invalidTTL() throws {
         var core = try Self.makeCore()
-        for ttl: Duration in [.zero, .seconds(-1), .nanoseconds(-1), ServiceRegistryConfiguration.maximumTTL + .nanoseconds(1)] {
+        for ttl: Duration in [.zero, .seconds(-1), .nanoseconds(-1), ConfigurationError.maximumDuration + .nanoseconds(1)] {
             #expect(core.advertise("echo", provider: provider("me"), ttl: ttl, now: time(0)) == .invalidTTL)
             #expect(core.cacheProviders([provider("x")], for: "echo", ttl: ttl, now: time(0)) == .invalidTTL)
         }
         #expect(core.size == 0)
         #expect(core.advertise("echo", provider: provider("me"), ttl: .nanoseconds(1), now: time(0)) == .added(expiredRemoved: 0))
-        #expect(core.advertise("max", provider: provider("me"), ttl: ServiceRegistryConfiguration.maximumTTL, now: time(0)) == .added(expiredRemoved: 0))
+        #expect(core.advertise("max", provider: provider("me"), ttl: ConfigurationError.maximumDuration, now: time(0)) == .added(expiredRemoved: 0))
     }
 
     @Test("local advertisements are never evicted: at the limit a new one is refused, a refresh is not")

@@ -25,7 +25,7 @@ private struct NaiveRegistryModel {
         self.providersPerService = providersPerService
     }
 
-    static func valid(_ ttl: Duration) -> Bool { ttl > .zero && ttl <= ServiceRegistryConfiguration.maximumTTL }
+    static func valid(_ ttl: Duration) -> Bool { ttl > .zero && ttl <= ConfigurationError.maximumDuration }
 
     mutating func nextSequence() -> Int {
         sequence += 1

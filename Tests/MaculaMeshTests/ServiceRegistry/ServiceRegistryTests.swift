@@ -108,7 +108,7 @@ struct ServiceRegistryTests {
         #expect(field { $0.maximumProvidersPerService = 0 } == "maximumProvidersPerService")
         #expect(field { $0.localTTL = .zero } == "localTTL")
         #expect(field { $0.cacheTTL = .seconds(-1) } == "cacheTTL")
-        #expect(field { $0.cacheTTL = ServiceRegistryConfiguration.maximumTTL * 2 } == "cacheTTL")
+        #expect(field { $0.cacheTTL = ConfigurationError.maximumDuration * 2 } == "cacheTTL")
     }
 
     @Test("the MemoryManaged view is the sum of both maps; setLimit splits, scale applies to both")
