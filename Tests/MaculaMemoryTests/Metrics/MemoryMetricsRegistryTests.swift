@@ -56,6 +56,14 @@ struct MemoryMetricsRegistryTests {
         registry.requestRejected(reason: .waitersLimitReached, component: component.componentName)
         registry.eventRecorded(MemoryEvent("failover"), count: 3, component: component.componentName)
         registry.pressureLevelChanged(from: .normal, to: .medium, reading: MemoryReading(usedBytes: 850, limitBytes: 1_000))
+        // The longest name accepted, all of it characters the exposition must escape, and an open
+        // reason and event spelled the same way.
+        let hostile = String(repeating: "\"\\\n{}=, ", count: ConfigurationError.maximumNameLength / 8)
+        #expect(hostile.utf8.count == ConfigurationError.maximumNameLength)
+        let longest = try FakeComponent(name: hostile, limit: 5, entries: 2)
+        try registry.register(longest)
+        registry.entriesRemoved(1, reason: RemovalReason(hostile), component: hostile)
+        registry.eventRecorded(MemoryEvent(hostile), count: 2, component: hostile)
 
         let text = await registry.prometheusText()
         #expect(text.hasSuffix("\n"))
@@ -71,6 +79,10 @@ struct MemoryMetricsRegistryTests {
         #expect(samples["macula_component_removed_entries_total", labels.merging(["reason": "pressure"]) { $1 }] == 7)
         #expect(samples["macula_component_rejected_requests_total", labels.merging(["reason": "waiters_limit_reached"]) { $1 }] == 1)
         #expect(samples["macula_component_events_total", labels.merging(["event": "failover"]) { $1 }] == 3)
+        let longestLabels = ["component": hostile]
+        #expect(samples["macula_component_entries", longestLabels] == 2)
+        #expect(samples["macula_component_removed_entries_total", longestLabels.merging(["reason": hostile]) { $1 }] == 1)
+        #expect(samples["macula_component_events_total", longestLabels.merging(["event": hostile]) { $1 }] == 2)
         #expect(samples["macula_memory_pressure_level", [:]] == 1)
         #expect(samples["macula_memory_pressure_used_bytes", [:]] == 850)
         #expect(samples["macula_memory_pressure_limit_bytes", [:]] == 1_000)
