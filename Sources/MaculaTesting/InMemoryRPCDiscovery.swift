@@ -61,8 +61,8 @@ public final class InMemoryRPCDiscovery: RPCDiscovery {
         /// make a retain cycle.
         var unobserved: [(service: String, id: UInt64)] = []
         var queryObservers: [CheckedContinuation<Query, Never>] = []
-        var cancelObservers: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
-        var holdObservers: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        var cancelObservers = CountObservers()
+        var holdObservers = CountObservers()
     }
 
     private let state: LockedState<State>
@@ -118,11 +118,7 @@ public final class InMemoryRPCDiscovery: RPCDiscovery {
     /// - Parameter count: the number of cancellations to wait for.
     public func waitForCancellations(_ count: Int) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let ready = state.withLock { state -> Bool in
-                if state.cancelled >= count { return true }
-                state.cancelObservers.append((count, continuation))
-                return false
-            }
+            let ready = state.withLock { $0.cancelObservers.add(continuation, count: count, current: $0.cancelled) }
             if ready { continuation.resume() }
         }
     }
@@ -132,11 +128,7 @@ public final class InMemoryRPCDiscovery: RPCDiscovery {
     /// - Parameter count: the number of held discoveries to wait for.
     public func waitForHolds(_ count: Int) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let ready = state.withLock { state -> Bool in
-                if state.held >= count { return true }
-                state.holdObservers.append((count, continuation))
-                return false
-            }
+            let ready = state.withLock { $0.holdObservers.add(continuation, count: count, current: $0.held) }
             if ready { continuation.resume() }
         }
     }
@@ -171,7 +163,7 @@ public final class InMemoryRPCDiscovery: RPCDiscovery {
                             observer = state.queryObservers.removeFirst()
                         }
                         state.held += 1
-                        holdsReached = Self.takeReached(&state.holdObservers, count: state.held)
+                        holdsReached = state.holdObservers.reached(state.held)
                         return false
                     }
                     if cancelled {
@@ -206,22 +198,9 @@ public final class InMemoryRPCDiscovery: RPCDiscovery {
     private func countCancellation() {
         let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.cancelled += 1
-            return Self.takeReached(&state.cancelObservers, count: state.cancelled)
+            return state.cancelObservers.reached(state.cancelled)
         }
         for continuation in ready { continuation.resume() }
-    }
-
-    /// Removes and returns the observers waiting for at most `count`.
-    private static func takeReached(
-        _ observers: inout [(count: Int, continuation: CheckedContinuation<Void, Never>)], count: Int
-    ) -> [CheckedContinuation<Void, Never>] {
-        var ready: [CheckedContinuation<Void, Never>] = []
-        observers.removeAll { entry in
-            guard entry.count <= count else { return false }
-            ready.append(entry.continuation)
-            return true
-        }
-        return ready
     }
 }
 

@@ -40,7 +40,7 @@ public final class InMemoryRPCTransport: RPCTransport {
         var held: [RPCRequest] = []
         var heldHead = 0
         var requestObservers: [CheckedContinuation<RPCRequest, Never>] = []
-        var countObservers: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        var countObservers = CountObservers()
         var outstanding = 0
         var maximumOutstanding = 0
     }
@@ -138,11 +138,7 @@ public final class InMemoryRPCTransport: RPCTransport {
     /// - Parameter count: the number of sends to wait for.
     public func waitForSends(_ count: Int) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let ready = state.withLock { state -> Bool in
-                if state.sendCount >= count { return true }
-                state.countObservers.append((count, continuation))
-                return false
-            }
+            let ready = state.withLock { $0.countObservers.add(continuation, count: count, current: $0.sendCount) }
             if ready { continuation.resume() }
         }
     }
@@ -165,14 +161,7 @@ public final class InMemoryRPCTransport: RPCTransport {
                     handOut = (state.requestObservers.removeFirst(), next)
                 }
             }
-            if !state.countObservers.isEmpty {
-                let sent = state.sendCount
-                state.countObservers.removeAll { entry in
-                    guard entry.count <= sent else { return false }
-                    counted.append(entry.continuation)
-                    return true
-                }
-            }
+            counted = state.countObservers.reached(state.sendCount)
             return (behavior, state.sink)
         }
         defer { state.withLock { $0.outstanding -= 1 } }

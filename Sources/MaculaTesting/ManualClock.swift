@@ -45,7 +45,7 @@ public final class ManualClock: Clock, Sendable {
         /// Tests waiting in ``nextSleep()``.
         var sleepObservers: [CheckedContinuation<Instant, Never>] = []
         /// Tests waiting in ``waitForSleepers(_:)``: the count each waits for.
-        var countObservers: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        var countObservers = CountObservers()
         /// How many sleeps began since the clock was created.
         var totalSleeps = 0
     }
@@ -95,12 +95,7 @@ public final class ManualClock: Clock, Sendable {
                     } else {
                         observers = [state.sleepObservers.removeFirst()]
                     }
-                    let count = state.sleepers.count
-                    state.countObservers.removeAll { entry in
-                        guard entry.count <= count else { return false }
-                        counted.append(entry.continuation)
-                        return true
-                    }
+                    counted = state.countObservers.reached(state.sleepers.count)
                     return .asleep
                 }
                 switch outcome {
@@ -137,11 +132,7 @@ public final class ManualClock: Clock, Sendable {
     /// Waits until at least `count` tasks are asleep on the clock at once.
     public func waitForSleepers(_ count: Int) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let ready = state.withLock { state -> Bool in
-                if state.sleepers.count >= count { return true }
-                state.countObservers.append((count, continuation))
-                return false
-            }
+            let ready = state.withLock { $0.countObservers.add(continuation, count: count, current: $0.sleepers.count) }
             if ready { continuation.resume() }
         }
     }
