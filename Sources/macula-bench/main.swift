@@ -2,13 +2,21 @@ import Foundation
 
 // macula-bench: every mechanism's benchmark, each against a baseline measured in this process.
 // Usage: macula-bench [--quick] [--json PATH] [--only NAME[,NAME…]]
+//        macula-bench --heap [--operations N | --quick]
 
 let usage = """
     usage: macula-bench [--quick] [--json PATH] [--only NAME[,NAME...]]
-      --quick        a smoke run (each suite in well under 15 s; under a minute in all)
-      --json PATH    also write the results as JSON to PATH
-      --only NAMES   run only the named suites (comma-separated)
-    exit status: 0 (a missed target is reported, not fatal: timings on a shared machine vary),
+           macula-bench --heap [--operations N | --quick]
+      --quick          a smoke run (each suite in well under 15 s; under a minute in all);
+                       with --heap, 1,000,000 operations unless --operations says otherwise
+      --json PATH      also write the results as JSON to PATH
+      --only NAMES     run only the named suites (comma-separated)
+      --heap           run no suite: drive mixed operations through all five components at
+                       once and report heap growth per million operations (not with --json or
+                       --only)
+      --operations N   the operations of the --heap run, a positive integer (default 10,000,000)
+    exit status: 0 (a missed target is reported, not fatal: timings on a shared machine vary;
+    --heap: every size within its limit and heap growth within 1 %), 1 for a failed --heap run,
     64 for a bad command line
     """
 
@@ -20,6 +28,8 @@ func fail(_ message: String) -> Never {
 var quick = false
 var jsonPath: String?
 var only: Set<String>?
+var heap = false
+var heapOperations: Int?
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
     switch argument {
@@ -30,6 +40,12 @@ while let argument = arguments.next() {
     case "--only":
         guard let names = arguments.next(), !names.isEmpty else { fail("--only needs suite names") }
         only = Set(names.split(separator: ",").map(String.init))
+    case "--heap": heap = true
+    case "--operations":
+        guard let value = arguments.next(), let count = Int(value), count > 0 else {
+            fail("--operations needs a positive integer")
+        }
+        heapOperations = count
     case "-h", "--help":
         print(usage)
         exit(0)
@@ -37,6 +53,14 @@ while let argument = arguments.next() {
         fail("unknown argument '\(argument)'")
     }
 }
+
+if heap {
+    if only != nil { fail("--only selects suites; --heap runs none") }
+    if jsonPath != nil { fail("--json writes suite results; --heap has none") }
+    let passed = await heapBenchmark(operations: heapOperations ?? (quick ? 1_000_000 : 10_000_000))
+    exit(passed ? 0 : 1)
+}
+if heapOperations != nil { fail("--operations needs --heap") }
 
 /// Each mechanism adds its suite here.
 let suites: [(String, (Bool) async -> [BenchmarkResult])] = [
