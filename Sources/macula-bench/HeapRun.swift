@@ -6,7 +6,7 @@ import MaculaMesh
 // `macula-bench --heap`: the allocator's figure for many mixed operations through all five
 // components at once. Heap in use (glibc `mallinfo2`) is read at ten checkpoints, each with no
 // caller of the driver's in flight: the first once every structure has reached its steady size
-// (after the first tenth of the operations), the last at the end. The figure is the growth from
+// (after the first 1,000,000 operations, or half of a shorter run), the last at the end. The figure is the growth from
 // the first to the last per million operations between them. The run fails when any component is
 // ever seen above its limit, or when heap in use grew by more than 1 % of the first figure.
 
@@ -25,7 +25,8 @@ func heapBenchmark(operations: Int) async -> Bool {
         print("heap run: cannot build the node: \(error)")
         return false
     }
-    let warmUp = operations / 10
+    // Every structure reaches its steady size within a few hundred thousand operations.
+    let warmUp = min(1_000_000, operations / 2)
     print("heap run: \(grouped(operations)) operations through the five components on one manual clock")
     print("  warm-up \(grouped(warmUp)) operations; sizes sampled every \(grouped(workload.sampleInterval)); seed \(workload.seed)")
     // glibc's per-thread caches and arenas keep freed chunks that mallinfo2 counts as in use.
@@ -34,6 +35,8 @@ func heapBenchmark(operations: Int) async -> Bool {
     let started = DispatchTime.now().uptimeNanoseconds
     var driver = HeapDriver(world: world, workload: workload)
     var checkpoints: [(operations: Int, heap: Int)] = []
+    var threads: [Int?] = []
+    threads.reserveCapacity(16)
     checkpoints.reserveCapacity(16)
     var drained = true
     await withDiscardingTaskGroup { group in
@@ -44,20 +47,18 @@ func heapBenchmark(operations: Int) async -> Bool {
 
         // Heap in use is read at ten checkpoints, each drained: the first after warm-up, the
         // last at the end.
-        var checkpoint = warmUp
-        while drained {
-            await driver.run(until: checkpoint)
+        for index in 0...9 where drained {
+            await driver.run(until: warmUp + (operations - warmUp) * index / 9)
             drained = await driver.drain()
             let heap = heapBytesInUse()
             checkpoints.append((driver.operations, heap))
-            if checkpoints.count == 1 {
+            threads.append(processThreadCount())
+            if index == 0 {
                 let warmSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
                 print(String(format: "  warm-up done: %@ operations in %.1f s, heap in use %@ bytes",
                              grouped(driver.operations), warmSeconds, grouped(heap)))
                 driver.sampleHeap = true
             }
-            if checkpoint >= operations { break }
-            checkpoint = min(operations, checkpoint + max(1, (operations - warmUp) / 9))
         }
         await driver.sample()
         group.cancelAll()
@@ -107,9 +108,10 @@ func heapBenchmark(operations: Int) async -> Bool {
     print("heap in use at the end      \(grouped(finalHeap).leftPadded(14)) bytes (after \(grouped(driver.operations)) operations)")
     print(String(format: "growth                      %@ bytes (%+.3f %%), %@ bytes per million operations over %@ post-warm-up operations",
                  signed(growth).leftPadded(14), share * 100, signed(Int(perMillion.rounded())), grouped(postWarmUp)))
-    print("heap in use at each checkpoint, drained (operations: bytes, change from the first):")
-    for (operations, heap) in checkpoints {
-        print("  \(grouped(operations).leftPadded(12)): \(grouped(heap).leftPadded(12)) \(signed(heap - warmHeap).leftPadded(10))")
+    print("heap in use at each checkpoint, drained (operations: bytes, change from the first, threads in the process):")
+    for ((operations, heap), count) in zip(checkpoints, threads) {
+        let threadCount = count.map(String.init) ?? "-"
+        print("  \(grouped(operations).leftPadded(12)): \(grouped(heap).leftPadded(12)) \(signed(heap - warmHeap).leftPadded(10)) \(threadCount.leftPadded(4))")
     }
     if checkpoints.count > 2 {
         print(String(format: "  trend (least squares over the checkpoints): %@ bytes per million operations",
@@ -141,6 +143,15 @@ func heapBenchmark(operations: Int) async -> Bool {
         print(String(format: "passed: every size within its limit; heap growth %.3f %% (tolerance %.0f %%)", share * 100, heapGrowthTolerance * 100))
     }
     return passed
+}
+
+/// The threads of this process (Linux `/proc/self/status`), or nil where it cannot be read.
+func processThreadCount() -> Int? {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+    for line in status.split(separator: "\n") where line.hasPrefix("Threads:") {
+        return Int(line.dropFirst("Threads:".count).trimmingCharacters(in: .whitespaces))
+    }
+    return nil
 }
 
 /// The least-squares slope of heap in use against operations, in bytes per million operations.
