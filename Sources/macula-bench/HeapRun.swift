@@ -25,7 +25,7 @@ func heapBenchmark(operations: Int) async -> Bool {
         print("heap run: cannot build the node: \(error)")
         return false
     }
-    // Every structure reaches its steady size within a few hundred thousand operations.
+    // Long enough for every structure to reach its steady size.
     let warmUp = min(1_000_000, operations / 2)
     print("heap run: \(grouped(operations)) operations through the five components on one manual clock")
     print("  warm-up \(grouped(warmUp)) operations; sizes sampled every \(grouped(workload.sampleInterval)); seed \(workload.seed)")
