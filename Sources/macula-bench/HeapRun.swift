@@ -6,13 +6,18 @@ import MaculaMesh
 // `macula-bench --heap`: the allocator's figure for many mixed operations through all five
 // components at once. Heap in use (glibc `mallinfo2`) is read at ten checkpoints, each with no
 // caller of the driver's in flight: the first once every structure has reached its steady size
-// (after the first 1,000,000 operations, or half of a shorter run), the last at the end. The figure is the growth from
-// the first to the last per million operations between them. The run fails when any component is
-// ever seen above its limit, or when heap in use grew by more than 1 % of the first figure.
+// (after the first fifth of the run, at most 2,000,000 operations), the last at the end. The
+// figure is the growth from the first to the last per million operations between them. The run
+// fails when any component is ever seen above its limit, or when heap in use grew by more than
+// 1 % of the first figure plus ``heapGrowthAllowance``.
 
-/// The largest growth of heap in use after warm-up that passes, as a fraction of the post-warm-up
-/// figure.
+/// The growth of heap in use after warm-up that passes, as a fraction of the post-warm-up figure.
 let heapGrowthTolerance = 0.01
+
+/// Bytes of growth allowed on top of ``heapGrowthTolerance``: what the concurrency runtime's
+/// threads hold on to when the pool adds a thread (architecture/memory_management.md, "Heap per
+/// million operations"). A leak of one 32-byte allocation per 1,000 operations exceeds it.
+let heapGrowthAllowance = 256 * 1_024
 
 /// Runs `operations` mixed operations and prints the report.
 /// - Returns: whether the run passed (every size within its limit, growth within tolerance).
@@ -26,7 +31,7 @@ func heapBenchmark(operations: Int) async -> Bool {
         return false
     }
     // Long enough for every structure to reach its steady size.
-    let warmUp = min(1_000_000, operations / 2)
+    let warmUp = min(2_000_000, operations / 5)
     print("heap run: \(grouped(operations)) operations through the five components on one manual clock")
     print("  warm-up \(grouped(warmUp)) operations; sizes sampled every \(grouped(workload.sampleInterval)); seed \(workload.seed)")
     // glibc's per-thread caches and arenas keep freed chunks that mallinfo2 counts as in use.
@@ -135,12 +140,14 @@ func heapBenchmark(operations: Int) async -> Bool {
         for violation in driver.violations { print("  \(violation)") }
         passed = false
     }
-    if Double(growth) > Double(warmHeap) * heapGrowthTolerance {
-        print(String(format: "FAILED: heap in use grew by %.3f %% after warm-up (tolerance %.0f %%)", share * 100, heapGrowthTolerance * 100))
+    let allowed = Int(Double(warmHeap) * heapGrowthTolerance) + heapGrowthAllowance
+    let tolerance = "1 % of the post-warm-up figure + \(grouped(heapGrowthAllowance)) bytes = \(grouped(allowed)) bytes"
+    if growth > allowed {
+        print("FAILED: heap in use grew by \(signed(growth)) bytes after warm-up (tolerance \(tolerance))")
         passed = false
     }
     if passed {
-        print(String(format: "passed: every size within its limit; heap growth %.3f %% (tolerance %.0f %%)", share * 100, heapGrowthTolerance * 100))
+        print("passed: every size within its limit; heap growth \(signed(growth)) bytes (tolerance \(tolerance))")
     }
     return passed
 }

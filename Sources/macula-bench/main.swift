@@ -15,9 +15,10 @@ let usage = """
                        once and report heap growth per million operations (not with --json or
                        --only)
       --operations N   the operations of the --heap run, a positive integer (default 10,000,000);
-                       heap growth is measured after the first 1,000,000 (half of a shorter run)
+                       heap growth is measured after the first fifth (at most 2,000,000)
     exit status: 0 (a missed target is reported, not fatal: timings on a shared machine vary;
-    --heap: every size within its limit and heap growth within 1 %), 1 for a failed --heap run,
+    --heap: every size within its limit and heap growth within 1 % + 256 KiB), 1 for a failed
+    --heap run,
     64 for a bad command line
     """
 
