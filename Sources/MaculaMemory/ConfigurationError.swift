@@ -50,12 +50,11 @@ extension ConfigurationError {
         }
     }
 
-    /// The longest duration any Macula setting accepts (timeouts, intervals, TTLs): ten years.
-    /// Every deadline is an instant plus such a duration, and the concurrency runtime traps when
-    /// asked to sleep towards an instant whose seconds do not fit in 64 bits.
+    /// The longest duration any Macula setting accepts (timeouts, intervals, TTLs): ten years, so
+    /// that every deadline (an instant plus such a duration) is one a clock can sleep towards.
     public static let maximumDuration: Duration = .seconds(10 * 365 * 86_400)
 
-    /// Throws unless `.zero < value <= ``maximumDuration```.
+    /// Throws unless `value` is in (0, ``maximumDuration``].
     package static func requireDuration(_ value: Duration, field: String) throws(ConfigurationError) {
         guard value > .zero else {
             throw ConfigurationError(field: field, rule: "must be greater than zero", value: "\(value)")
