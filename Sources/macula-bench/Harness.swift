@@ -16,6 +16,84 @@ struct BenchmarkResult: Codable, Sendable {
     var met: Bool
     /// The raw numbers behind the ratio, for the report.
     var detail: String
+    /// The smallest and largest ratio over the paired trials, when the ratio is their median.
+    var range: ClosedRange<Double>? = nil
+    /// How many paired trials the median is over (nil for a ratio of a single measurement).
+    var trials: Int? = nil
+}
+
+/// The median of paired trials: each trial times the candidate and its baseline back to back
+/// (alternating which goes first), so both see the same state of the machine.
+struct PairedRatio: Sendable {
+    var median: Double
+    var range: ClosedRange<Double>
+    var trials: Int
+    /// The medians of the two timings, nanoseconds per operation.
+    var candidate: Double
+    var baseline: Double
+
+    init(candidate: [Double], baseline: [Double]) {
+        let ratios = zip(candidate, baseline).map { $0 / $1 }.sorted()
+        median = Self.median(ratios)
+        range = ratios.first!...ratios.last!
+        trials = ratios.count
+        self.candidate = Self.median(candidate.sorted())
+        self.baseline = Self.median(baseline.sorted())
+    }
+
+    private static func median(_ sorted: [Double]) -> Double {
+        sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+
+    /// "a–b over n trials", for the report.
+    var rangeText: String { "\(format(range.lowerBound))–\(format(range.upperBound)) over \(trials) trials" }
+}
+
+/// At least five trials, as every ratio with a target is reported.
+let minimumTrials = 5
+
+/// Times `candidate` and `baseline` in `trials` interleaved pairs; each closure performs
+/// `operations` operations per call.
+func pairedRatio(trials: Int = minimumTrials, operations: Int,
+                 candidate: () -> Void, baseline: () -> Void) -> PairedRatio {
+    var candidates: [Double] = []
+    var baselines: [Double] = []
+    for trial in 0..<max(trials, minimumTrials) {
+        if trial % 2 == 0 {
+            baselines.append(nanosecondsPerOperation(operations: operations, repetitions: 1, baseline))
+            candidates.append(nanosecondsPerOperation(operations: operations, repetitions: 1, candidate))
+        } else {
+            candidates.append(nanosecondsPerOperation(operations: operations, repetitions: 1, candidate))
+            baselines.append(nanosecondsPerOperation(operations: operations, repetitions: 1, baseline))
+        }
+    }
+    return PairedRatio(candidate: candidates, baseline: baselines)
+}
+
+/// The async version of ``pairedRatio(trials:operations:candidate:baseline:)``.
+func pairedRatio(trials: Int = minimumTrials, operations: Int,
+                 candidate: () async -> Void, baseline: () async -> Void) async -> PairedRatio {
+    var candidates: [Double] = []
+    var baselines: [Double] = []
+    for trial in 0..<max(trials, minimumTrials) {
+        if trial % 2 == 0 {
+            baselines.append(await nanosecondsPerOperation(operations: operations, repetitions: 1, baseline))
+            candidates.append(await nanosecondsPerOperation(operations: operations, repetitions: 1, candidate))
+        } else {
+            candidates.append(await nanosecondsPerOperation(operations: operations, repetitions: 1, candidate))
+            baselines.append(await nanosecondsPerOperation(operations: operations, repetitions: 1, baseline))
+        }
+    }
+    return PairedRatio(candidate: candidates, baseline: baselines)
+}
+
+extension BenchmarkResult {
+    /// A result whose ratio is the median of paired trials.
+    init(group: String, name: String, paired: PairedRatio, target: Target, detail: String) {
+        let (targetText, met) = target.check(paired.median)
+        self.init(group: group, name: name, ratio: paired.median, target: targetText, met: met,
+                  detail: "\(detail); \(paired.rangeText)", range: paired.range, trials: paired.trials)
+    }
 }
 
 enum Target {
