@@ -52,7 +52,7 @@ private actor ActorDictionaryClients {
 }
 
 private typealias BenchManager = ClientManager<UInt64, BenchPeer, UInt64>
-private typealias BenchCore = ClientManagerCore<UInt64, BenchPeer, UInt64, ClientSlotWaiter>
+private typealias BenchCore = ClientManagerCore<UInt64, BenchPeer, UInt64>
 
 private let streamsPerClient: UInt64 = 3
 /// Clients already connected while the cycles run, so the dictionaries are not trivially small.

@@ -8,6 +8,7 @@
 /// States: open (not yet suspended or suspended) → claimed → finished, or open → cancelled. A
 /// cancelled caller is resumed at once by its cancellation handler and must, back on the actor,
 /// remove what the component holds for it before it returns.
+@usableFromInline
 package final class Waiter: Sendable {
     private enum State: Sendable {
         /// Neither finished nor cancelled; the continuation is set once the caller suspends.

@@ -1,31 +1,27 @@
-/// The client manager's state and rules (package-visible so that `macula-bench` can measure it
-/// bare): clients with their streams, the limit, the queue of
-/// callers waiting for a slot and their deadlines. Synchronous, no clock (instants come in as
-/// arguments), no I/O. The only call out is ``ClientSlotClaimable/claim()`` on a waiter, the atomic
-/// step that decides a grant against the waiter's cancellation before any state changes.
+/// The client manager's state and rules: clients with their streams, the limit, and the queue of
+/// callers waiting for a slot. A synchronous value: it takes the time as an argument and returns
+/// what the actor must do.
 ///
-/// Invariants, checked by the tests after every step:
+/// Invariants (``invariantViolations()``):
 /// - every stream in `owners` is listed, at the index it records, in its client's `streams`, and
-///   every listed stream is in `owners` (so removing a client removes exactly its streams);
-/// - the queue is empty or the manager is full: a freed slot goes to the oldest waiter at once,
-///   so a newcomer can never pass the queue;
-/// - every queued waiter has exactly one deadline, and nothing else has one.
+///   every listed stream is in `owners`;
+/// - the queue is empty or no slot is free (a freed slot is offered to the oldest waiter in the
+///   step that frees it, so a newcomer never passes the queue);
+/// - at most one offer is outstanding, and it is answered before any other call.
 @usableFromInline
 package struct ClientManagerCore<
     ClientID: Hashable & Sendable,
     ClientInfo: Sendable,
-    StreamID: Hashable & Sendable,
-    Waiter: ClientSlotClaimable
+    StreamID: Hashable & Sendable
 >: Sendable {
     @usableFromInline package typealias Disconnection = ClientDisconnection<ClientID, ClientInfo, StreamID>
 
     @usableFromInline
     struct Client: Sendable {
         @usableFromInline var info: ClientInfo
-        /// Which registration owns the client now; see ``ClientManager/withClient(_:info:admission:_:)``.
+        /// The registration that owns the client now.
         @usableFromInline var registration: UInt64
-        /// The client's open streams; a stream's position is recorded in `owners`, so closing one
-        /// is a swap with the last, O(1).
+        /// Its open streams; each stream's index is recorded in `owners`.
         @usableFromInline var streams: [StreamID]
 
         @inlinable
@@ -54,59 +50,46 @@ package struct ClientManagerCore<
         var waiter: Waiter
     }
 
-    /// Something the actor must do to a waiter after the state changed.
+    /// What the actor must do, in order.
     @usableFromInline
-    package enum Action {
-        /// The waiter was claimed and its client registered: resume it with the registration.
-        case grant(Waiter, registration: UInt64)
-        /// The waiter left the queue without a slot: fail it (it may have been cancelled first).
-        case fail(Waiter, ClientManagerError)
+    package enum Action: Sendable {
+        /// The oldest waiter may take a freed slot: ``Waiter/claim()`` it, then call
+        /// ``answerOffer(claimed:)`` with the result. Always the last action of a list.
+        case offer(Waiter)
+        /// Wake the waiter; its outcome (``takeOutcome(_:)``) is ready. When ``Waiter/finish()``
+        /// returns true, report `rejection` (if any).
+        case resume(Waiter, id: UInt64, rejection: RejectionReason?)
+        /// Report to metrics or the log.
+        case report(Report)
+        /// A deadline earlier than every other appeared: wake the deadline loop.
+        case wakeDeadlineLoop
     }
 
-    /// What a caller that may wait gets at once.
-    enum Admission: Equatable {
-        /// Registered without waiting.
+    /// What a caller that may wait gets.
+    package enum Admission: Sendable {
+        /// Registered at once.
         case registered(UInt64)
-        /// Queued under `id`; `wakeDeadlineLoop` when its deadline is now the earliest;
-        /// `beforeRun` when `run()` has not started yet.
-        case queued(id: UInt64, wakeDeadlineLoop: Bool, beforeRun: AcceptedBeforeRun?)
+        /// Queued under this ID; wait, then take the outcome.
+        case queued(UInt64, [Action])
     }
 
-    /// What `run()` starting means.
-    enum RunStartAction: Equatable {
-        /// It runs; `overdueBy` when callers queued before it are past their deadline (warn once).
-        case started(overdueBy: Duration?)
-    }
-
-    /// What a removal of clients did: the removed clients' stream count and the waiters that got
-    /// the freed slots.
-    struct Removal {
-        var clients = 0
-        var streams = 0
-        var actions: [Action] = []
-    }
-
-    /// Clients and streams work in every state but `shutDown`; waiting for a slot is accepted
-    /// before `run()` starts and while it runs, refused once it has stopped.
     @usableFromInline private(set) var lifecycle = RunLifecycle.notStarted
-    private var overdueBeforeRun = OverdueBeforeRun()
     @usableFromInline private(set) var budget: MemoryBudget
     @usableFromInline let maximumStreamsPerClient: Int
-    let maximumWaiters: Int
 
     @usableFromInline var clients: [ClientID: Client] = [:]
     @usableFromInline var owners: [StreamID: Owner] = [:]
-    private var waiters = FIFOQueue<UInt64, Waiting>()
-    private var deadlines = DeadlineHeap<UInt64, Duration>()
+    private var waiters: WaitQueue<Waiting>
+    private var outcomes: [UInt64: Result<UInt64, ClientManagerError>] = [:]
+    private var offered: UInt64?
     @usableFromInline var lastRegistration: UInt64 = 0
-    private var lastWaiterID: UInt64 = 0
 
     /// - Throws: ``ConfigurationError`` naming the first invalid field.
     package init(configuration: ClientManagerConfiguration) throws(ConfigurationError) {
         try configuration.validate()
         budget = try MemoryBudget(baseLimit: configuration.maximumClients, field: "maximumClients")
         maximumStreamsPerClient = configuration.maximumStreamsPerClient
-        maximumWaiters = configuration.maximumWaiters
+        waiters = WaitQueue(capacity: configuration.maximumWaiters)
     }
 
     // MARK: Reading
@@ -114,73 +97,67 @@ package struct ClientManagerCore<
     @inlinable package var clientCount: Int { clients.count }
     @inlinable package var streamCount: Int { owners.count }
     var waiterCount: Int { waiters.count }
-    var nextDeadline: Duration? { deadlines.first?.deadline }
-    var usage: MemoryUsage { budget.usage(size: clients.count) }
+    var nextDeadline: Duration? { waiters.nextDeadline }
 
     @inlinable func info(for client: ClientID) -> ClientInfo? { clients[client]?.info }
     @inlinable func registration(of client: ClientID) -> UInt64? { clients[client]?.registration }
     @inlinable func streams(for client: ClientID) -> [StreamID] { clients[client]?.streams ?? [] }
     @inlinable func client(for stream: StreamID) -> ClientID? { owners[stream]?.client }
 
-    /// Whether callers are queued. Not inlinable: the queue's type is package-internal to
-    /// MaculaMemory, so the inlined hot path calls this (cheaply) instead.
+    /// Every connected client with its info, for a liveness check. - Complexity: O(n).
+    var connected: [(ClientID, ClientInfo)] { clients.map { ($0.key, $0.value.info) } }
+
+    /// Whether callers are queued.
     @usableFromInline var hasWaiters: Bool { !waiters.isEmpty }
 
-    /// No newcomer fits: at the limit, or callers are queued ahead of it. The core keeps "queued
-    /// implies full" (a freed slot is granted in the step that frees it), so the queue test never
-    /// decides alone; it guards the no-queue-jumping rule should that invariant ever break.
+    /// No newcomer fits: at the limit, or callers are queued ahead of it.
     @inlinable var isFull: Bool { clients.count >= budget.effectiveLimit || hasWaiters }
+
+    /// The usage; while callers wait for a `run()` that has not started, also the one-time warning
+    /// when they are past their deadline at `now`. - Complexity: O(1).
+    mutating func usage(now: Duration) -> (MemoryUsage, Report?) {
+        let overdue = waiters.isEmpty ? nil : waiters.checkOverdue(lifecycle, now: now)
+        return (budget.usage(size: clients.count), overdue.map { .runNotStarted(overdueBy: $0) })
+    }
 
     // MARK: Lifecycle
 
     /// `run()` began at `now`.
-    /// - Throws: `alreadyRunning` or `shutdown`; the state is unchanged then.
+    /// - Returns: the reports due (the one-time warning for overdue callers queued before it).
+    /// - Throws: `alreadyRunning` or `shutdown`; nothing changes then.
     /// - Complexity: O(1).
-    mutating func runStarted(now: Duration) throws(ClientManagerError) -> RunStartAction {
-        let overdue = overdueBeforeRun.check(lifecycle, earliestDeadline: deadlines.first?.deadline, now: now)
+    mutating func runStarted(now: Duration) throws(ClientManagerError) -> [Action] {
+        let overdue = waiters.checkOverdue(lifecycle, now: now)
         switch lifecycle.start() {
-        case .started: return .started(overdueBy: overdue)
+        case .started: return overdue.map { [.report(.runNotStarted(overdueBy: $0))] } ?? []
         case .alreadyRunning: throw .alreadyRunning
         case .shutDown: throw .shutdown
         }
     }
 
-    /// Whether callers wait for a `run()` that has not started yet.
-    var awaitsRun: Bool {
-        guard case .notStarted = lifecycle else { return false }
-        return !waiters.isEmpty
-    }
-
-    /// Whether callers queued before `run()` started are past their deadline at `now`.
-    /// - Returns: how far past its deadline the oldest is, when the one-time warning is due.
-    /// - Complexity: O(1).
-    mutating func checkOverdueBeforeRun(now: Duration) -> Duration? {
-        overdueBeforeRun.check(lifecycle, earliestDeadline: deadlines.first?.deadline, now: now)
-    }
-
-    /// `run()` ended: nobody enforces deadlines any more, so every waiter fails with `notRunning`.
-    /// - Complexity: O(w) for w waiters.
+    /// `run()` ended: every waiter fails with `notRunning`. - Complexity: O(w) for w waiters.
     mutating func runStopped() -> [Action] {
         guard lifecycle.end() else { return [] }
         return failAllWaiters(.notRunning)
     }
 
-    /// Removes every client and stream, fails every waiter with `shutdown`; later calls are refused.
-    /// Idempotent: a second call removes nothing.
-    mutating func shutdown() -> Removal {
+    /// Removes every client and stream and fails every waiter with `shutdown`; later calls are
+    /// refused. A second call removes nothing. - Complexity: O(n + s + w).
+    mutating func shutdown() -> [Action] {
         _ = lifecycle.shutDown()
-        var removal = Removal(clients: clients.count, streams: owners.count)
-        removal.actions = failAllWaiters(.shutdown)
+        var actions: [Action] = [.report(.removed(clients.count, .shutdown)), .report(.event(.streamsRemoved, owners.count))]
+        actions += failAllWaiters(.shutdown)
         clients.removeAll()
         owners.removeAll()
-        return removal
+        return actions
     }
 
     // MARK: Clients
 
-    /// Registers `client`, or updates its info when it is already connected (not counted twice).
+    /// Registers `client`, or updates its info when it is connected already (not counted twice).
     /// - Returns: the new registration.
     /// - Throws: `maxClientsReached` when a newcomer does not fit; `shutdown`.
+    /// - Complexity: O(1).
     @inlinable
     package mutating func clientConnected(_ client: ClientID, info: ClientInfo) throws(ClientManagerError) -> UInt64 {
         if case .shutDown = lifecycle { throw .shutdown }
@@ -189,11 +166,10 @@ package struct ClientManagerCore<
         return register(client, info: info)
     }
 
-    /// Registers `client` like ``clientConnected(_:info:)``, or queues `waiter` for up to
-    /// `timeout` from `now` when the manager is full.
-    /// - Throws: `maxClientsReached` when nobody may wait (`maximumWaiters` is 0);
-    ///   `waitersLimitReached`; `notRunning` when it would have to wait and a `run()` has ended;
-    ///   `shutdown`.
+    /// Registers `client` like ``clientConnected(_:info:)``, or queues `waiter` until
+    /// `now + timeout` when the manager is full.
+    /// - Throws: `maxClientsReached` when nobody may wait; `waitersLimitReached`; `notRunning` when
+    ///   a `run()` has stopped; `shutdown`.
     /// - Complexity: O(log w) for w waiters.
     mutating func clientConnected(
         _ client: ClientID, info: ClientInfo, waiter: Waiter, timeout: Duration, now: Duration
@@ -201,53 +177,73 @@ package struct ClientManagerCore<
         if case .shutDown = lifecycle { throw .shutdown }
         if let registration = reregister(client, info: info) { return .registered(registration) }
         guard isFull else { return .registered(register(client, info: info)) }
-        guard maximumWaiters > 0 else { throw .maxClientsReached }
-        guard waiters.count < maximumWaiters else { throw .waitersLimitReached }
-        switch lifecycle {
-        case .notStarted, .running: break
-        case .stopped: throw .notRunning
-        case .shutDown: throw .shutdown
-        }
-        let beforeRun = overdueBeforeRun.accept(lifecycle, earliestDeadline: deadlines.first?.deadline, now: now)
-        lastWaiterID &+= 1
-        let id = lastWaiterID
-        waiters.append(Waiting(client: client, info: info, waiter: waiter), id: id)
-        deadlines.set(id, deadline: now + timeout)
-        return .queued(id: id, wakeDeadlineLoop: deadlines.first?.id == id, beforeRun: beforeRun)
-    }
-
-    /// A queued caller was cancelled: removes its entry. A no-op when it already left the queue.
-    /// - Returns: whether an entry was removed.
-    @discardableResult
-    mutating func waiterCancelled(_ id: UInt64) -> Bool {
-        guard waiters.remove(id) != nil else { return false }
-        deadlines.remove(id)
-        return true
-    }
-
-    /// Removes every waiter whose deadline is at or before `now`.
-    /// - Returns: the actions (`fail(_, .timedOut)`) and the next deadline.
-    mutating func deadlinePassed(now: Duration) -> (actions: [Action], next: Duration?) {
-        var actions: [Action] = []
-        for (id, _) in deadlines.popDue(at: now) {
-            if let waiting = waiters.remove(id) {
-                actions.append(.fail(waiting.waiter, .timedOut))
+        let queued: WaitQueue<Waiting>.Queued
+        do {
+            queued = try waiters.enqueue(Waiting(client: client, info: info, waiter: waiter),
+                                         deadline: now + timeout, lifecycle: lifecycle, now: now)
+        } catch {
+            switch error {
+            case .noWaiting: throw .maxClientsReached
+            case .full: throw .waitersLimitReached
+            case .notRunning: throw .notRunning
+            case .shutDown: throw .shutdown
             }
         }
-        return (actions, deadlines.first?.deadline)
+        var actions: [Action] = queued.beforeRun?.reports.map { .report($0) } ?? []
+        if queued.isEarliest { actions.append(.wakeDeadlineLoop) }
+        return .queued(queued.id, actions)
     }
 
-    /// Removes `client` and exactly its streams; the freed slot goes to the oldest waiter.
+    /// The outcome of the waiter queued under `id`, once it was resumed. - Complexity: O(1).
+    mutating func takeOutcome(_ id: UInt64) -> Result<UInt64, ClientManagerError>? {
+        outcomes.removeValue(forKey: id)
+    }
+
+    /// A queued caller was cancelled: removes whatever the core holds for it (its entry and
+    /// deadline, or an outcome it will not take). A no-op when there is nothing.
+    /// - Returns: whether its queue entry was removed.
+    /// - Complexity: O(log w).
+    @discardableResult
+    mutating func waiterCancelled(_ id: UInt64) -> Bool {
+        outcomes.removeValue(forKey: id)
+        return waiters.remove(id) != nil
+    }
+
+    /// The answer to the last ``Action/offer(_:)``: `claimed` when the waiter was claimed (it
+    /// gets the slot), false when its cancellation won (the slot goes to the next).
+    /// - Complexity: O(log w).
+    mutating func answerOffer(claimed: Bool) -> [Action] {
+        guard let id = offered, let waiting = waiters.remove(id) else { return [] }
+        offered = nil
+        var actions: [Action] = []
+        if claimed {
+            let registration = reregister(waiting.client, info: waiting.info)
+                ?? register(waiting.client, info: waiting.info)
+            outcomes[id] = .success(registration)
+            actions.append(.resume(waiting.waiter, id: id, rejection: nil))
+        }
+        return actions + offerSlot()
+    }
+
+    /// Fails every waiter whose deadline is at or before `now` with `timedOut`.
+    /// - Returns: the actions and the next deadline. - Complexity: O(k log w) for k timed out.
+    mutating func deadlinePassed(now: Duration) -> (actions: [Action], next: Duration?) {
+        let actions = waiters.popDue(at: now).map { fail($0.id, $0.element, .timedOut) }
+        return (actions, waiters.nextDeadline)
+    }
+
+    /// Removes `client` and exactly its streams; the freed slot is offered to the oldest waiter.
     /// Unknown clients are a no-op.
+    /// - Complexity: O(s) for its s streams.
     @inlinable
     package mutating func clientDisconnected(_ client: ClientID) -> (removed: Disconnection?, actions: [Action]) {
         guard let removed = remove(client) else { return (nil, []) }
-        return (removed, hasWaiters ? grantWaiters() : [])
+        return (removed, hasWaiters ? offerSlot() : [])
     }
 
-    /// The scope that registered `client` under `registration` ended: removes the client like
-    /// ``clientDisconnected(_:)`` only if that registration still owns it. When the client was
-    /// disconnected meanwhile, or registered again by another call, this is a no-op.
+    /// The scope that registered `client` under `registration` ended: removes it as
+    /// ``clientDisconnected(_:)`` does, only if that registration still owns it.
+    /// - Complexity: O(s).
     @inlinable
     mutating func registrationEnded(
         _ client: ClientID, registration: UInt64
@@ -256,26 +252,25 @@ package struct ClientManagerCore<
         return clientDisconnected(client)
     }
 
-    /// Removes every client for which `isAlive` returns false, with its streams.
-    mutating func prune(isAlive: (ClientID, ClientInfo) -> Bool) -> Removal {
-        var dead: [ClientID] = []
-        for (id, entry) in clients where !isAlive(id, entry.info) {
-            dead.append(id)
-        }
-        var removal = Removal()
+    /// Removes the clients in `dead` (those whose liveness check failed), with their streams.
+    /// - Returns: the actions (removals reported with reason `dead`) and how many were removed.
+    /// - Complexity: O(d + s) for d clients and their s streams.
+    mutating func removeDead(_ dead: [ClientID]) -> (removed: Int, actions: [Action]) {
+        var removed = 0
+        var streams = 0
         for id in dead {
-            guard let removed = remove(id) else { continue }
-            removal.clients += 1
-            removal.streams += removed.streams.count
+            guard let disconnection = remove(id) else { continue }
+            removed += 1
+            streams += disconnection.streams.count
         }
-        removal.actions = grantWaiters()
-        return removal
+        return (removed, [.report(.removed(removed, .dead)), .report(.event(.streamsRemoved, streams))] + offerSlot())
     }
 
     // MARK: Streams
 
     /// Opens `stream` for `client`. Opening a stream the client already has is a no-op.
     /// - Throws: `unknownClient`, `streamOwnedByAnotherClient`, `maxStreamsReached`, `shutdown`.
+    /// - Complexity: O(1).
     @inlinable
     package mutating func openStream(_ stream: StreamID, for client: ClientID) throws(ClientManagerError) {
         if case .shutDown = lifecycle { throw .shutdown }
@@ -290,7 +285,7 @@ package struct ClientManagerCore<
         owners[stream] = Owner(client: client, index: position)
     }
 
-    /// Closes `stream`. - Returns: false (a no-op) when it is not open.
+    /// Closes `stream`. - Returns: false (a no-op) when it is not open. - Complexity: O(1).
     @inlinable
     package mutating func closeStream(_ stream: StreamID) -> Bool {
         guard let owner = owners.removeValue(forKey: stream) else { return false }
@@ -305,17 +300,18 @@ package struct ClientManagerCore<
 
     // MARK: Limits
 
-    /// Sets the operator's limit. Raising it hands the new slots to waiters; lowering it keeps
+    /// Sets the operator's limit. Raising it offers the new slots to waiters; lowering it keeps
     /// every client and refuses newcomers until the count is under it.
+    /// - Throws: ``ConfigurationError`` when `limit < 1`. - Complexity: O(1).
     mutating func setBaseLimit(_ limit: Int) throws(ConfigurationError) -> [Action] {
         try budget.setBaseLimit(limit, field: "maximumClients")
-        return grantWaiters()
+        return offerSlot()
     }
 
-    /// Sets the pressure scale, with the same rules as ``setBaseLimit(_:)``.
+    /// Sets the pressure scale, with the rules of ``setBaseLimit(_:)``. - Complexity: O(1).
     mutating func setPressureScale(_ scale: Double) -> [Action] {
         budget.setPressureScale(scale)
-        return grantWaiters()
+        return offerSlot()
     }
 
     // MARK: Building blocks
@@ -347,30 +343,31 @@ package struct ClientManagerCore<
         return Disconnection(client: client, info: entry.info, streams: entry.streams)
     }
 
-    /// Hands free slots to the oldest waiters. A waiter whose client is connected already (it was
-    /// registered by another call while it waited) takes no slot: its info is updated.
+    /// Offers a free slot to the oldest waiter. A waiter whose client is connected already takes
+    /// no slot (its info is updated), so it is offered too.
     @usableFromInline
-    mutating func grantWaiters() -> [Action] {
-        guard !waiters.isEmpty else { return [] }
-        var actions: [Action] = []
-        while let (id, waiting) = waiters.first() {
-            let isConnected = clients[waiting.client] != nil
-            guard isConnected || clients.count < budget.effectiveLimit else { break }
-            _ = waiters.popFirst()
-            deadlines.remove(id)
-            // The waiter's cancellation won: skip it; its own call removes nothing more.
-            guard waiting.waiter.claim() else { continue }
-            let registration = reregister(waiting.client, info: waiting.info)
-                ?? register(waiting.client, info: waiting.info)
-            actions.append(.grant(waiting.waiter, registration: registration))
-        }
-        return actions
+    mutating func offerSlot() -> [Action] {
+        guard offered == nil, let (id, waiting) = waiters.first(),
+              clients[waiting.client] != nil || clients.count < budget.effectiveLimit
+        else { return [] }
+        offered = id
+        return [.offer(waiting.waiter)]
     }
 
-    /// Every broken invariant, described; empty when the state is consistent. O(n + s + w): for
-    /// tests, which check it after every step.
+    private mutating func fail(_ id: UInt64, _ waiting: Waiting, _ error: ClientManagerError) -> Action {
+        outcomes[id] = .failure(error)
+        return .resume(waiting.waiter, id: id, rejection: error.rejectionReason)
+    }
+
+    private mutating func failAllWaiters(_ error: ClientManagerError) -> [Action] {
+        offered = nil
+        return waiters.removeAll().map { fail($0.id, $0.element, error) }
+    }
+
+    /// Every broken invariant, described; empty when the state is consistent. For tests.
+    /// - Complexity: O(n + s + w).
     func invariantViolations() -> [String] {
-        var violations: [String] = []
+        var violations = waiters.invariantViolations()
         var listed = 0
         for (client, entry) in clients {
             listed += entry.streams.count
@@ -393,8 +390,8 @@ package struct ClientManagerCore<
         if !waiters.isEmpty && clients.count < budget.effectiveLimit {
             violations.append("\(waiters.count) waiters queued with a free slot")
         }
-        if deadlines.count != waiters.count {
-            violations.append("\(deadlines.count) deadlines for \(waiters.count) waiters")
+        if offered != nil {
+            violations.append("an offer is unanswered")
         }
         if lifecycle == .shutDown && !(clients.isEmpty && owners.isEmpty && waiters.isEmpty) {
             violations.append("entries left after shutdown")
@@ -403,10 +400,5 @@ package struct ClientManagerCore<
             violations.append("waiters queued after run() stopped")
         }
         return violations
-    }
-
-    private mutating func failAllWaiters(_ error: ClientManagerError) -> [Action] {
-        _ = deadlines.removeAll()
-        return waiters.removeAll().map { .fail($0.element.waiter, error) }
     }
 }

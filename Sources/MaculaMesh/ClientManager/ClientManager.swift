@@ -53,13 +53,8 @@ public final actor ClientManager<
     /// Tells whether a client is still alive; ``prune()`` removes those for which it returns false.
     public typealias LivenessCheck = @Sendable (ClientID, ClientInfo) -> Bool
 
-    // Performance: the actor is `final` and its hot path (connect, streams, disconnect, queries)
-    // is `@inlinable` over an `@usableFromInline` core, so the caller's module specializes it for
-    // the caller's own ID and info types. Without `final`, calls from outside go through the
-    // actor's vtable and run unspecialized generic code: measured 5-6x slower than a plain
-    // Dictionary, against 1.4x with it (macula-bench, `clients`).
     @usableFromInline
-    typealias Core = ClientManagerCore<ClientID, ClientInfo, StreamID, ClientSlotWaiter>
+    typealias Core = ClientManagerCore<ClientID, ClientInfo, StreamID>
 
     /// The name used in metrics: ``ClientManagerConfiguration/componentName``.
     public nonisolated let componentName: String
@@ -69,8 +64,7 @@ public final actor ClientManager<
 
     @usableFromInline var core: Core
     private let clock: ComponentClock
-    @usableFromInline let metrics: any MemoryMetrics
-    private let logHandler: any ComponentLogHandler
+    @usableFromInline let report: Reporter
     private let isAlive: LivenessCheck?
     private let signal = DeadlineSignal()
 
@@ -95,8 +89,7 @@ public final actor ClientManager<
         self.componentName = configuration.componentName
         self.configuration = configuration
         self.clock = ComponentClock(clock)
-        self.metrics = metrics
-        self.logHandler = log
+        self.report = Reporter(component: configuration.componentName, metrics: metrics, log: log)
         self.isAlive = isAlive
     }
 
@@ -179,7 +172,7 @@ public final actor ClientManager<
     @inlinable @discardableResult
     public func clientDisconnected(_ client: ClientID) -> Disconnection? {
         let (removed, actions) = core.clientDisconnected(client)
-        if let removed { recordRemoval(clients: 1, streams: removed.streams.count, reason: .disconnected) }
+        if let removed { recordDisconnection(removed) }
         if !actions.isEmpty { perform(actions) }
         return removed
     }
@@ -275,9 +268,7 @@ public final actor ClientManager<
     /// - Throws: ``ClientManagerError/alreadyRunning`` when another `run()` is active;
     ///   ``ClientManagerError/shutdown`` after ``shutdown()``. Cancellation is not an error.
     public func run() async throws(ClientManagerError) {
-        if case .started(let overdue?) = try core.runStarted(now: clock.now) {
-            logHandler.warnRunNotStarted(component: componentName, overdueBy: overdue)
-        }
+        perform(try core.runStarted(now: clock.now))
         await runDeadlineLoop(clock: clock, signal: signal) { now in
             let (actions, next) = core.deadlinePassed(now: now)
             perform(actions)
@@ -292,9 +283,7 @@ public final actor ClientManager<
     /// nothing.
     /// - Complexity: O(n + s + w) for n clients, s streams and w waiters.
     public func shutdown() {
-        let removal = core.shutdown()
-        recordRemoval(clients: removal.clients, streams: removal.streams, reason: .shutdown)
-        perform(removal.actions)
+        perform(core.shutdown())
     }
 
     // MARK: Internal
@@ -312,7 +301,7 @@ public final actor ClientManager<
             }
         }
         if Task.isCancelled { throw .cancelled }
-        let waiter = ClientSlotWaiter()
+        let waiter = Waiter()
         let admitted: Core.Admission
         do {
             admitted = try core.clientConnected(client, info: info, waiter: waiter, timeout: timeout, now: clock.now)
@@ -323,59 +312,54 @@ public final actor ClientManager<
         switch admitted {
         case .registered(let registration):
             return registration
-        case .queued(let id, let wakeDeadlineLoop, let beforeRun):
-            if wakeDeadlineLoop { signal.signal() }
-            if let beforeRun {
-                metrics.eventRecorded(.waitingForRun, count: 1, component: componentName)
-                if let overdue = beforeRun.overdueBy {
-                    logHandler.warnRunNotStarted(component: componentName, overdueBy: overdue)
-                }
+        case .queued(let id, let actions):
+            perform(actions)
+            guard await waiter.wait(), let outcome = core.takeOutcome(id) else {
+                // Resumed by its cancellation handler, outside the actor: remove what the core
+                // holds for it before returning.
+                core.waiterCancelled(id)
+                throw .cancelled
             }
-            switch await waiter.wait() {
-            case .connected(let registration):
-                return registration
-            case .failed(let error):
-                // A cancelled caller was resumed by its cancellation handler, outside the actor;
-                // remove its entry before returning so that it leaves nothing behind. For any
-                // other failure the core already removed it.
-                if error == .cancelled { core.waiterCancelled(id) }
-                throw error
-            }
+            return try outcome.get()
         }
     }
 
     /// The end of a `withClient` scope.
     private func registrationEnded(_ client: ClientID, registration: UInt64) {
         let (removed, actions) = core.registrationEnded(client, registration: registration)
-        if let removed { recordRemoval(clients: 1, streams: removed.streams.count, reason: .disconnected) }
+        if let removed { recordDisconnection(removed) }
         perform(actions)
     }
 
+    /// Carries out the core's actions, answering each offer at once.
     @usableFromInline
     func perform(_ actions: [Core.Action]) {
-        for action in actions {
-            switch action {
-            case .grant(let waiter, let registration):
-                // Claimed by the core, so this always delivers.
-                waiter.finish(.connected(registration: registration))
-            case .fail(let waiter, let error):
-                // False when the caller's cancellation won; its own call then reports `cancelled`.
-                if waiter.finish(.failed(error)) { recordRejection(error) }
+        var actions = actions
+        var index = 0
+        while index < actions.count {
+            switch actions[index] {
+            case .offer(let waiter):
+                actions += core.answerOffer(claimed: waiter.claim())
+            case .resume(let waiter, _, let rejection):
+                if waiter.finish(), let rejection { report(.rejected(rejection)) }
+            case .report(let item):
+                report(item)
+            case .wakeDeadlineLoop:
+                signal.signal()
             }
+            index += 1
         }
     }
 
     @usableFromInline
     func recordRejection(_ error: ClientManagerError) {
-        if let reason = error.rejectionReason {
-            metrics.requestRejected(reason: reason, component: componentName)
-        }
+        if let reason = error.rejectionReason { report(.rejected(reason)) }
     }
 
-    @inlinable
-    func recordRemoval(clients: Int, streams: Int, reason: RemovalReason) {
-        if clients > 0 { metrics.entriesRemoved(clients, reason: reason, component: componentName) }
-        if streams > 0 { metrics.eventRecorded(.streamsRemoved, count: streams, component: componentName) }
+    @usableFromInline
+    func recordDisconnection(_ removed: Disconnection) {
+        report(.removed(1, .disconnected))
+        report(.event(.streamsRemoved, removed.streams.count))
     }
 }
 
@@ -387,10 +371,9 @@ extension ClientManager {
     /// one-time ``ComponentLogEvent/Kind/runNotStarted`` warning.
     /// - Complexity: O(1).
     public func memoryUsage() -> MemoryUsage {
-        if core.awaitsRun, let overdue = core.checkOverdueBeforeRun(now: clock.now) {
-            logHandler.warnRunNotStarted(component: componentName, overdueBy: overdue)
-        }
-        return core.usage
+        let (usage, warning) = core.usage(now: clock.now)
+        if let warning { report(warning) }
+        return usage
     }
 
     /// Sets the operator's client limit. Raising it hands the new slots to waiters at once.
@@ -416,9 +399,8 @@ extension ClientManager {
     /// - Complexity: O(n) checks for n clients, plus O(s) for the s streams removed.
     public func prune() -> Int {
         guard let isAlive else { return 0 }
-        let removal = core.prune(isAlive: isAlive)
-        recordRemoval(clients: removal.clients, streams: removal.streams, reason: .dead)
-        perform(removal.actions)
-        return removal.clients
+        let (removed, actions) = core.removeDead(core.connected.filter { !isAlive($0.0, $0.1) }.map(\.0))
+        perform(actions)
+        return removed
     }
 }

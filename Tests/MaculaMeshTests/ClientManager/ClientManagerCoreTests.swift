@@ -1,26 +1,6 @@
 @testable import MaculaMesh
 import Testing
 
-/// Names the actions, for assertions: `grant a`, `fail b timedOut`.
-private func names(_ actions: [TestClientCore.Action]) -> [String] {
-    actions.map { action in
-        switch action {
-        case .grant(let waiter, _): "grant \(waiter.name)"
-        case .fail(let waiter, let error): "fail \(waiter.name) \(label(error))"
-        }
-    }
-}
-
-private func label(_ error: ClientManagerError) -> String {
-    switch error {
-    case .timedOut: "timedOut"
-    case .notRunning: "notRunning"
-    case .shutdown: "shutdown"
-    case .cancelled: "cancelled"
-    default: "\(error)"
-    }
-}
-
 private func makeCore(
     maximumClients: Int = 3, maximumStreamsPerClient: Int = 4, maximumWaiters: Int = 3, running: Bool = true
 ) throws -> TestClientCore {
@@ -35,11 +15,11 @@ private func makeCore(
 
 /// Queues `waiter` for `client` and returns its queue ID.
 private func queue(
-    _ core: inout TestClientCore, _ client: String, _ waiter: ClientsFakeWaiter, deadline: Int,
+    _ core: inout TestClientCore, _ client: String, _ waiter: Waiter, deadline: Int,
     sourceLocation: SourceLocation = #_sourceLocation
 ) throws -> UInt64 {
     let admission = try core.clientConnected(client, info: client, waiter: waiter, timeout: .seconds(deadline), now: .zero)
-    guard case .queued(let id, _, _) = admission else {
+    guard case .queued(let id, _) = admission else {
         Issue.record("expected \(client) to be queued, got \(admission)", sourceLocation: sourceLocation)
         return 0
     }
@@ -211,7 +191,7 @@ struct ClientManagerCoreTests {
         var early = try makeCore(maximumClients: 1, running: false)
         _ = try early.clientConnected("a", info: "a")
         let admission = try early.clientConnected("b", info: "b", waiter: ClientsFakeWaiter(), timeout: .seconds(10), now: .zero)
-        #expect(admission == .queued(id: 1, wakeDeadlineLoop: true, beforeRun: AcceptedBeforeRun(overdueBy: nil)))
+        #expect(admission.summary == "queued 1 waiting_for_run wake")
         early.expectConsistent()
 
         var stopped = try makeCore(maximumClients: 1)
@@ -222,7 +202,7 @@ struct ClientManagerCoreTests {
         }
         // With a free slot it does not need run().
         var free = try makeCore(maximumClients: 1, running: false)
-        #expect(try free.clientConnected("a", info: "a", waiter: ClientsFakeWaiter(), timeout: .seconds(10), now: .zero) == .registered(1))
+        #expect(try free.clientConnected("a", info: "a", waiter: ClientsFakeWaiter(), timeout: .seconds(10), now: .zero).summary == "registered 1")
 
         var noWaiting = try makeCore(maximumClients: 1, maximumWaiters: 0)
         _ = try noWaiting.clientConnected("a", info: "a")
@@ -261,12 +241,12 @@ struct ClientManagerCoreTests {
         _ = try queue(&core, "d", w2, deadline: 10)
         _ = try queue(&core, "e", w3, deadline: 20)
 
-        #expect(names(core.clientDisconnected("a").actions) == ["grant w1"])
+        #expect(core.settle(core.clientDisconnected("a").actions) == ["grant w1"])
         #expect(core.isConnected("c"))
         // A newcomer may not take a slot while callers wait, even for an instant.
         #expect(throws: ClientManagerError.maxClientsReached) { try core.clientConnected("z", info: "z") }
-        #expect(names(core.clientDisconnected("b").actions) == ["grant w2"])
-        #expect(names(core.clientDisconnected("c").actions) == ["grant w3"])
+        #expect(core.settle(core.clientDisconnected("b").actions) == ["grant w2"])
+        #expect(core.settle(core.clientDisconnected("c").actions) == ["grant w3"])
         #expect(Set(["d", "e"]).allSatisfy(core.isConnected))
         #expect(core.waiterCount == 0)
         #expect(core.nextDeadline == nil)
@@ -281,7 +261,7 @@ struct ClientManagerCoreTests {
         let id1 = try queue(&core, "b", w1, deadline: 10)
         _ = try queue(&core, "c", w2, deadline: 10)
         w1.cancel()  // the cancellation handler ran; the caller has not re-entered the actor yet
-        #expect(names(core.clientDisconnected("a").actions) == ["grant w2"])
+        #expect(core.settle(core.clientDisconnected("a").actions) == ["grant w2"])
         #expect(!core.isConnected("b"))
         #expect(core.isConnected("c"))
         // The cancelled caller's own clean-up finds nothing left.
@@ -310,13 +290,13 @@ struct ClientManagerCoreTests {
             try core.clientConnected(client, info: client, waiter: ClientsFakeWaiter(client), timeout: .seconds(deadline), now: .zero)
         }
         // Only a deadline earlier than every other wakes the loop.
-        #expect(admissions.map { if case .queued(_, let wake, _) = $0 { wake } else { false } } == [true, true, false])
+        #expect(admissions.map(\.wakesDeadlineLoop) == [true, true, false])
         #expect(core.nextDeadline == .seconds(10))
         var (actions, next) = core.deadlinePassed(now: .seconds(9))
         #expect(actions.isEmpty)
         #expect(next == .seconds(10))
         (actions, next) = core.deadlinePassed(now: .seconds(20))
-        #expect(names(actions) == ["fail c timedOut", "fail b timedOut"])
+        #expect(core.settle(actions) == ["fail c timedOut", "fail b timedOut"])
         #expect(next == .seconds(30))
         #expect(core.waiterCount == 1)
         core.expectConsistent()
@@ -331,7 +311,7 @@ struct ClientManagerCoreTests {
         _ = try queue(&core, "b", w2, deadline: 10)
         _ = try queue(&core, "c", w3, deadline: 10)
         // One slot: w1 registers b, w2 finds b connected and updates it, w3 keeps waiting.
-        #expect(names(core.clientDisconnected("a").actions) == ["grant w1", "grant w2"])
+        #expect(core.settle(core.clientDisconnected("a").actions) == ["grant w1", "grant w2"])
         #expect(core.clientCount == 1)
         #expect(core.waiterCount == 1)
         core.expectConsistent()
@@ -365,8 +345,8 @@ struct ClientManagerCoreTests {
         let (w1, w2) = (ClientsFakeWaiter("w1"), ClientsFakeWaiter("w2"))
         _ = try queue(&core, "b", w1, deadline: 10)
         _ = try queue(&core, "c", w2, deadline: 10)
-        #expect(names(core.setPressureScale(0.2)) == ["grant w1"])
-        #expect(names(try core.setBaseLimit(30)) == ["grant w2"])
+        #expect(core.settle(core.setPressureScale(0.2)) == ["grant w1"])
+        #expect(core.settle(try core.setBaseLimit(30)) == ["grant w2"])
         #expect(core.clientCount == 3)
         core.expectConsistent()
     }
@@ -383,7 +363,7 @@ struct ClientManagerCoreTests {
         let removal = core.prune { client, _ in client == "a" }
         #expect(removal.clients == 2)
         #expect(removal.streams == 2)
-        #expect(names(removal.actions) == ["grant w"])
+        #expect(removal.actions == ["grant w"])
         #expect(Set(["a", "d"]).allSatisfy(core.isConnected))
         #expect(core.streamCount == 1)
         core.expectConsistent()
@@ -397,7 +377,7 @@ struct ClientManagerCoreTests {
         #expect(throws: ClientManagerError.alreadyRunning) { try core.runStarted(now: .zero) }
         _ = try core.clientConnected("a", info: "a")
         _ = try queue(&core, "b", ClientsFakeWaiter("w"), deadline: 10)
-        #expect(names(core.runStopped()) == ["fail w notRunning"])
+        #expect(core.settle(core.runStopped()) == ["fail w notRunning"])
         #expect(core.waiterCount == 0)
         #expect(core.nextDeadline == nil)
         #expect(core.lifecycle == .stopped)
@@ -411,16 +391,16 @@ struct ClientManagerCoreTests {
         _ = try core.clientConnected("a", info: "a")
         try core.openStream(1, for: "a")
         _ = try queue(&core, "b", ClientsFakeWaiter("w"), deadline: 10)
-        let removal = core.shutdown()
+        let removal = core.shutdownCounting()
         #expect(removal.clients == 1)
         #expect(removal.streams == 1)
-        #expect(names(removal.actions) == ["fail w shutdown"])
+        #expect(removal.actions == ["fail w shutdown"])
         core.expectConsistent()
         #expect(throws: ClientManagerError.shutdown) { try core.clientConnected("c", info: "c") }
         #expect(throws: ClientManagerError.shutdown) { try core.openStream(2, for: "a") }
         #expect(throws: ClientManagerError.shutdown) { try core.runStarted(now: .zero) }
         #expect(core.clientDisconnected("a").removed == nil)
-        let again = core.shutdown()
+        let again = core.shutdownCounting()
         #expect(again.clients == 0 && again.streams == 0 && again.actions.isEmpty)
         #expect(core.runStopped().isEmpty)
         #expect(core.lifecycle == .shutDown)

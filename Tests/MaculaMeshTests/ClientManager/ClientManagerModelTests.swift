@@ -9,7 +9,7 @@ private struct ClientsModel {
         var client: String
         var info: String
         var deadline: Int
-        var waiter: ClientsFakeWaiter
+        var waiter: Waiter
         var cancelled = false
     }
 
@@ -99,16 +99,7 @@ private struct ClientsModel {
     mutating func deadlinePassed(_ now: Int) -> [String] {
         let due = queue.filter { $0.deadline <= now }.sorted { ($0.deadline, $0.id) < ($1.deadline, $1.id) }
         queue.removeAll { $0.deadline <= now }
-        return due.map { "fail \($0.waiter.name) \(ClientManagerError.timedOut)" }
-    }
-}
-
-private func names(_ actions: [TestClientCore.Action]) -> [String] {
-    actions.map { action in
-        switch action {
-        case .grant(let waiter, _): "grant \(waiter.name)"
-        case .fail(let waiter, let error): "fail \(waiter.name) \(error)"
-        }
+        return due.map { "fail \($0.waiter.name) timedOut" }
     }
 }
 
@@ -159,10 +150,11 @@ struct ClientManagerModelTests {
                     try core.clientConnected(client, info: info, waiter: waiter, timeout: .seconds(deadline - now), now: .seconds(now))
                 }
                 var waiting = ClientsModel.Waiting(id: 0, client: client, info: info, deadline: deadline, waiter: waiter)
-                if case .success(.queued(let id, _, let beforeRun)) = coreResult {
+                if case .success(.queued(let id, let actions)) = coreResult {
                     waiting.id = id
-                    let expected = model.beforeRun(now: now)
-                    #expect(beforeRun == expected, "step \(step): accepted before run() as \(String(describing: beforeRun)), model \(String(describing: expected))")
+                    let reports = TestClientCore.reports(actions)
+                    let expected = model.beforeRun(now: now)?.reports ?? []
+                    #expect(reports == expected, "step \(step): accepted before run() with \(reports), model \(expected)")
                 }
                 let modelResult = model.connectWaiting(client, info, waiting)
                 switch (coreResult, modelResult) {
@@ -176,7 +168,7 @@ struct ClientManagerModelTests {
                 let (removed, actions) = core.clientDisconnected(client)
                 let owned = model.remove(client)
                 #expect(removed.map { Set($0.streams) } == owned, "step \(step): disconnect \(client)")
-                coreActions = names(actions)
+                coreActions = core.settle(actions)
                 modelActions = owned == nil ? [] : model.grant()
             case 38..<44:
                 label = "registrationEnded"
@@ -185,7 +177,7 @@ struct ClientManagerModelTests {
                 var owned: Set<Int>?
                 if model.clients[owner]?.registration == registration { owned = model.remove(owner) }
                 #expect(removed.map { Set($0.streams) } == owned, "step \(step): registrationEnded \(owner)")
-                coreActions = names(actions)
+                coreActions = core.settle(actions)
                 modelActions = owned == nil ? [] : model.grant()
             case 44..<64:
                 label = "openStream"
@@ -218,20 +210,20 @@ struct ClientManagerModelTests {
                 // Only a running run() enforces the deadlines.
                 if model.running {
                     let (actions, next) = core.deadlinePassed(now: .seconds(now))
-                    coreActions = names(actions)
+                    coreActions = core.settle(actions)
                     modelActions = model.deadlinePassed(now)
                     #expect(next == model.queue.map(\.deadline).min().map { .seconds($0) }, "step \(step)")
                 }
             case 90..<93:
                 label = "setLimit"
                 let limit = Int.random(in: 1...7, using: &random)
-                coreActions = names(try core.setBaseLimit(limit))
+                coreActions = core.settle(try core.setBaseLimit(limit))
                 model.baseLimit = limit
                 modelActions = model.grant()
             case 93..<95:
                 label = "pressure"
                 model.halved.toggle()
-                coreActions = names(core.setPressureScale(model.halved ? 0.5 : 1))
+                coreActions = core.settle(core.setPressureScale(model.halved ? 0.5 : 1))
                 modelActions = model.grant()
             case 95..<97:
                 label = "prune"
@@ -246,22 +238,22 @@ struct ClientManagerModelTests {
                     }
                 }
                 #expect(removal.clients == removedClients && removal.streams == removedStreams, "step \(step): prune")
-                coreActions = names(removal.actions)
+                coreActions = removal.actions
                 modelActions = model.grant()
             default:
                 label = "runToggle"
                 if model.running {
-                    coreActions = names(core.runStopped())
-                    modelActions = model.queue.map { "fail \($0.waiter.name) \(ClientManagerError.notRunning)" }
+                    coreActions = core.settle(core.runStopped())
+                    modelActions = model.queue.map { "fail \($0.waiter.name) notRunning" }
                     model.queue.removeAll()
                     model.running = false
                 } else {
                     let expected = model.overdue(now: now)
-                    #expect(try core.runStarted(now: .seconds(now)) == .started(overdueBy: expected), "step \(step): runStarted")
+                    #expect(TestClientCore.reports(try core.runStarted(now: .seconds(now))) == (expected.map { [Report.runNotStarted(overdueBy: $0)] } ?? []), "step \(step): runStarted")
                     model.running = true
                     model.everStarted = true
                     // run()'s first turn fires whatever is due.
-                    coreActions = names(core.deadlinePassed(now: .seconds(now)).actions)
+                    coreActions = core.settle(core.deadlinePassed(now: .seconds(now)).actions)
                     modelActions = model.deadlinePassed(now)
                 }
             }
@@ -279,7 +271,7 @@ struct ClientManagerModelTests {
         #expect(counts.values.allSatisfy { $0 > 50 }, "\(counts)")
         #expect(core.usage.highWaterMark >= 5)
 
-        let removal = core.shutdown()
+        let removal = core.shutdownCounting()
         #expect(removal.clients == model.clients.count)
         #expect(removal.streams == model.streams.count)
         #expect(core.clientCount == 0 && core.streamCount == 0 && core.waiterCount == 0)

@@ -6,31 +6,119 @@ import Testing
 /// The manager the actor tests use: string client IDs and infos, integer stream IDs.
 typealias TestClientManager = ClientManager<String, String, Int>
 
-/// The core with integer instants and fake waiters, for synchronous tests.
-typealias TestClientCore = ClientManagerCore<String, String, Int, ClientsFakeWaiter>
+/// The core, for synchronous tests.
+typealias TestClientCore = ClientManagerCore<String, String, Int>
 
 typealias ClientsRandom = SplitMix64
 
-/// A waiter for core tests: claimable unless its caller was "cancelled".
-final class ClientsFakeWaiter: ClientSlotClaimable {
-    private enum State { case waiting, claimed, cancelled }
-    private let state = LockedState(State.waiting)
-    let name: String
+private let waiterNames = LockedState<[ObjectIdentifier: String]>([:])
 
-    init(_ name: String = "") { self.name = name }
+/// A kit waiter with a name, for core tests. Cancel it with `cancel()` (what its caller's
+/// cancellation handler does): a later offer's claim then fails.
+func ClientsFakeWaiter(_ name: String = "") -> Waiter {
+    let waiter = Waiter()
+    waiterNames.withLock { $0[ObjectIdentifier(waiter)] = name }
+    return waiter
+}
 
-    func claim() -> Bool {
-        state.withLock { state in
-            guard state == .waiting else { return false }
-            state = .claimed
-            return true
+extension Waiter {
+    var name: String { waiterNames.withLock { $0[ObjectIdentifier(self)] ?? "?" } }
+}
+
+/// A short name for an error in action names.
+func clientsLabel(_ error: ClientManagerError) -> String {
+    switch error {
+    case .timedOut: "timedOut"
+    case .notRunning: "notRunning"
+    case .shutdown: "shutdown"
+    case .cancelled: "cancelled"
+    default: "\(error)"
+    }
+}
+
+extension ClientManagerCore where ClientID == String, ClientInfo == String, StreamID == Int {
+    /// What a removal reported, for assertions.
+    struct Removal {
+        var clients = 0
+        var streams = 0
+        var actions: [String] = []
+    }
+
+    /// Carries out `actions` as the actor does (answers offers with the waiter's claim; the woken
+    /// caller takes its outcome) and names what the waiters got: `grant w1`, `fail w2 timedOut`.
+    mutating func settle(_ actions: [Action]) -> [String] {
+        settleCounting(actions).actions
+    }
+
+    /// ``settle(_:)``, also summing the removals and removed streams reported.
+    mutating func settleCounting(_ actions: [Action]) -> Removal {
+        var removal = Removal()
+        var pending = actions
+        var index = 0
+        while index < pending.count {
+            switch pending[index] {
+            case .offer(let waiter):
+                pending += answerOffer(claimed: waiter.claim())
+            case .resume(let waiter, let id, _):
+                // Named whether or not the caller's cancellation won (then its own call cleans up).
+                let delivered = waiter.finish()
+                defer { if !delivered { waiterCancelled(id) } }
+                switch takeOutcome(id) {
+                case .success?: removal.actions.append("grant \(waiter.name)")
+                case .failure(let error)?: removal.actions.append("fail \(waiter.name) \(clientsLabel(error))")
+                case nil: removal.actions.append("nothing for \(waiter.name)")
+                }
+            case .report(.removed(let count, _)):
+                removal.clients += count
+            case .report(.event(.streamsRemoved, let count)):
+                removal.streams += count
+            case .report, .wakeDeadlineLoop:
+                break
+            }
+            index += 1
+        }
+        return removal
+    }
+
+    /// The actor's `prune()`: the clients for which `isAlive` fails are removed.
+    mutating func prune(isAlive: (String, String) -> Bool) -> Removal {
+        settleCounting(removeDead(connected.filter { !isAlive($0.0, $0.1) }.map(\.0)).actions)
+    }
+
+    /// `shutdown()`, settled.
+    mutating func shutdownCounting() -> Removal {
+        settleCounting(shutdown())
+    }
+
+    /// The reports among `actions`.
+    static func reports(_ actions: [Action]) -> [Report] {
+        actions.compactMap { if case .report(let report) = $0 { report } else { nil } }
+    }
+
+    var usage: MemoryUsage { budget.usage(size: clientCount) }
+}
+
+extension ClientManagerCore.Admission {
+    /// `registered 1`, or `queued 2` followed by its actions: `waiting_for_run`, `overdue 3.0 seconds`, `wake`.
+    var summary: String {
+        switch self {
+        case .registered(let registration): return "registered \(registration)"
+        case .queued(let id, let actions):
+            return (["queued \(id)"] + actions.map { action in
+                switch action {
+                case .report(.event(let event, _)): "\(event)"
+                case .report(.runNotStarted(let overdueBy)): "overdue \(overdueBy)"
+                case .wakeDeadlineLoop: "wake"
+                default: "other"
+                }
+            }).joined(separator: " ")
         }
     }
 
-    /// The caller's cancellation handler ran: a later claim fails.
-    func cancel() { state.withLock { if $0 == .waiting { $0 = .cancelled } } }
-
-    var isClaimed: Bool { state.withLock { $0 == .claimed } }
+    var wakesDeadlineLoop: Bool {
+        guard case .queued(_, let actions) = self else { return false }
+        return actions.contains { if case .wakeDeadlineLoop = $0 { true } else { false } }
+    }
 }
 
 /// A counter shared by many tasks.

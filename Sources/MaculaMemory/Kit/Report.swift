@@ -1,0 +1,47 @@
+/// What a core asks its actor to report: the one vocabulary every component's actions share, so
+/// that metrics and the shared log warning are reported one way everywhere.
+@usableFromInline @frozen
+package enum Report: Sendable, Hashable {
+    /// `count` entries left, for `reason`.
+    case removed(Int, RemovalReason)
+    /// One request was refused, for `reason`.
+    case rejected(RejectionReason)
+    /// `count` occurrences of `event`.
+    case event(MemoryEvent, Int)
+    /// Work accepted before `run()` started is past its deadline by this much (logged once).
+    case runNotStarted(overdueBy: Duration)
+}
+
+/// Where an actor sends a core's ``Report``s: its metrics hook and log handler, under its name.
+@usableFromInline
+package struct Reporter: Sendable {
+    package let component: String
+    package let metrics: any MemoryMetrics
+    package let log: any ComponentLogHandler
+
+    package init(component: String, metrics: any MemoryMetrics, log: any ComponentLogHandler) {
+        self.component = component
+        self.metrics = metrics
+        self.log = log
+    }
+
+    /// Reports `report`; a count of zero reports nothing. - Complexity: O(1).
+    @usableFromInline
+    package func callAsFunction(_ report: Report) {
+        switch report {
+        case .removed(let count, let reason):
+            if count > 0 { metrics.entriesRemoved(count, reason: reason, component: component) }
+        case .rejected(let reason):
+            metrics.requestRejected(reason: reason, component: component)
+        case .event(let event, let count):
+            if count > 0 { metrics.eventRecorded(event, count: count, component: component) }
+        case .runNotStarted(let overdueBy):
+            log.warnRunNotStarted(component: component, overdueBy: overdueBy)
+        }
+    }
+
+    /// Reports each of `reports` in order. - Complexity: O(k) for k reports.
+    package func callAsFunction(_ reports: some Sequence<Report>) {
+        for report in reports { self(report) }
+    }
+}
