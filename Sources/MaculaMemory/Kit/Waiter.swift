@@ -1,98 +1,138 @@
-/// One suspended caller of a component: woken exactly once, either by the component
-/// (``finish()``) or by its task's cancellation, whichever comes first.
-///
-/// The outcome never passes through the waiter: the component keeps it under the caller's ID until
-/// the caller, resumed on the component's actor, takes it. A core may store a waiter as an opaque
-/// value and return it in an action; only the actor calls its methods.
-///
-/// States: open (not yet suspended or suspended) → claimed → finished, or open → cancelled. A
-/// cancelled caller is resumed at once by its cancellation handler and must, back on the actor,
-/// remove what the component holds for it before it returns.
-@usableFromInline
-package final class Waiter: Sendable {
-    private enum State: Sendable {
-        /// Neither finished nor cancelled; the continuation is set once the caller suspends.
-        case open(CheckedContinuation<Bool, Never>?)
-        /// Claimed by the component: cancellation can no longer win.
-        case claimed(CheckedContinuation<Bool, Never>?)
-        /// Finished before the caller suspended.
-        case finished
-        /// Cancelled before the caller suspended.
-        case cancelled
-        /// Resumed; nothing more can happen.
-        case done
-    }
+import Synchronization
 
-    private let state = LockedState(State.open(nil))
+/// The states of a ``Waiter``, as the byte its atomic holds.
+private enum WaiterState {
+    static let open: UInt8 = 0
+    static let openWaiting: UInt8 = 1
+    static let claimed: UInt8 = 2
+    static let claimedWaiting: UInt8 = 3
+    static let finished: UInt8 = 4
+    static let cancelled: UInt8 = 5
+    static let done: UInt8 = 6
+}
+
+/// One suspended caller of a component: resumed exactly once, with its outcome by the component
+/// (``finish(_:)``) or with nil by its task's cancellation, whichever comes first.
+///
+/// A core may store a waiter as an opaque value and return it in an action; only the actor calls
+/// its methods. A cancelled caller is resumed at once by its cancellation handler, outside the
+/// actor, and must, back on the actor, remove what the component holds for it before it returns.
+///
+/// States: open → claimed (cancellation can no longer win) → finished, or open → cancelled; each
+/// of open and claimed also records whether the caller has suspended yet.
+///
+/// Memory: one allocation (the object) per waiting caller; no lock.
+@usableFromInline
+package final class Waiter<Outcome: Sendable>: @unchecked Sendable {
+    // @unchecked Sendable is safe: `continuation` is written only by `wait()` before the
+    // acquiring-and-releasing exchange that publishes it (open → openWaiting, claimed →
+    // claimedWaiting), and read only by the one party whose exchange then moves the state to
+    // `done`. `outcome` is written only by `finish(_:)` (the actor, one caller at a time) before
+    // the exchange that publishes `finished`, and read only by `wait()` after it observed
+    // `finished`. Every other access goes through `state`, an atomic.
+    private let state = Atomic<UInt8>(WaiterState.open)
+    private var continuation: UnsafeContinuation<Outcome?, Never>?
+    private var outcome: Outcome?
 
     package init() {}
 
     /// Takes the waiter for an outcome the component is about to produce: afterwards the caller's
-    /// cancellation cannot win, and ``finish()`` will deliver.
-    /// - Returns: false when the cancellation won first, or the waiter was already claimed or settled.
+    /// cancellation cannot win, and ``finish(_:)`` delivers.
+    /// - Returns: false when the cancellation won first, or it was already claimed or finished.
     /// - Complexity: O(1).
     package func claim() -> Bool {
-        state.withLock { state in
-            guard case .open(let continuation) = state else { return false }
-            state = .claimed(continuation)
-            return true
+        var current = state.load(ordering: .acquiring)
+        while true {
+            let next: UInt8
+            switch current {
+            case WaiterState.open: next = WaiterState.claimed
+            case WaiterState.openWaiting: next = WaiterState.claimedWaiting
+            default: return false
+            }
+            let (exchanged, original) = state.compareExchange(
+                expected: current, desired: next, ordering: .acquiringAndReleasing)
+            if exchanged { return true }
+            current = original
         }
     }
 
-    /// Wakes the caller: its outcome is ready.
-    /// - Returns: false when the caller's cancellation won; it will not take the outcome, and the
-    ///   component undoes whatever the outcome held.
+    /// Resumes the caller with `outcome`.
+    /// - Returns: false when the caller's cancellation won (it gets nil and the component undoes
+    ///   whatever `outcome` held), or it was already finished.
     /// - Complexity: O(1).
     @discardableResult
-    package func finish() -> Bool {
-        let (delivered, continuation) = state.withLock { state -> (Bool, CheckedContinuation<Bool, Never>?) in
-            switch state {
-            case .open(let continuation), .claimed(let continuation):
-                state = continuation == nil ? .finished : .done
-                return (true, continuation)
-            case .finished, .cancelled, .done:
-                return (false, nil)
+    package func finish(_ outcome: Outcome) -> Bool {
+        var current = state.load(ordering: .acquiring)
+        while true {
+            switch current {
+            case WaiterState.open, WaiterState.claimed:
+                self.outcome = outcome
+                let (exchanged, original) = state.compareExchange(
+                    expected: current, desired: WaiterState.finished, ordering: .acquiringAndReleasing)
+                if exchanged { return true }
+                current = original
+            case WaiterState.openWaiting, WaiterState.claimedWaiting:
+                let (exchanged, original) = state.compareExchange(
+                    expected: current, desired: WaiterState.done, ordering: .acquiringAndReleasing)
+                if exchanged {
+                    let continuation = self.continuation.take()
+                    continuation?.resume(returning: outcome)
+                    return true
+                }
+                current = original
+            default:
+                return false
             }
         }
-        continuation?.resume(returning: true)
-        return delivered
     }
 
-    /// The caller's task was cancelled: wake it with "cancelled" unless it is claimed or settled.
+    /// The caller's task was cancelled: resume it with nil unless it is claimed or finished.
     /// - Complexity: O(1).
     package func cancel() {
-        let continuation = state.withLock { state -> CheckedContinuation<Bool, Never>? in
-            guard case .open(let continuation) = state else { return nil }
-            state = continuation == nil ? .cancelled : .done
-            return continuation
+        var current = state.load(ordering: .acquiring)
+        while true {
+            let next: UInt8
+            switch current {
+            case WaiterState.open: next = WaiterState.cancelled
+            case WaiterState.openWaiting: next = WaiterState.done
+            default: return
+            }
+            let (exchanged, original) = state.compareExchange(
+                expected: current, desired: next, ordering: .acquiringAndReleasing)
+            if exchanged {
+                if next == WaiterState.done { continuation.take()?.resume(returning: nil) }
+                return
+            }
+            current = original
         }
-        continuation?.resume(returning: false)
     }
 
-    /// Suspends until the outcome is ready (true) or the task is cancelled (false); returns at once
-    /// when either already happened. Called once per waiter; a second call returns false.
-    package func wait(isolation: isolated (any Actor)? = #isolation) async -> Bool {
+    /// Suspends until the outcome arrives, or returns nil when the task is cancelled first; returns
+    /// at once when either already happened. Called once per waiter; a later call returns nil.
+    package func wait() async -> Outcome? {
         await withTaskCancellationHandler {
-            await withCheckedContinuation(isolation: isolation) { (continuation: CheckedContinuation<Bool, Never>) in
-                let ready = state.withLock { state -> Bool? in
-                    switch state {
-                    case .open(nil):
-                        state = .open(continuation)
-                        return nil
-                    case .claimed(nil):
-                        state = .claimed(continuation)
-                        return nil
-                    case .finished:
-                        state = .done
-                        return true
-                    case .cancelled:
-                        state = .done
-                        return false
-                    case .open(.some), .claimed(.some), .done:
-                        return false
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<Outcome?, Never>) in
+                var current = state.load(ordering: .acquiring)
+                while true {
+                    let next: UInt8
+                    switch current {
+                    case WaiterState.open: next = WaiterState.openWaiting
+                    case WaiterState.claimed: next = WaiterState.claimedWaiting
+                    case WaiterState.finished:
+                        state.store(WaiterState.done, ordering: .releasing)
+                        continuation.resume(returning: outcome.take())
+                        return
+                    default:
+                        continuation.resume(returning: nil)
+                        return
                     }
+                    self.continuation = continuation
+                    let (exchanged, original) = state.compareExchange(
+                        expected: current, desired: next, ordering: .acquiringAndReleasing)
+                    if exchanged { return }
+                    self.continuation = nil
+                    current = original
                 }
-                if let ready { continuation.resume(returning: ready) }
             }
         } onCancel: {
             cancel()

@@ -44,10 +44,13 @@ package struct ClientManagerCore<
         }
     }
 
+    /// A waiting caller's outcome: its registration, or why it got none.
+    @usableFromInline package typealias Outcome = Result<UInt64, ClientManagerError>
+
     struct Waiting: Sendable {
         var client: ClientID
         var info: ClientInfo
-        var waiter: Waiter
+        var waiter: Waiter<Outcome>
     }
 
     /// What the actor must do, in order.
@@ -55,10 +58,9 @@ package struct ClientManagerCore<
     package enum Action: Sendable {
         /// The oldest waiter may take a freed slot: ``Waiter/claim()`` it, then call
         /// ``answerOffer(claimed:)`` with the result. Always the last action of a list.
-        case offer(Waiter)
-        /// Wake the waiter; its outcome (``takeOutcome(_:)``) is ready. When ``Waiter/finish()``
-        /// returns true, report `rejection` (if any).
-        case resume(Waiter, id: UInt64, rejection: RejectionReason?)
+        case offer(Waiter<Outcome>)
+        /// Finish the waiter with `outcome`; when that delivers, report `rejection` (if any).
+        case resume(Waiter<Outcome>, Outcome, rejection: RejectionReason?)
         /// Report to metrics or the log.
         case report(Report)
         /// A deadline earlier than every other appeared: wake the deadline loop.
@@ -69,7 +71,7 @@ package struct ClientManagerCore<
     package enum Admission: Sendable {
         /// Registered at once.
         case registered(UInt64)
-        /// Queued under this ID; wait, then take the outcome.
+        /// Queued under this ID: wait.
         case queued(UInt64, [Action])
     }
 
@@ -80,7 +82,6 @@ package struct ClientManagerCore<
     @usableFromInline var clients: [ClientID: Client] = [:]
     @usableFromInline var owners: [StreamID: Owner] = [:]
     private var waiters: WaitQueue<Waiting>
-    private var outcomes: [UInt64: Result<UInt64, ClientManagerError>] = [:]
     private var offered: UInt64?
     @usableFromInline var lastRegistration: UInt64 = 0
 
@@ -172,7 +173,7 @@ package struct ClientManagerCore<
     ///   a `run()` has stopped; `shutdown`.
     /// - Complexity: O(log w) for w waiters.
     mutating func clientConnected(
-        _ client: ClientID, info: ClientInfo, waiter: Waiter, timeout: Duration, now: Duration
+        _ client: ClientID, info: ClientInfo, waiter: Waiter<Outcome>, timeout: Duration, now: Duration
     ) throws(ClientManagerError) -> Admission {
         if case .shutDown = lifecycle { throw .shutdown }
         if let registration = reregister(client, info: info) { return .registered(registration) }
@@ -194,19 +195,13 @@ package struct ClientManagerCore<
         return .queued(queued.id, actions)
     }
 
-    /// The outcome of the waiter queued under `id`, once it was resumed. - Complexity: O(1).
-    mutating func takeOutcome(_ id: UInt64) -> Result<UInt64, ClientManagerError>? {
-        outcomes.removeValue(forKey: id)
-    }
-
-    /// A queued caller was cancelled: removes whatever the core holds for it (its entry and
-    /// deadline, or an outcome it will not take). A no-op when there is nothing.
-    /// - Returns: whether its queue entry was removed.
+    /// A queued caller was cancelled: removes its entry and deadline. A no-op when it already
+    /// left the queue.
+    /// - Returns: whether its entry was removed.
     /// - Complexity: O(log w).
     @discardableResult
     mutating func waiterCancelled(_ id: UInt64) -> Bool {
-        outcomes.removeValue(forKey: id)
-        return waiters.remove(id) != nil
+        waiters.remove(id) != nil
     }
 
     /// The answer to the last ``Action/offer(_:)``: `claimed` when the waiter was claimed (it
@@ -219,8 +214,7 @@ package struct ClientManagerCore<
         if claimed {
             let registration = reregister(waiting.client, info: waiting.info)
                 ?? register(waiting.client, info: waiting.info)
-            outcomes[id] = .success(registration)
-            actions.append(.resume(waiting.waiter, id: id, rejection: nil))
+            actions.append(.resume(waiting.waiter, .success(registration), rejection: nil))
         }
         return actions + offerSlot()
     }
@@ -228,7 +222,7 @@ package struct ClientManagerCore<
     /// Fails every waiter whose deadline is at or before `now` with `timedOut`.
     /// - Returns: the actions and the next deadline. - Complexity: O(k log w) for k timed out.
     mutating func deadlinePassed(now: Duration) -> (actions: [Action], next: Duration?) {
-        let actions = waiters.popDue(at: now).map { fail($0.id, $0.element, .timedOut) }
+        let actions = waiters.popDue(at: now).map { fail($0.element, .timedOut) }
         return (actions, waiters.nextDeadline)
     }
 
@@ -354,14 +348,13 @@ package struct ClientManagerCore<
         return [.offer(waiting.waiter)]
     }
 
-    private mutating func fail(_ id: UInt64, _ waiting: Waiting, _ error: ClientManagerError) -> Action {
-        outcomes[id] = .failure(error)
-        return .resume(waiting.waiter, id: id, rejection: error.rejectionReason)
+    private func fail(_ waiting: Waiting, _ error: ClientManagerError) -> Action {
+        .resume(waiting.waiter, .failure(error), rejection: error.rejectionReason)
     }
 
     private mutating func failAllWaiters(_ error: ClientManagerError) -> [Action] {
         offered = nil
-        return waiters.removeAll().map { fail($0.id, $0.element, error) }
+        return waiters.removeAll().map { fail($0.element, error) }
     }
 
     /// Every broken invariant, described; empty when the state is consistent. For tests.

@@ -301,7 +301,7 @@ public final actor ClientManager<
             }
         }
         if Task.isCancelled { throw .cancelled }
-        let waiter = Waiter()
+        let waiter = Waiter<Core.Outcome>()
         let admitted: Core.Admission
         do {
             admitted = try core.clientConnected(client, info: info, waiter: waiter, timeout: timeout, now: clock.now)
@@ -314,7 +314,7 @@ public final actor ClientManager<
             return registration
         case .queued(let id, let actions):
             perform(actions)
-            guard await waiter.wait(), let outcome = core.takeOutcome(id) else {
+            guard let outcome = await waiter.wait() else {
                 // Resumed by its cancellation handler, outside the actor: remove what the core
                 // holds for it before returning.
                 core.waiterCancelled(id)
@@ -340,8 +340,8 @@ public final actor ClientManager<
             switch actions[index] {
             case .offer(let waiter):
                 actions += core.answerOffer(claimed: waiter.claim())
-            case .resume(let waiter, _, let rejection):
-                if waiter.finish(), let rejection { report(.rejected(rejection)) }
+            case .resume(let waiter, let outcome, let rejection):
+                if waiter.finish(outcome), let rejection { report(.rejected(rejection)) }
             case .report(let item):
                 report(item)
             case .wakeDeadlineLoop:

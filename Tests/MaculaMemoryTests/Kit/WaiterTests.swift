@@ -7,67 +7,88 @@ import Testing
 struct WaiterTests {
     @Test("an outcome that arrives before the caller suspends is kept for it; a second finish is refused")
     func finishBeforeWait() async {
-        let waiter = Waiter()
-        #expect(waiter.finish())
-        #expect(waiter.finish() == false)
+        let waiter = Waiter<Int>()
+        #expect(waiter.finish(1))
+        #expect(waiter.finish(2) == false)
         waiter.cancel()
-        #expect(await waiter.wait())
+        #expect(await waiter.wait() == 1)
     }
 
     @Test("a cancellation before the caller suspends wins over a later claim or finish")
     func cancelBeforeWait() async {
-        let waiter = Waiter()
+        let waiter = Waiter<Int>()
         waiter.cancel()
         #expect(waiter.claim() == false)
-        #expect(waiter.finish() == false)
-        #expect(await waiter.wait() == false)
+        #expect(waiter.finish(1) == false)
+        #expect(await waiter.wait() == nil)
     }
 
     @Test("once claimed, the caller's cancellation can no longer win")
     func claimBeatsCancel() async {
-        let waiter = Waiter()
+        let waiter = Waiter<Int>()
         #expect(waiter.claim())
         #expect(waiter.claim() == false)
         waiter.cancel()
-        #expect(waiter.finish())
-        #expect(await waiter.wait())
+        #expect(waiter.finish(7))
+        #expect(await waiter.wait() == 7)
     }
 
     @Test("a suspended caller is resumed by finish, also after a claim")
     func finishResumesWaiter() async {
-        let waiter = Waiter()
-        let task = Task { await waiter.wait() }
+        let waiter = Waiter<Int>()
+        let (suspended, signal) = AsyncStream.makeStream(of: Void.self)
+        let task = Task {
+            signal.yield()
+            return await waiter.wait()
+        }
+        for await _ in suspended { break }
         #expect(waiter.claim())
-        #expect(waiter.finish())
-        #expect(await task.value)
+        #expect(waiter.finish(3))
+        #expect(await task.value == 3)
     }
 
-    @Test("cancelling a suspended caller resumes it with false, and nothing is delivered after")
+    @Test("cancelling a suspended caller resumes it with nil, and nothing is delivered after")
     func cancelResumesWaiter() async {
-        let waiter = Waiter()
+        let waiter = Waiter<Int>()
         let task = Task { await waiter.wait() }
         task.cancel()
-        #expect(await task.value == false)
+        #expect(await task.value == nil)
         #expect(waiter.claim() == false)
-        #expect(waiter.finish() == false)
+        #expect(waiter.finish(1) == false)
     }
 
-    @Test("a task cancelled before it waits is resumed at once with false")
+    @Test("a task cancelled before it waits is resumed at once with nil")
     func alreadyCancelledTask() async {
-        let waiter = Waiter()
+        let waiter = Waiter<Int>()
         let task = Task {
             withUnsafeCurrentTask { $0?.cancel() }
             return await waiter.wait()
         }
-        #expect(await task.value == false)
+        #expect(await task.value == nil)
     }
 
-    @Test("a second wait returns false at once and does not disturb the first")
+    @Test("a second wait returns nil at once")
     func secondWait() async {
-        let waiter = Waiter()
-        #expect(waiter.finish())
-        #expect(await waiter.wait())
-        #expect(await waiter.wait() == false)
+        let waiter = Waiter<Int>()
+        #expect(waiter.finish(5))
+        #expect(await waiter.wait() == 5)
+        #expect(await waiter.wait() == nil)
+    }
+
+    @Test("finish racing cancellation from many threads: each waiter is resumed exactly once, and finish reports whether it delivered")
+    func raceFinishAgainstCancel() async {
+        for round in 0..<2_000 {
+            let waiter = Waiter<Int>()
+            let task = Task { await waiter.wait() }
+            let claimFirst = round % 3 == 0
+            let claimed = claimFirst && waiter.claim()
+            async let cancelling: Void = task.cancel()
+            let delivered = waiter.finish(round)
+            await cancelling
+            let got = await task.value
+            #expect(delivered == (got == round), "round \(round): finish said \(delivered), the caller got \(String(describing: got))")
+            if claimed { #expect(got == round) }
+        }
     }
 }
 

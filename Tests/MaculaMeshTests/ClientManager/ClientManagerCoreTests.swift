@@ -15,7 +15,7 @@ private func makeCore(
 
 /// Queues `waiter` for `client` and returns its queue ID.
 private func queue(
-    _ core: inout TestClientCore, _ client: String, _ waiter: Waiter, deadline: Int,
+    _ core: inout TestClientCore, _ client: String, _ waiter: ClientsWaiter, deadline: Int,
     sourceLocation: SourceLocation = #_sourceLocation
 ) throws -> UInt64 {
     let admission = try core.clientConnected(client, info: client, waiter: waiter, timeout: .seconds(deadline), now: .zero)

@@ -9,7 +9,7 @@ private struct ClientsModel {
         var client: String
         var info: String
         var deadline: Int
-        var waiter: Waiter
+        var waiter: ClientsWaiter
         var cancelled = false
     }
 

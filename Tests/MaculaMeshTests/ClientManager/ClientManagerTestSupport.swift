@@ -15,11 +15,13 @@ private let waiterNames = LockedState<[ObjectIdentifier: String]>([:])
 
 /// A kit waiter with a name, for core tests. Cancel it with `cancel()` (what its caller's
 /// cancellation handler does): a later offer's claim then fails.
-func ClientsFakeWaiter(_ name: String = "") -> Waiter {
-    let waiter = Waiter()
+func ClientsFakeWaiter(_ name: String = "") -> ClientsWaiter {
+    let waiter = ClientsWaiter()
     waiterNames.withLock { $0[ObjectIdentifier(waiter)] = name }
     return waiter
 }
+
+typealias ClientsWaiter = Waiter<TestClientCore.Outcome>
 
 extension Waiter {
     var name: String { waiterNames.withLock { $0[ObjectIdentifier(self)] ?? "?" } }
@@ -59,14 +61,12 @@ extension ClientManagerCore where ClientID == String, ClientInfo == String, Stre
             switch pending[index] {
             case .offer(let waiter):
                 pending += answerOffer(claimed: waiter.claim())
-            case .resume(let waiter, let id, _):
+            case .resume(let waiter, let outcome, _):
                 // Named whether or not the caller's cancellation won (then its own call cleans up).
-                let delivered = waiter.finish()
-                defer { if !delivered { waiterCancelled(id) } }
-                switch takeOutcome(id) {
-                case .success?: removal.actions.append("grant \(waiter.name)")
-                case .failure(let error)?: removal.actions.append("fail \(waiter.name) \(clientsLabel(error))")
-                case nil: removal.actions.append("nothing for \(waiter.name)")
+                waiter.finish(outcome)
+                switch outcome {
+                case .success: removal.actions.append("grant \(waiter.name)")
+                case .failure(let error): removal.actions.append("fail \(waiter.name) \(clientsLabel(error))")
                 }
             case .report(.removed(let count, _)):
                 removal.clients += count
