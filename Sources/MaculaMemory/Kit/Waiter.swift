@@ -109,9 +109,10 @@ package final class Waiter<Outcome: Sendable>: @unchecked Sendable {
 
     /// Suspends until the outcome arrives, or returns nil when the task is cancelled first; returns
     /// at once when either already happened. Called once per waiter; a later call returns nil.
-    package func wait() async -> Outcome? {
+    /// The caller stays in `isolation` (its actor) while it suspends and when it is resumed.
+    package func wait(isolation: isolated (any Actor)? = #isolation) async -> Outcome? {
         await withTaskCancellationHandler {
-            await withUnsafeContinuation { (continuation: UnsafeContinuation<Outcome?, Never>) in
+            await withUnsafeContinuation(isolation: isolation) { (continuation: UnsafeContinuation<Outcome?, Never>) in
                 var current = state.load(ordering: .acquiring)
                 while true {
                     let next: UInt8

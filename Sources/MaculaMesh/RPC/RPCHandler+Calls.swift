@@ -68,7 +68,7 @@ extension RPCHandler {
         case .shutDown:
             return .done(.failure(.shutdown))
         case .run(let handler):
-            metrics.eventRecorded(.callStarted, count: 1, component: componentName)
+            report(.event(.callStarted, 1))
             return .local(handler)
         case .remote:
             break
@@ -76,16 +76,16 @@ extension RPCHandler {
         let providers = cachedProviders(for: procedure)
         switch core.callStarted(service: procedure, providers: providers, options: resolved, now: now()) {
         case .rejected(let error, let counted):
-            if let counted { metrics.requestRejected(reason: counted.reason, component: componentName) }
+            if let counted { report(.rejected(counted.reason)) }
             return .done(.failure(error))
         case .send(let id, _, let wakeLoop, let beforeRun):
-            metrics.eventRecorded(.callStarted, count: 1, component: componentName)
+            report(.event(.callStarted, 1))
             acceptedBeforeRun(beforeRun)
             if wakeLoop { wakeUp.signal() }
             return .send(id)
         case .awaitDiscovery(let id, let wakeLoop, let discoveryCreated, let beforeRun):
-            metrics.eventRecorded(.callStarted, count: 1, component: componentName)
-            if discoveryCreated { metrics.eventRecorded(.discoveryStarted, count: 1, component: componentName) }
+            report(.event(.callStarted, 1))
+            if discoveryCreated { report(.event(.discoveryStarted, 1)) }
             acceptedBeforeRun(beforeRun)
             if wakeLoop { wakeUp.signal() }
             return .wait(id)
@@ -95,9 +95,9 @@ extension RPCHandler {
     /// Reports a call accepted before `run()` started.
     func acceptedBeforeRun(_ beforeRun: AcceptedBeforeRun?) {
         guard let beforeRun else { return }
-        metrics.eventRecorded(.waitingForRun, count: 1, component: componentName)
+        report(.event(.waitingForRun, 1))
         if let overdue = beforeRun.overdueBy {
-            logHandler.warnRunNotStarted(component: componentName, overdueBy: overdue)
+            report(.runNotStarted(overdueBy: overdue))
         }
     }
 
@@ -112,17 +112,16 @@ extension RPCHandler {
     @inline(never)
     func sendReturned(_ id: RPCCallID, failed: Bool, procedure: String) -> CallStep {
         if Task.isCancelled { return .done(.failure(leave(id, procedure))) }
-        let now = core.sendCompletionNeedsTime(id, failed: failed) ? now() : 0
+        let now = core.sendCompletionNeedsTime(id, failed: failed) ? now() : .zero
         switch core.sendCompleted(id, failed: failed, now: now) {
         case .awaitReply:
             return .wait(id)
         case .send(_, let wakeLoop):
-            metrics.eventRecorded(.failover, count: 1, component: componentName)
+            report(.event(.failover, 1))
             if wakeLoop { wakeUp.signal() }
             return .send(id)
         case .finished(let result, let removal):
-            metrics.entriesRemoved(1, reason: removal.reason, component: componentName)
-            releaseWaitersIfIdle()
+            report(.removed(1, removal.reason))
             return .done(result)
         }
     }
@@ -136,28 +135,16 @@ extension RPCHandler {
         }
     }
 
-    /// Suspends the caller until the actor or a cancellation resumes it.
-    ///
-    /// The core has already recorded that the caller waits; the continuation is parked with no
-    /// suspension point in between (both closures run synchronously on this actor), so nothing
-    /// can try to resume the caller before it is parked. This matters: a reply handled in such a
-    /// gap would find no continuation, be taken for a cancelled caller's, and the caller would
-    /// wait forever. The debug assertion guards the isolation the closures rely on.
+    /// Suspends the caller until the actor or its cancellation resumes it. The waiter is parked
+    /// in the core in the same actor turn in which the core decided that the caller waits, so
+    /// every resumption finds it.
     func suspend(_ id: RPCCallID) async -> RPCStep {
-        let waiters = self.waiters
-        // The operation closure uses `self`, so it is isolated to this actor: the caller parks and
-        // is resumed on the actor, with no hop. A closure that captured only `waiters` was
-        // inferred nonisolated: the caller hopped off the actor before parking (a reply handled in
-        // that gap was lost, reproduced in a test run) and hopped back after every resumption
-        // (measured: the handler's CPU per call fell by a fifth to a third without those hops).
-        return await withTaskCancellationHandler {
-            await withUnsafeContinuation { (continuation: UnsafeContinuation<RPCStep, Never>) in
-                self.assertIsolated("an RPC caller must park on the handler's executor")
-                if !self.waiters.park(continuation, for: id) { continuation.resume(returning: .cancelled) }
-            }
-        } onCancel: {
-            waiters.cancel(id)
+        let waiter = Waiter<RPCStep>()
+        core.park(id, waiter)
+        if !parkObservers.isEmpty, let observers = parkObservers.removeValue(forKey: id) {
+            for observer in observers { observer.finish(()) }
         }
+        return await waiter.wait() ?? .cancelled
     }
 
     /// The cancelled caller removes its own entry, before its `call` returns.
@@ -165,9 +152,8 @@ extension RPCHandler {
     func leave(_ id: RPCCallID, _ procedure: String) -> RPCError {
         switch core.callerCancelled(id) {
         case .removed(let abort):
-            abort?.signal()
-            metrics.entriesRemoved(1, reason: .callerCancelled, component: componentName)
-            releaseWaitersIfIdle()
+            if let abort { discoveryAborts.abort(abort) }
+            report(.removed(1, .callerCancelled))
         case .unknown:
             break
         }
@@ -200,7 +186,7 @@ extension RPCHandler {
         registry.assumeIsolated { $0.cachedProviders(for: service) }
     }
 
-    func now() -> RPCHandlerCore.Tick {
-        RPCHandlerCore.ticks(clock.now)
+    func now() -> Duration {
+        clock.now
     }
 }

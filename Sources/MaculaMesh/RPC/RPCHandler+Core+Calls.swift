@@ -32,7 +32,7 @@ extension RPCHandlerCore {
         service: String,
         providers: [ServiceProvider]?,
         options: ResolvedCallOptions,
-        now: Tick
+        now: Duration
     ) -> CallStartAction {
         switch lifecycle {
         case .stopped: return .rejected(.notRunning, counted: .notRunning)
@@ -47,10 +47,10 @@ extension RPCHandlerCore {
         }
         var beforeRun: AcceptedBeforeRun?
         if case .notStarted = lifecycle {
-            beforeRun = overdueBeforeRun.accept(lifecycle, earliestDeadline: earliestDeadline, now: .nanoseconds(now))
+            beforeRun = overdueBeforeRun.accept(lifecycle, earliestDeadline: earliestDeadline, now: now)
         }
-        let timeout = Self.ticks(options.timeout)
-        let overall = options.overallTimeout.map { now &+ Self.ticks($0) } ?? Self.never
+        let timeout = options.timeout
+        let overall = options.overallTimeout.map { now + $0 } ?? Self.never
         var call = Call(generation: 0, strategy: options.strategy, phase: .awaitingReply)
         call.timeout = timeout
         call.overallDeadline = overall
@@ -61,7 +61,7 @@ extension RPCHandlerCore {
             call.current = chooseFirst(options.strategy, count: providers.count, service: service)
             call.phase = .sending(nil)
             let id = allocate(call)
-            let wake = schedule(id, at: min(now &+ timeout, overall))
+            let wake = schedule(id, at: min(now + timeout, overall))
             budget.recordSize(size)
             return .send(id, RPCAttempt(provider: providers[Int(call.current)], number: 1), wakeLoop: wake, beforeRun: beforeRun)
         }
@@ -70,7 +70,7 @@ extension RPCHandlerCore {
         call.phase = .discovering(discovery)
         let id = allocate(call)
         discoveries[discovery]!.waiters.append(true, id: id)
-        let wake = schedule(id, at: min(now &+ Self.ticks(options.discoveryTimeout), overall))
+        let wake = schedule(id, at: min(now + options.discoveryTimeout, overall))
         budget.recordSize(size)
         return .awaitDiscovery(id, wakeLoop: wake || joined == nil, discoveryCreated: joined == nil, beforeRun: beforeRun)
     }
@@ -99,7 +99,7 @@ extension RPCHandlerCore {
 
     /// The caller's `send` of the attempt in flight returned (`failed` when it threw).
     /// - Complexity: O(log n).
-    mutating func sendCompleted(_ id: RPCCallID, failed: Bool, now: Tick) -> SendCompletedAction {
+    mutating func sendCompleted(_ id: RPCCallID, failed: Bool, now: Duration) -> SendCompletedAction {
         guard let slot = liveSlot(id), case .sending(let interruption) = calls[slot].phase else {
             // Unreachable: only the caller's own task removes a call that is sending.
             return .finished(.failure(.cancelled), .callerCancelled)
@@ -151,8 +151,9 @@ extension RPCHandlerCore {
         guard let slot = liveSlot(id) else { return .late }
         switch calls[slot].phase {
         case .awaitingReply:
+            let waiter = takeWaiter(slot)
             remove(slot, id)
-            return .resume(Resume(id: id, step: .finished(Self.result(of: reply.outcome)), removal: .replied))
+            return .resume(Resume(id: id, waiter: waiter, step: .finished(Self.result(of: reply.outcome)), removal: .replied))
         case .sending(nil), .sending(.attemptFailed):
             storedReplies[id.rawValue] = reply.outcome
             calls[slot].phase = .sending(.replied)
@@ -164,8 +165,8 @@ extension RPCHandlerCore {
     }
 
     enum CallerCancelledAction: Sendable {
-        /// The entry is gone; signal `abort` (a discovery nobody waits for) when set.
-        case removed(abort: DeadlineSignal?)
+        /// The entry is gone; abort the discovery `abort` (nobody waits for it) when set.
+        case removed(abort: UInt32?)
         /// Nothing to remove: the call had already ended.
         case unknown
     }
@@ -175,7 +176,7 @@ extension RPCHandlerCore {
     /// - Complexity: O(log n).
     mutating func callerCancelled(_ id: RPCCallID) -> CallerCancelledAction {
         guard let slot = liveSlot(id) else { return .unknown }
-        var abort: DeadlineSignal?
+        var abort: UInt32?
         if case .discovering(let discovery) = calls[slot].phase {
             abort = leaveDiscovery(discovery, id)
         }
@@ -188,7 +189,7 @@ extension RPCHandlerCore {
     enum Failover { case next(RPCAttempt, wakeLoop: Bool), exhausted(tried: Int) }
 
     /// Excludes the provider in flight and picks the next one, if the call may try another.
-    mutating func failover(_ slot: Int, _ id: RPCCallID, now: Tick) -> Failover {
+    mutating func failover(_ slot: Int, _ id: RPCCallID, now: Duration) -> Failover {
         calls[slot].excluded.append(calls[slot].current)
         let call = calls[slot]
         guard call.attempts < call.maximumAttempts,
@@ -199,7 +200,7 @@ extension RPCHandlerCore {
         calls[slot].attempts += 1
         calls[slot].current = next
         calls[slot].phase = .sending(nil)
-        let wake = schedule(id, at: min(now &+ call.timeout, call.overallDeadline))
+        let wake = schedule(id, at: min(now + call.timeout, call.overallDeadline))
         return .next(RPCAttempt(provider: call.providers[Int(next)], number: Int(call.attempts) + 1), wakeLoop: wake)
     }
 }

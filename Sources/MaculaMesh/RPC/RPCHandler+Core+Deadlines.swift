@@ -7,7 +7,7 @@ extension RPCHandlerCore {
     ///   waiting to start (only the loop can start them) and sleeps towards the returned deadline.
     /// - Returns: the effects, and the next deadline.
     /// - Complexity: O(k log n) for k deadlines due.
-    mutating func deadlinesPassed(now: Tick, takeStarts: Bool) -> (Effects, next: Tick?) {
+    mutating func deadlinesPassed(now: Duration, takeStarts: Bool) -> (Effects, next: Duration?) {
         var effects = Effects()
         for (raw, _) in deadlines.popDue(at: now) {
             let id = RPCCallID(rawValue: raw)
@@ -23,14 +23,16 @@ extension RPCHandlerCore {
                 }
                 let error: RPCError = now >= calls[slot].overallDeadline
                     ? .deadlineExceeded("", tried: 0) : .discoveryTimedOut
+                let waiter = takeWaiter(slot)
                 remove(slot, id)
-                effects.resumes.append(Resume(id: id, step: .finished(.failure(error)), removal: .timedOut))
+                effects.resumes.append(Resume(id: id, waiter: waiter, step: .finished(.failure(error)), removal: .timedOut))
                 effects.removed += 1
             case .awaitingReply:
                 effects.attemptTimeouts += 1
+                let waiter = takeWaiter(slot)
                 if now >= calls[slot].overallDeadline {
                     remove(slot, id)
-                    effects.resumes.append(Resume(id: id, step: .finished(.failure(.deadlineExceeded("", tried: tried))), removal: .timedOut))
+                    effects.resumes.append(Resume(id: id, waiter: waiter, step: .finished(.failure(.deadlineExceeded("", tried: tried))), removal: .timedOut))
                     effects.removed += 1
                     continue
                 }
@@ -38,10 +40,10 @@ extension RPCHandlerCore {
                 case .next(_, let wake):
                     effects.failovers += 1
                     effects.wakeLoop = effects.wakeLoop || wake
-                    effects.resumes.append(Resume(id: id, step: .send, removal: nil))
+                    effects.resumes.append(Resume(id: id, waiter: waiter, step: .send, removal: nil))
                 case .exhausted(let tried):
                     remove(slot, id)
-                    effects.resumes.append(Resume(id: id, step: .finished(.failure(.attemptsExhausted("", tried: tried))), removal: .timedOut))
+                    effects.resumes.append(Resume(id: id, waiter: waiter, step: .finished(.failure(.attemptsExhausted("", tried: tried))), removal: .timedOut))
                     effects.removed += 1
                 }
             case .sending(let interruption):

@@ -3,14 +3,12 @@ extension RPCHandlerCore {
     ///
     /// It has no deadline of its own: each waiter has its own (its discovery timeout, capped by its
     /// overall deadline), and the discovery lives exactly as long as somebody waits for it. When
-    /// the last waiter leaves (timed out, cancelled) it is dropped and its `abort` signal cancels
-    /// the running `discover`.
+    /// the last waiter leaves (timed out, cancelled) it is dropped and the actor aborts the running
+    /// `discover`.
     struct Discovery: Sendable {
         var service: String
         /// The waiting calls, in arrival order (they are resumed in that order).
         var waiters = FIFOQueue<RPCCallID, Bool>()
-        /// Signalled to cancel the running `discover` when nobody waits any more.
-        let abort = DeadlineSignal()
     }
 
     /// How a discovery ended.
@@ -33,14 +31,14 @@ extension RPCHandlerCore {
     }
 
     /// Removes `id` from the waiters of `discovery`.
-    /// - Returns: the discovery's abort signal when `id` was its last waiter (the discovery is
-    ///   then dropped); nil otherwise.
+    /// - Returns: the discovery, to abort, when `id` was its last waiter (it is then dropped);
+    ///   nil otherwise.
     /// - Complexity: O(1) amortised.
-    mutating func leaveDiscovery(_ discovery: UInt32, _ id: RPCCallID) -> DeadlineSignal? {
+    mutating func leaveDiscovery(_ discovery: UInt32, _ id: RPCCallID) -> UInt32? {
         guard discoveries[discovery] != nil else { return nil }
         discoveries[discovery]!.waiters.remove(id)
         guard discoveries[discovery]!.waiters.isEmpty else { return nil }
-        return dropDiscovery(discovery)?.abort
+        return dropDiscovery(discovery) == nil ? nil : discovery
     }
 
     private mutating func dropDiscovery(_ id: UInt32) -> Discovery? {
@@ -56,7 +54,7 @@ extension RPCHandlerCore {
         var starts: [DiscoveryStart] = []
         for id in discoveriesToStart {
             if let discovery = discoveries[id] {
-                starts.append(DiscoveryStart(id: id, service: discovery.service, abort: discovery.abort))
+                starts.append(DiscoveryStart(id: id, service: discovery.service))
             }
         }
         discoveriesToStart.removeAll(keepingCapacity: discoveriesToStart.capacity < 64)
@@ -67,7 +65,7 @@ extension RPCHandlerCore {
     /// discovery used up none); with none, or on failure, each waiter fails. The discovery is
     /// gone afterwards. A result for a discovery that was dropped is ignored.
     /// - Complexity: O(w log n) for w waiters.
-    mutating func discoveryFinished(_ id: UInt32, outcome: DiscoveryOutcome, now: Tick) -> Effects {
+    mutating func discoveryFinished(_ id: UInt32, outcome: DiscoveryOutcome, now: Duration) -> Effects {
         var effects = Effects()
         guard discoveries[id] != nil else { return effects }
         if case .interrupted = outcome { return effects }
@@ -84,17 +82,19 @@ extension RPCHandlerCore {
                 calls[slot].attempts = 1
                 calls[slot].current = first
                 calls[slot].phase = .sending(nil)
-                let deadline = min(now &+ calls[slot].timeout, calls[slot].overallDeadline)
+                let deadline = min(now + calls[slot].timeout, calls[slot].overallDeadline)
                 if schedule(callID, at: deadline) { effects.wakeLoop = true }
-                effects.resumes.append(Resume(id: callID, step: .send, removal: nil))
+                effects.resumes.append(Resume(id: callID, waiter: takeWaiter(slot), step: .send, removal: nil))
             case .found:
+                let waiter = takeWaiter(slot)
                 remove(slot, callID)
-                effects.resumes.append(Resume(id: callID, step: .finished(.failure(.noProviders)), removal: .callFailed))
+                effects.resumes.append(Resume(id: callID, waiter: waiter, step: .finished(.failure(.noProviders)), removal: .callFailed))
                 effects.removed += 1
             case .failed(let message):
+                let waiter = takeWaiter(slot)
                 remove(slot, callID)
                 let error = RPCError.discoveryFailed("", message: message)
-                effects.resumes.append(Resume(id: callID, step: .finished(.failure(error)), removal: .callFailed))
+                effects.resumes.append(Resume(id: callID, waiter: waiter, step: .finished(.failure(error)), removal: .callFailed))
                 effects.removed += 1
             case .interrupted:
                 continue

@@ -25,16 +25,12 @@ struct RPCAttempt: Sendable, Hashable {
 /// deadline, the local handlers and the lifecycle. Synchronous, no clock (instants come in as
 /// `now:`), no I/O. Every method returns what the actor must do.
 ///
-/// Time is a `Tick`: nanoseconds since the handler's origin, so the deadline heap and the call
-/// table hold 8-byte instants whatever the clock.
-///
 /// Pending calls live in a slot table (an array with a free list threaded through free slots);
 /// a call's ``RPCCallID`` is its slot plus a generation, so lookups by ID are an array index and
 /// a stale ID never matches a newer call in the same slot.
 struct RPCHandlerCore: Sendable {
-    typealias Tick = Int64
     /// "No deadline" for a call without an overall timeout.
-    static let never: Tick = .max
+    static let never = Duration.seconds(Int64.max)
 
     /// Something that happened to a call while its caller was busy sending; the caller acts on
     /// it when its send returns.
@@ -74,9 +70,11 @@ struct RPCHandlerCore: Sendable {
         /// Providers excluded after a timeout or a failed send (indices into `providers`).
         var excluded: [Int32] = []
         /// The timeout of each attempt.
-        var timeout: Tick = 0
+        var timeout: Duration = .zero
         /// The overall deadline, or `never`.
-        var overallDeadline: Tick = RPCHandlerCore.never
+        var overallDeadline: Duration = RPCHandlerCore.never
+        /// The suspended caller, while it waits for its discovery or its reply.
+        var waiter: Waiter<RPCStep>?
     }
 
     /// Why a call left the table: one byte in the core, a ``RemovalReason`` in metrics.
@@ -98,6 +96,8 @@ struct RPCHandlerCore: Sendable {
     /// A resumption the actor performs: `removal` is why the entry left, nil when it stays.
     struct Resume: Sendable {
         var id: RPCCallID
+        /// The suspended caller; nil only if it never suspended (then it counts as cancelled).
+        var waiter: Waiter<RPCStep>?
         var step: RPCStep
         var removal: Removal?
     }
@@ -106,14 +106,13 @@ struct RPCHandlerCore: Sendable {
     struct DiscoveryStart: Sendable {
         var id: UInt32
         var service: String
-        var abort: DeadlineSignal
     }
 
     /// Everything a deadline pass, a discovery result or the end of `run()` asks of the actor.
     struct Effects: Sendable {
         var resumes: [Resume] = []
-        /// Discoveries nobody waits for any more: signal each to cancel it.
-        var aborts: [DeadlineSignal] = []
+        /// Discoveries nobody waits for any more: abort each.
+        var aborts: [UInt32] = []
         var starts: [DiscoveryStart] = []
         var attemptTimeouts = 0
         var failovers = 0
@@ -139,10 +138,10 @@ struct RPCHandlerCore: Sendable {
     private(set) var callCount = 0
     /// Every deadline of the handler: one per call (its discovery, attempt or overall deadline,
     /// whichever comes first), keyed by the call ID's raw value.
-    var deadlines = DeadlineHeap<UInt64, Tick>()
+    var deadlines = DeadlineHeap<UInt64, Duration>()
     /// The instant `run()`'s loop sleeps towards (the next deadline it was given), or nil when it
     /// waits for a signal. A new deadline earlier than this one must wake it.
-    var loopWakeAt: Tick?
+    var loopWakeAt: Duration?
     /// Replies that arrived while their caller was still sending.
     var storedReplies: [UInt64: RPCReply.Outcome] = [:]
 
@@ -167,7 +166,7 @@ struct RPCHandlerCore: Sendable {
 
     /// The earliest deadline, as a duration, for the one-time warning about calls waiting for a
     /// `run()` that has not started.
-    var earliestDeadline: Duration? { deadlines.first.map { .nanoseconds($0.deadline) } }
+    var earliestDeadline: Duration? { deadlines.first?.deadline }
 
     /// Whether calls wait for a `run()` that has not started yet.
     var awaitsRun: Bool {
@@ -178,15 +177,8 @@ struct RPCHandlerCore: Sendable {
     /// Whether calls accepted before `run()` started are past their deadline at `now`.
     /// - Returns: how far past its deadline the oldest is, when the one-time warning is due.
     /// - Complexity: O(1).
-    mutating func checkOverdueBeforeRun(now: Tick) -> Duration? {
-        overdueBeforeRun.check(lifecycle, earliestDeadline: earliestDeadline, now: .nanoseconds(now))
-    }
-
-    static func ticks(_ duration: Duration) -> Tick {
-        let (seconds, attoseconds) = duration.components
-        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        guard !overflow else { return seconds < 0 ? .min : .max }
-        return product &+ attoseconds / 1_000_000_000
+    mutating func checkOverdueBeforeRun(now: Duration) -> Duration? {
+        overdueBeforeRun.check(lifecycle, earliestDeadline: earliestDeadline, now: now)
     }
 
     // MARK: Lifecycle
@@ -198,7 +190,7 @@ struct RPCHandlerCore: Sendable {
     }
 
     /// `run()` starts at `now`. - Complexity: O(1).
-    mutating func runStarted(now: Tick) -> RunStartAction {
+    mutating func runStarted(now: Duration) -> RunStartAction {
         let overdue = checkOverdueBeforeRun(now: now)
         switch lifecycle.start() {
         case .started: return .started(overdueBy: overdue)
@@ -234,8 +226,9 @@ struct RPCHandlerCore: Sendable {
             case .free:
                 continue
             case .discovering, .awaitingReply:
+                let waiter = takeWaiter(slot)
                 release(slot)
-                effects.resumes.append(Resume(id: id, step: .finished(.failure(error)), removal: reason))
+                effects.resumes.append(Resume(id: id, waiter: waiter, step: .finished(.failure(error)), removal: reason))
                 effects.removed += 1
             case .sending:
                 // The caller learns it when its send returns (see `sendCompleted`).
@@ -245,7 +238,7 @@ struct RPCHandlerCore: Sendable {
         }
         _ = deadlines.removeAll()
         loopWakeAt = nil
-        for discovery in discoveries.values { effects.aborts.append(discovery.abort) }
+        effects.aborts.append(contentsOf: discoveries.keys)
         effects.removed += discoveries.count
         discoveries.removeAll()
         discoveryByService.removeAll()
@@ -328,6 +321,28 @@ struct RPCHandlerCore: Sendable {
         return RPCCallID(slot: slot, generation: call.generation)
     }
 
+    /// Records that `id`'s caller suspends on `waiter`. - Complexity: O(1).
+    mutating func park(_ id: RPCCallID, _ waiter: Waiter<RPCStep>) {
+        guard let slot = liveSlot(id) else { return }
+        calls[slot].waiter = waiter
+    }
+
+    /// Whether `id`'s caller is suspended (waiting for its discovery or its reply).
+    /// - Complexity: O(1).
+    func isParked(_ id: RPCCallID) -> Bool {
+        guard let slot = liveSlot(id), calls[slot].waiter != nil else { return false }
+        switch calls[slot].phase {
+        case .discovering, .awaitingReply: return true
+        case .free, .sending: return false
+        }
+    }
+
+    /// Takes the waiter of the call in `slot` (the caller is resumed once).
+    mutating func takeWaiter(_ slot: Int) -> Waiter<RPCStep>? {
+        defer { calls[slot].waiter = nil }
+        return calls[slot].waiter
+    }
+
     /// Frees the slot of a call (its deadline and stored reply too).
     mutating func remove(_ slot: Int, _ id: RPCCallID) {
         deadlines.remove(id.rawValue)
@@ -350,7 +365,7 @@ struct RPCHandlerCore: Sendable {
     /// - Returns: whether it is earlier than the instant the loop sleeps towards (the loop must
     ///   wake and sleep again towards it).
     /// - Complexity: O(log n).
-    mutating func schedule(_ id: RPCCallID, at deadline: Tick) -> Bool {
+    mutating func schedule(_ id: RPCCallID, at deadline: Duration) -> Bool {
         deadlines.set(id.rawValue, deadline: deadline)
         guard loopWakeAt.map({ deadline < $0 }) ?? true else { return false }
         loopWakeAt = deadline

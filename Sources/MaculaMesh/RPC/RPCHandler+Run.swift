@@ -18,9 +18,10 @@ extension RPCHandler {
         case .alreadyRunning: throw .alreadyRunning
         case .shutDown: throw .shutdown
         case .started(let overdue):
-            if let overdue { logHandler.warnRunNotStarted(component: componentName, overdueBy: overdue) }
+            if let overdue { report(.runNotStarted(overdueBy: overdue)) }
         }
         await withDiscardingTaskGroup { group in
+            defer { discoveryAborts.abortAll() }
             await runDeadlineLoop(clock: clock, signal: wakeUp) { instant in
                 deadlinesPassed(at: instant, group: &group)
             }
@@ -31,19 +32,26 @@ extension RPCHandler {
     }
 
     func deadlinesPassed(at instant: Duration, group: inout DiscardingTaskGroup) -> Duration? {
-        let (effects, next) = core.deadlinesPassed(now: RPCHandlerCore.ticks(instant), takeStarts: true)
+        let (effects, next) = core.deadlinesPassed(now: instant, takeStarts: true)
         for start in effects.starts {
             let discovery = self.discovery
+            let abort = discoveryAborts.start(start.id)
             group.addTask {
-                let outcome = await Self.discover(start.service, with: discovery, abort: start.abort)
+                let outcome: RPCHandlerCore.DiscoveryOutcome
+                switch await raceAgainstAbort(abort, { try await discovery.discover(start.service) }) {
+                case .finished(let providers): outcome = .found(providers)
+                case .failed(let error): outcome = .failed(String(describing: error))
+                case .interrupted: outcome = .interrupted
+                }
                 await self.discoveryFinished(start.id, service: start.service, outcome: outcome)
             }
         }
         perform(effects, fromLoop: true)
-        return next.map { .nanoseconds($0) }
+        return next
     }
 
     func discoveryFinished(_ id: UInt32, service: String, outcome: RPCHandlerCore.DiscoveryOutcome) {
+        discoveryAborts.finished(id)
         var outcome = outcome
         if case .found(let providers) = outcome, !providers.isEmpty {
             // Cache first, then hand the callers what the registry kept (it may cut the list).
@@ -56,48 +64,22 @@ extension RPCHandler {
         perform(core.discoveryFinished(id, outcome: outcome, now: now()))
     }
 
-    /// Runs one discovery until it ends or `abort` is signalled (which also cancels it).
-    nonisolated static func discover(
-        _ service: String,
-        with discovery: any RPCDiscovery,
-        abort: DeadlineSignal
-    ) async -> RPCHandlerCore.DiscoveryOutcome {
-        await withTaskGroup(of: RPCHandlerCore.DiscoveryOutcome.self) { race in
-            race.addTask {
-                do {
-                    return .found(try await discovery.discover(service))
-                } catch {
-                    return Task.isCancelled ? .interrupted : .failed(String(describing: error))
-                }
-            }
-            race.addTask {
-                await abort.wait()
-                return .interrupted
-            }
-            let first = await race.next() ?? .interrupted
-            race.cancelAll()
-            return first
-        }
-    }
-
     /// Carries out `effects`. `fromLoop`: called by `run()`'s loop, which computes its next
     /// wake-up itself (a signal would only make it turn once more for nothing).
     @inline(never)
     func perform(_ effects: RPCHandlerCore.Effects, fromLoop: Bool = false) {
-        for abort in effects.aborts { abort.signal() }
+        for id in effects.aborts { discoveryAborts.abort(id) }
         if effects.wakeLoop && !fromLoop { wakeUp.signal() }
         if effects.attemptTimeouts > 0 {
-            metrics.eventRecorded(.attemptTimedOut, count: effects.attemptTimeouts, component: componentName)
+            report(.event(.attemptTimedOut, effects.attemptTimeouts))
         }
         if effects.failovers > 0 {
-            metrics.eventRecorded(.failover, count: effects.failovers, component: componentName)
+            report(.event(.failover, effects.failovers))
         }
         guard !effects.resumes.isEmpty else { return }
         var tally = RemovalTally()
-        let continuations = waiters.take(effects.resumes.lazy.map(\.id))
-        for (resume, continuation) in zip(effects.resumes, continuations) {
-            if let continuation {
-                continuation.resume(returning: resume.step)
+        for resume in effects.resumes {
+            if resume.waiter?.finish(resume.step) == true {
                 if let removal = resume.removal { tally.add(removal) }
             } else if resume.removal != nil {
                 // Its caller was resumed by its cancellation first: the step is dropped, and the
@@ -105,13 +87,8 @@ extension RPCHandler {
                 tally.add(.callerCancelled)
             }
         }
-        for removal in RPCHandlerCore.Removal.allCases where tally[removal] > 0 {
-            metrics.entriesRemoved(tally[removal], reason: removal.reason, component: componentName)
+        for removal in RPCHandlerCore.Removal.allCases {
+            report(.removed(tally[removal], removal.reason))
         }
-        releaseWaitersIfIdle()
-    }
-
-    func releaseWaitersIfIdle() {
-        if core.callCount == 0 { waiters.releaseMemory() }
     }
 }

@@ -70,10 +70,12 @@ public actor RPCHandler: MemoryManaged {
     // RPCHandler+Run.swift.
     let transport: any RPCTransport
     let discovery: any RPCDiscovery
-    let metrics: any MemoryMetrics
-    let logHandler: any ComponentLogHandler
-    let waiters = RPCWaiters()
+    let report: Reporter
     let wakeUp = DeadlineSignal()
+    /// The discoveries running in `run()`'s task group.
+    var discoveryAborts = Aborts<UInt32>()
+    /// Tests waiting until a call's caller suspends (``waitUntilParked(_:)``); empty otherwise.
+    var parkObservers: [RPCCallID: [Waiter<Void>]] = [:]
     var core: RPCHandlerCore
     /// The options of the last call and their resolution (validated), reused when the next call
     /// passes the same ones.
@@ -106,8 +108,7 @@ public actor RPCHandler: MemoryManaged {
         self.transport = transport
         self.discovery = discovery
         self.configuration = configuration
-        self.metrics = metrics
-        self.logHandler = log
+        self.report = Reporter(component: configuration.componentName, metrics: metrics, log: log)
         self.componentName = configuration.componentName
     }
 
@@ -126,7 +127,7 @@ public actor RPCHandler: MemoryManaged {
         case .registered, .replaced:
             return
         case .rejectedAtLimit(let limit):
-            metrics.requestRejected(reason: .limitReached, component: componentName)
+            report(.rejected(.limitReached))
             throw .localLimitReached(procedure, limit: limit)
         case .shutDown:
             throw .shutdown(procedure)
@@ -152,21 +153,18 @@ public actor RPCHandler: MemoryManaged {
     public func handleReply(_ reply: RPCReply) -> Bool {
         switch core.replyReceived(reply) {
         case .resume(let resume):
-            guard let continuation = waiters.take(resume.id) else {
+            guard resume.waiter?.finish(resume.step) == true else {
                 // Its caller was cancelled first: the reply is late, the entry is the caller's.
-                metrics.entriesRemoved(1, reason: .callerCancelled, component: componentName)
-                metrics.eventRecorded(.lateReply, count: 1, component: componentName)
-                releaseWaitersIfIdle()
+                report(.removed(1, .callerCancelled))
+                report(.event(.lateReply, 1))
                 return false
             }
-            continuation.resume(returning: resume.step)
-            metrics.entriesRemoved(1, reason: .replied, component: componentName)
-            releaseWaitersIfIdle()
+            report(.removed(1, .replied))
             return true
         case .stored:
             return true
         case .late:
-            metrics.eventRecorded(.lateReply, count: 1, component: componentName)
+            report(.event(.lateReply, 1))
             return false
         }
     }
@@ -204,7 +202,7 @@ public actor RPCHandler: MemoryManaged {
     /// - Complexity: O(1).
     public func memoryUsage() -> MemoryUsage {
         if core.awaitsRun, let overdue = core.checkOverdueBeforeRun(now: now()) {
-            logHandler.warnRunNotStarted(component: componentName, overdueBy: overdue)
+            report(.runNotStarted(overdueBy: overdue))
         }
         return core.budget.usage(size: core.size)
     }
@@ -236,8 +234,15 @@ public actor RPCHandler: MemoryManaged {
     /// For tests (MaculaTesting's `waitUntilSuspended(_:)` makes it public): returns once the
     /// caller of `id` is suspended in the handler (waiting for its discovery or its reply).
     /// - Throws: `CancellationError` when the waiting task is cancelled first.
-    package nonisolated func waitUntilParked(_ id: RPCCallID) async throws(CancellationError) {
-        try await waiters.waitUntilParked(id)
+    package func waitUntilParked(_ id: RPCCallID) async throws(CancellationError) {
+        if core.isParked(id) { return }
+        let observer = Waiter<Void>()
+        parkObservers[id, default: []].append(observer)
+        guard await observer.wait() != nil else {
+            parkObservers[id]?.removeAll { $0 === observer }
+            if parkObservers[id]?.isEmpty == true { parkObservers.removeValue(forKey: id) }
+            throw CancellationError()
+        }
     }
 }
 

@@ -26,7 +26,7 @@ struct RPCHandlerCoreCallsTests {
     @Test("an empty cached result fails at once with noProviders")
     func emptyCache() {
         var core = RPCTest.runningCore()
-        let action = core.callStarted(service: "s", providers: [], options: RPCTest.options(), now: 0)
+        let action = core.callStarted(service: "s", providers: [], options: RPCTest.options(), now: .zero)
         #expect(action.rejection?.error == .noProviders)
         #expect(core.size == 0)
     }
@@ -34,23 +34,23 @@ struct RPCHandlerCoreCallsTests {
     @Test("the pending limit counts calls and discoveries, and refuses at once")
     func pendingLimit() {
         var core = RPCTest.runningCore(RPCTest.configuration(maximumPendingCalls: 3))
-        #expect(core.callStarted(service: "s", providers: nil, options: RPCTest.options(), now: 0).waiting != nil)
+        #expect(core.callStarted(service: "s", providers: nil, options: RPCTest.options(), now: .zero).waiting != nil)
         #expect(core.size == 2)
         // A second miss for another service needs two more entries.
-        let refused = core.callStarted(service: "t", providers: nil, options: RPCTest.options(), now: 0)
+        let refused = core.callStarted(service: "t", providers: nil, options: RPCTest.options(), now: .zero)
         #expect(refused.rejection?.error == .tooManyPendingCalls)
         #expect(refused.rejection?.atLimit == true)
         // Joining the running discovery needs one.
-        #expect(core.callStarted(service: "s", providers: nil, options: RPCTest.options(), now: 0).waiting != nil)
+        #expect(core.callStarted(service: "s", providers: nil, options: RPCTest.options(), now: .zero).waiting != nil)
         #expect(core.size == 3)
-        #expect(core.callStarted(service: "u", providers: RPCTest.abc, options: RPCTest.options(), now: 0).rejection?.error == .tooManyPendingCalls)
+        #expect(core.callStarted(service: "u", providers: RPCTest.abc, options: RPCTest.options(), now: .zero).rejection?.error == .tooManyPendingCalls)
         #expect(core.size == 3)
     }
 
     @Test("send, then reply: the caller is resumed with the result and nothing remains")
     func sendThenReply() {
         var core = RPCTest.runningCore()
-        let id = try! #require(core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: 0).sent).id
+        let id = try! #require(core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: .zero).sent).id
         #expect(core.sendCompleted(id, failed: false, now: RPCTest.at(0.1)).isAwaitingReply)
         #expect(core.phase(of: id) == .awaitingReply)
         guard case .resume(let resume) = core.replyReceived(.success(id, [9])) else {
@@ -72,7 +72,7 @@ struct RPCHandlerCoreCallsTests {
     @Test("a reply that arrives while the caller still sends is kept until the send returns")
     func replyDuringSend() {
         var core = RPCTest.runningCore()
-        let id = try! #require(core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: 0).sent).id
+        let id = try! #require(core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: .zero).sent).id
         guard case .stored = core.replyReceived(.failure(id, "boom")) else {
             Issue.record("expected stored")
             return
@@ -92,7 +92,7 @@ struct RPCHandlerCoreCallsTests {
     @Test("a failed send fails over at once; after the last provider: attemptsExhausted with the count")
     func sendFailures() {
         var core = RPCTest.runningCore()
-        let id = try! #require(core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: 0).sent).id
+        let id = try! #require(core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: .zero).sent).id
         let second = try! #require(core.sendCompleted(id, failed: true, now: RPCTest.at(1)).next)
         #expect(second == RPCAttempt(provider: RPCTest.node("b"), number: 2))
         #expect(core.deadlines.deadline(of: id.rawValue) == RPCTest.at(6))  // a fresh attempt timeout
@@ -111,20 +111,20 @@ struct RPCHandlerCoreCallsTests {
         var core = RPCTest.runningCore()
         let five = RPCTest.nodes("a", "b", "c", "d", "e")
         let id = try! #require(core.callStarted(
-            service: "s", providers: five, options: RPCTest.options(RPCCallOptions(maximumAttempts: 2)), now: 0
+            service: "s", providers: five, options: RPCTest.options(RPCCallOptions(maximumAttempts: 2)), now: .zero
         ).sent).id
-        _ = core.sendCompleted(id, failed: true, now: 0)
-        let finished = try! #require(core.sendCompleted(id, failed: true, now: 0).finished)
+        _ = core.sendCompleted(id, failed: true, now: .zero)
+        let finished = try! #require(core.sendCompleted(id, failed: true, now: .zero).finished)
         #expect(finished.result.error?.providersTried == 2)
-        let single = try! #require(core.callStarted(service: "s", providers: RPCTest.nodes("a"), options: RPCTest.options(), now: 0).sent).id
-        #expect(core.sendCompleted(single, failed: true, now: 0).finished?.result.error?.providersTried == 1)
+        let single = try! #require(core.callStarted(service: "s", providers: RPCTest.nodes("a"), options: RPCTest.options(), now: .zero).sent).id
+        #expect(core.sendCompleted(single, failed: true, now: .zero).finished?.result.error?.providersTried == 1)
     }
 
     @Test("a cancelled caller's entry goes; its reply is late afterwards")
     func cancelAwaitingReply() {
         var core = RPCTest.runningCore()
-        let id = try! #require(core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: 0).sent).id
-        _ = core.sendCompleted(id, failed: false, now: 0)
+        let id = try! #require(core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: .zero).sent).id
+        _ = core.sendCompleted(id, failed: false, now: .zero)
         guard case .removed(nil) = core.callerCancelled(id) else {
             Issue.record("expected removed")
             return

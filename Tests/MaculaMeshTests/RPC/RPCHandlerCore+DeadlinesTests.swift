@@ -6,8 +6,8 @@ struct RPCHandlerCoreDeadlinesTests {
     @Test("attempt timeouts fail over across three providers, then fail with the count")
     func timeoutFailover() {
         var core = RPCTest.runningCore()
-        let id = try! #require(core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: 0).sent).id
-        _ = core.sendCompleted(id, failed: false, now: 0)
+        let id = try! #require(core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: .zero).sent).id
+        _ = core.sendCompleted(id, failed: false, now: .zero)
         var (effects, next) = core.deadlinesPassed(now: RPCTest.at(4.999), takeStarts: true)
         #expect(effects.resumes.isEmpty)
         #expect(next == RPCTest.at(5))
@@ -39,7 +39,7 @@ struct RPCHandlerCoreDeadlinesTests {
     @Test("an attempt that times out while its caller still sends fails over when the send returns")
     func timeoutDuringSend() {
         var core = RPCTest.runningCore()
-        let id = try! #require(core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: 0).sent).id
+        let id = try! #require(core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: .zero).sent).id
         let (effects, next) = core.deadlinesPassed(now: RPCTest.at(5), takeStarts: true)
         #expect(effects.resumes.isEmpty)  // nothing to resume: the caller is running
         #expect(effects.attemptTimeouts == 1)
@@ -54,8 +54,8 @@ struct RPCHandlerCoreDeadlinesTests {
     func overallDeadline() {
         var core = RPCTest.runningCore()
         let options = RPCTest.options(RPCCallOptions(timeout: .seconds(5), overallTimeout: .seconds(7)))
-        let id = try! #require(core.callStarted(service: "s", providers: RPCTest.abc, options: options, now: 0).sent).id
-        _ = core.sendCompleted(id, failed: false, now: 0)
+        let id = try! #require(core.callStarted(service: "s", providers: RPCTest.abc, options: options, now: .zero).sent).id
+        _ = core.sendCompleted(id, failed: false, now: .zero)
         var (effects, next) = core.deadlinesPassed(now: RPCTest.at(5), takeStarts: true)
         #expect(effects.resumes[0].step.isSend)
         #expect(core.attempt(of: id)?.number == 2)
@@ -74,9 +74,9 @@ struct RPCHandlerCoreDeadlinesTests {
     @Test("a deadline pass without takeStarts leaves discoveries queued for run()")
     func pruneLeavesStarts() {
         var core = RPCTest.runningCore()
-        _ = core.callStarted(service: "s", providers: nil, options: RPCTest.options(), now: 0)
-        #expect(core.deadlinesPassed(now: 0, takeStarts: false).0.starts.isEmpty)
-        #expect(core.deadlinesPassed(now: 0, takeStarts: true).0.starts.count == 1)
+        _ = core.callStarted(service: "s", providers: nil, options: RPCTest.options(), now: .zero)
+        #expect(core.deadlinesPassed(now: .zero, takeStarts: false).0.starts.isEmpty)
+        #expect(core.deadlinesPassed(now: .zero, takeStarts: true).0.starts.count == 1)
     }
 
     @Test("calls due at once are resumed in deadline order, ties in the order their deadlines were set")
@@ -84,8 +84,8 @@ struct RPCHandlerCoreDeadlinesTests {
         var core = RPCTest.runningCore()
         func start(timeout seconds: Int) -> RPCCallID {
             let options = RPCTest.options(RPCCallOptions(timeout: .seconds(seconds)))
-            let id = core.callStarted(service: "s", providers: RPCTest.abc, options: options, now: 0).sent!.id
-            _ = core.sendCompleted(id, failed: false, now: 0)
+            let id = core.callStarted(service: "s", providers: RPCTest.abc, options: options, now: .zero).sent!.id
+            _ = core.sendCompleted(id, failed: false, now: .zero)
             return id
         }
         let late = start(timeout: 3)

@@ -6,7 +6,7 @@ struct RPCHandlerCoreDiscoveryTests {
     @Test("a miss creates one discovery; concurrent callers join it, each with its own deadline")
     func sharedDiscovery() {
         var core = RPCTest.runningCore()
-        let first = try! #require(core.callStarted(service: "s", providers: nil, options: RPCTest.options(), now: 0).waiting)
+        let first = try! #require(core.callStarted(service: "s", providers: nil, options: RPCTest.options(), now: .zero).waiting)
         #expect(first.created && first.wake)
         let second = try! #require(core.callStarted(
             service: "s", providers: nil, options: RPCTest.options(RPCCallOptions(discoveryTimeout: .seconds(2))), now: RPCTest.at(1)
@@ -20,7 +20,7 @@ struct RPCHandlerCoreDiscoveryTests {
         #expect(starts.map(\.service) == ["s"])
         #expect(core.takeDiscoveriesToStart().isEmpty)
         // Another service gets its own discovery.
-        _ = core.callStarted(service: "t", providers: nil, options: RPCTest.options(), now: 0)
+        _ = core.callStarted(service: "t", providers: nil, options: RPCTest.options(), now: .zero)
         #expect(core.discoveries.count == 2)
     }
 
@@ -28,9 +28,9 @@ struct RPCHandlerCoreDiscoveryTests {
     func discoveryWaiterTimeouts() {
         var core = RPCTest.runningCore()
         let short = try! #require(core.callStarted(
-            service: "s", providers: nil, options: RPCTest.options(RPCCallOptions(discoveryTimeout: .seconds(1))), now: 0
+            service: "s", providers: nil, options: RPCTest.options(RPCCallOptions(discoveryTimeout: .seconds(1))), now: .zero
         ).waiting).id
-        let long = try! #require(core.callStarted(service: "s", providers: nil, options: RPCTest.options(), now: 0).waiting).id
+        let long = try! #require(core.callStarted(service: "s", providers: nil, options: RPCTest.options(), now: .zero).waiting).id
         _ = core.takeDiscoveriesToStart()
         var (effects, next) = core.deadlinesPassed(now: RPCTest.at(1), takeStarts: true)
         #expect(effects.resumes.map(\.id) == [short])
@@ -50,7 +50,7 @@ struct RPCHandlerCoreDiscoveryTests {
     @Test("discovered providers move every waiter to its first attempt, timed from the result")
     func discoveryFound() {
         var core = RPCTest.runningCore()
-        let first = try! #require(core.callStarted(service: "s", providers: nil, options: RPCTest.options(), now: 0).waiting).id
+        let first = try! #require(core.callStarted(service: "s", providers: nil, options: RPCTest.options(), now: .zero).waiting).id
         let second = try! #require(core.callStarted(service: "s", providers: nil, options: RPCTest.options(), now: RPCTest.at(1)).waiting).id
         let start = try! #require(core.takeDiscoveriesToStart().first)
         let effects = core.discoveryFinished(start.id, outcome: .found(RPCTest.abc), now: RPCTest.at(2))
@@ -71,16 +71,16 @@ struct RPCHandlerCoreDiscoveryTests {
     @Test("no providers, a failure, an interruption")
     func discoveryOutcomes() {
         var core = RPCTest.runningCore()
-        let a = try! #require(core.callStarted(service: "s", providers: nil, options: RPCTest.options(), now: 0).waiting).id
+        let a = try! #require(core.callStarted(service: "s", providers: nil, options: RPCTest.options(), now: .zero).waiting).id
         let s = try! #require(core.takeDiscoveriesToStart().first)
-        #expect(core.discoveryFinished(s.id, outcome: .interrupted, now: 0).resumes.isEmpty)
+        #expect(core.discoveryFinished(s.id, outcome: .interrupted, now: .zero).resumes.isEmpty)
         #expect(core.phase(of: a) != nil)
-        var effects = core.discoveryFinished(s.id, outcome: .found([]), now: 0)
+        var effects = core.discoveryFinished(s.id, outcome: .found([]), now: .zero)
         #expect(effects.resumes[0].step.error == .noProviders)
         #expect(effects.resumes[0].removal == .callFailed)
-        _ = core.callStarted(service: "t", providers: nil, options: RPCTest.options(), now: 0)
+        _ = core.callStarted(service: "t", providers: nil, options: RPCTest.options(), now: .zero)
         let t = try! #require(core.takeDiscoveriesToStart().first)
-        effects = core.discoveryFinished(t.id, outcome: .failed("dht down"), now: 0)
+        effects = core.discoveryFinished(t.id, outcome: .failed("dht down"), now: .zero)
         #expect(effects.resumes[0].step.error == .discoveryFailed)
         #expect(effects.resumes[0].step.error?.detail == "dht down")
         #expect(core.size == 0)
@@ -89,8 +89,8 @@ struct RPCHandlerCoreDiscoveryTests {
     @Test("a cancelled waiter leaves its discovery; the last one drops it")
     func cancelDuringDiscovery() {
         var core = RPCTest.runningCore()
-        let first = try! #require(core.callStarted(service: "s", providers: nil, options: RPCTest.options(), now: 0).waiting).id
-        let second = try! #require(core.callStarted(service: "s", providers: nil, options: RPCTest.options(), now: 0).waiting).id
+        let first = try! #require(core.callStarted(service: "s", providers: nil, options: RPCTest.options(), now: .zero).waiting).id
+        let second = try! #require(core.callStarted(service: "s", providers: nil, options: RPCTest.options(), now: .zero).waiting).id
         guard case .removed(let abort) = core.callerCancelled(first) else {
             Issue.record("expected removed")
             return

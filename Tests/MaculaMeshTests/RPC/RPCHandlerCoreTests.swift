@@ -7,22 +7,22 @@ struct RPCHandlerCoreTests {
     func lifecycle() throws {
         var core = try RPCHandlerCore(configuration: RPCTest.configuration())
         #expect(core.lifecycle == .notStarted)
-        let early = core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: 0)
+        let early = core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: .zero)
         #expect(early.sent != nil)
         #expect(early.beforeRun == AcceptedBeforeRun(overdueBy: nil))
         #expect(core.size == 1)
-        #expect(core.runStarted(now: 0) == .started(overdueBy: nil))
-        #expect(core.runStarted(now: 0) == .alreadyRunning)
+        #expect(core.runStarted(now: .zero) == .started(overdueBy: nil))
+        #expect(core.runStarted(now: .zero) == .alreadyRunning)
         _ = core.runEnded()
         #expect(core.lifecycle == .stopped)
         #expect(core.size == 1)  // the early call is sending: it learns `notRunning` when its send returns
-        let late = core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: 0)
+        let late = core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: .zero)
         #expect(late.rejection?.error == .notRunning)
-        #expect(core.runStarted(now: 0) == .started(overdueBy: nil))
+        #expect(core.runStarted(now: .zero) == .started(overdueBy: nil))
         _ = core.shutdown()
         #expect(core.lifecycle == .shutDown)
-        #expect(core.runStarted(now: 0) == .shutDown)
-        let afterShutdown = core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: 0)
+        #expect(core.runStarted(now: .zero) == .shutDown)
+        let afterShutdown = core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: .zero)
         #expect(afterShutdown.rejection?.error == .shutdown)
         #expect(core.shutdown().resumes.isEmpty)
     }
@@ -56,13 +56,13 @@ struct RPCHandlerCoreTests {
         var core = RPCTest.runningCore(RPCTest.configuration(maximumPendingCalls: 5_000))
         var ids: [RPCCallID] = []
         for _ in 0..<2_000 {
-            ids.append(core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: 0).sent!.id)
+            ids.append(core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: .zero).sent!.id)
         }
         #expect(core.calls.capacity >= 2_000)
         for id in ids { _ = core.callerCancelled(id) }
         #expect(core.calls.capacity == 0)
         #expect(core.size == 0)
-        let again = core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: 0).sent!.id
+        let again = core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: .zero).sent!.id
         #expect(again.slot == 0)
         #expect(!ids.contains(again))
     }
@@ -70,13 +70,13 @@ struct RPCHandlerCoreTests {
     @Test("IDs are not reused: a reply for an ended call never reaches a newer call in its slot")
     func staleIDs() {
         var core = RPCTest.runningCore()
-        let old = try! #require(core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: 0).sent).id
-        let keep = try! #require(core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: 0).sent).id
+        let old = try! #require(core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: .zero).sent).id
+        let keep = try! #require(core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: .zero).sent).id
         _ = core.callerCancelled(old)
-        let new = try! #require(core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: 0).sent).id
+        let new = try! #require(core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: .zero).sent).id
         #expect(new.slot == old.slot)
         #expect(new != old)
-        _ = core.sendCompleted(new, failed: false, now: 0)
+        _ = core.sendCompleted(new, failed: false, now: .zero)
         guard case .late = core.replyReceived(.success(old, [])) else {
             Issue.record("expected late")
             return
@@ -92,10 +92,10 @@ struct RPCHandlerCoreTests {
     @Test("run() ending fails waiting callers with notRunning; a sending caller learns it when its send returns")
     func runEnded() {
         var core = RPCTest.runningCore()
-        let waiting = try! #require(core.callStarted(service: "s", providers: nil, options: RPCTest.options(), now: 0).waiting).id
-        let awaiting = try! #require(core.callStarted(service: "t", providers: RPCTest.abc, options: RPCTest.options(), now: 0).sent).id
-        _ = core.sendCompleted(awaiting, failed: false, now: 0)
-        let sending = try! #require(core.callStarted(service: "t", providers: RPCTest.abc, options: RPCTest.options(), now: 0).sent).id
+        let waiting = try! #require(core.callStarted(service: "s", providers: nil, options: RPCTest.options(), now: .zero).waiting).id
+        let awaiting = try! #require(core.callStarted(service: "t", providers: RPCTest.abc, options: RPCTest.options(), now: .zero).sent).id
+        _ = core.sendCompleted(awaiting, failed: false, now: .zero)
+        let sending = try! #require(core.callStarted(service: "t", providers: RPCTest.abc, options: RPCTest.options(), now: .zero).sent).id
         _ = core.replyReceived(.success(sending, [1]))  // stored, then overridden by the ending
         let effects = core.runEnded()
         #expect(Set(effects.resumes.map(\.id)) == [waiting, awaiting])
@@ -103,7 +103,7 @@ struct RPCHandlerCoreTests {
         #expect(effects.aborts.count == 1)
         #expect(core.deadlines.isEmpty)
         #expect(core.size == 1)
-        let finished = try! #require(core.sendCompleted(sending, failed: false, now: 0).finished)
+        let finished = try! #require(core.sendCompleted(sending, failed: false, now: .zero).finished)
         #expect(finished.result.error == .notRunning)
         #expect(finished.reason == .stopped)
         #expect(core.size == 0)
@@ -112,14 +112,14 @@ struct RPCHandlerCoreTests {
     @Test("shutdown fails everything with shutdown")
     func shutdown() {
         var core = RPCTest.runningCore()
-        let awaiting = try! #require(core.callStarted(service: "t", providers: RPCTest.abc, options: RPCTest.options(), now: 0).sent).id
-        _ = core.sendCompleted(awaiting, failed: false, now: 0)
-        let sending = try! #require(core.callStarted(service: "t", providers: RPCTest.abc, options: RPCTest.options(), now: 0).sent).id
+        let awaiting = try! #require(core.callStarted(service: "t", providers: RPCTest.abc, options: RPCTest.options(), now: .zero).sent).id
+        _ = core.sendCompleted(awaiting, failed: false, now: .zero)
+        let sending = try! #require(core.callStarted(service: "t", providers: RPCTest.abc, options: RPCTest.options(), now: .zero).sent).id
         let effects = core.shutdown()
         #expect(effects.resumes.map(\.id) == [awaiting])
         #expect(effects.resumes[0].step.error == .shutdown)
         #expect(effects.resumes[0].removal == .shutdown)
-        #expect(core.sendCompleted(sending, failed: false, now: 0).finished?.result.error == .shutdown)
+        #expect(core.sendCompleted(sending, failed: false, now: .zero).finished?.result.error == .shutdown)
         #expect(core.size == 0)
     }
 
@@ -153,10 +153,10 @@ struct RPCHandlerCoreTests {
     @Test("a lower limit refuses new calls but keeps the pending ones")
     func lowerLimit() throws {
         var core = RPCTest.runningCore(RPCTest.configuration(maximumPendingCalls: 10))
-        for _ in 0..<4 { _ = core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: 0) }
+        for _ in 0..<4 { _ = core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: .zero) }
         try core.setBaseLimit(3)
         #expect(core.size == 4)
-        #expect(core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: 0).rejection?.error == .tooManyPendingCalls)
+        #expect(core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: .zero).rejection?.error == .tooManyPendingCalls)
         do {
             try core.setBaseLimit(0)
             Issue.record("a limit of 0 is refused")
@@ -166,8 +166,8 @@ struct RPCHandlerCoreTests {
         try core.setBaseLimit(10)
         core.setPressureScale(0.5)
         #expect(core.budget.effectiveLimit == 5)
-        #expect(core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: 0).sent != nil)
-        #expect(core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: 0).rejection != nil)
+        #expect(core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: .zero).sent != nil)
+        #expect(core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: .zero).rejection != nil)
         #expect(core.budget.usage(size: core.size).highWaterMark == 5)
     }
 }

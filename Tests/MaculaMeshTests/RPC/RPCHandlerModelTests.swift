@@ -4,7 +4,7 @@ import Testing
 /// The reference: plain dictionaries and arrays, every deadline found by scanning, providers
 /// picked in order (the `.first` strategy). The core must agree with it after every step.
 private struct Model {
-    typealias Tick = RPCHandlerCore.Tick
+    typealias Tick = Duration
 
     enum Phase: Equatable {
         case discovering(String)
@@ -108,11 +108,11 @@ struct RPCHandlerModelTests {
         let limit = 12
         let configuration = RPCTest.configuration(maximumPendingCalls: limit)
         var core = try RPCHandlerCore(configuration: configuration)
-        #expect(core.runStarted(now: 0) == .started(overdueBy: nil))
+        #expect(core.runStarted(now: .zero) == .started(overdueBy: nil))
         var model = Model(limit: limit)
         let services = ["s0", "s1", "s2", "s3"]
         var cached: [String: Int] = [:]  // service → cached provider count (as the registry would)
-        var now: Model.Tick = 0
+        var now: Model.Tick = .zero
         var ended: [RPCCallID] = []
         var finishedDiscoveries: [UInt32] = []
         var seen: [String: Int] = [

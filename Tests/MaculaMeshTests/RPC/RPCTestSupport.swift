@@ -12,8 +12,8 @@ enum RPCTest {
     static func nodes(_ names: String...) -> [ServiceProvider] { names.map(node) }
 
     /// A core instant: `seconds` after the origin.
-    static func at(_ seconds: Double) -> RPCHandlerCore.Tick {
-        RPCHandlerCore.Tick(seconds * 1_000_000_000)
+    static func at(_ seconds: Double) -> Duration {
+        .nanoseconds(Int64(seconds * 1_000_000_000))
     }
 
     /// Resolved options with the test configuration's defaults (strategy `.first`).
@@ -46,7 +46,7 @@ extension RPCTest {
     /// A core whose `run()` has started.
     static func runningCore(_ configuration: RPCHandlerConfiguration = RPCTest.configuration()) -> RPCHandlerCore {
         var core = try! RPCHandlerCore(configuration: configuration)
-        #expect(core.runStarted(now: 0) == .started(overdueBy: nil))
+        #expect(core.runStarted(now: .zero) == .started(overdueBy: nil))
         return core
     }
 }
