@@ -61,7 +61,6 @@ public actor ServiceRegistry: MemoryManaged {
     }
 
     /// The current time as the core measures it: the duration since the clock's origin.
-    /// - Complexity: O(1).
     private var now: Duration { clock.now }
 
     // MARK: Local advertisements
@@ -99,8 +98,7 @@ public actor ServiceRegistry: MemoryManaged {
     /// The services this node advertises now (unexpired), in no particular order.
     /// - Complexity: O(n) in the number of local advertisements: for inspection, not hot paths.
     public func localServices() -> [String] {
-        let now = self.now
-        return core.local.compactMap { now < $0.value.expiresAt ? $0.key : nil }
+        core.localServices(now: now)
     }
 
     // MARK: Lookup
@@ -145,17 +143,7 @@ public actor ServiceRegistry: MemoryManaged {
     ///   nothing changes then.
     /// - Complexity: O(log n + k) for k providers.
     public func cacheProviders(_ providers: [ServiceProvider], for service: String, ttl: Duration? = nil) throws(ServiceRegistryError) {
-        let ttl = ttl ?? configuration.cacheTTL
-        switch core.cacheProviders(providers, for: service, ttl: ttl, now: now) {
-        case .invalidTTL:
-            throw .invalidTTL(ttl, service: service)
-        case .cached(let expired, let evicted, let truncated):
-            report(expired, .expired)
-            report(evicted, .evicted)
-            if truncated > 0 {
-                metrics.eventRecorded(.providersTruncated, count: truncated, component: componentName)
-            }
-        }
+        try store(core.cacheProviders(providers, for: service, ttl: ttl, now: now))
     }
 
     /// Drops the cached providers of `service`, for example after every one of them failed.
@@ -164,13 +152,7 @@ public actor ServiceRegistry: MemoryManaged {
     /// - Complexity: O(log n).
     @discardableResult
     public func invalidate(_ service: String) -> Bool {
-        switch core.invalidate(service, now: now) {
-        case .unknown:
-            return false
-        case .removed(let expired):
-            report(1, expired ? .expired : .removed)
-            return true
-        }
+        run(core.invalidate(service, now: now))
     }
 
     // MARK: Sizes
@@ -203,8 +185,7 @@ public actor ServiceRegistry: MemoryManaged {
     ///   one entry); nothing changes then.
     /// - Complexity: O(k log n) for k cached entries evicted.
     public func setLimit(_ limit: Int) throws(ConfigurationError) {
-        let shrink = try core.setLimit(limit, now: now)
-        report(shrink, reason: .evicted)
+        report(try core.setLimit(limit, now: now))
     }
 
     /// Sets each map's base limit exactly.
@@ -215,16 +196,14 @@ public actor ServiceRegistry: MemoryManaged {
     ///   when a value is below 1; nothing changes then.
     /// - Complexity: O(k log n) for k cached entries evicted.
     public func setLimits(local: Int, cached: Int) throws(ConfigurationError) {
-        let shrink = try core.setLimits(local: local, remote: cached, now: now)
-        report(shrink, reason: .evicted)
+        report(try core.setLimits(local: local, remote: cached, now: now))
     }
 
     /// Sets the pressure scale of both maps: the cache shrinks at once (reason
     /// ``RemovalReason/pressure``), local advertisements refuse new entries while over the limit.
     /// - Complexity: O(k log n) for k cached entries evicted.
     public func setPressureScale(_ scale: Double) {
-        let shrink = core.setPressureScale(scale, now: now)
-        report(shrink, reason: .pressure)
+        report(core.setPressureScale(scale, now: now))
     }
 
     /// Removes every local advertisement and cached result whose TTL has passed (the seed's
@@ -240,51 +219,51 @@ public actor ServiceRegistry: MemoryManaged {
 
     /// The stored expiry of this node's advertisement of `service` (time since the clock's
     /// origin), expired or not.
-    func localExpiry(of service: String) -> Duration? { core.local[service]?.expiresAt }
+    func localExpiry(of service: String) -> Duration? { core.localExpiry(of: service) }
 
     /// The stored expiry of the cached providers of `service` (time since the clock's origin),
     /// expired or not.
-    func cacheExpiry(of service: String) -> Duration? { core.remote[service]?.expiresAt }
+    func cacheExpiry(of service: String) -> Duration? { core.cacheExpiry(of: service) }
 
     func advertise(_ service: String, provider: ServiceProvider, ttl: Duration?, at now: Duration) throws(ServiceRegistryError) {
-        let ttl = ttl ?? configuration.localTTL
-        switch core.advertise(service, provider: provider, ttl: ttl, now: now) {
-        case .added(let expired):
-            report(expired, .expired)
-        case .refreshed:
-            break
-        case .rejectedAtLimit(let limit):
-            metrics.requestRejected(reason: .limitReached, component: componentName)
-            throw .localLimitReached(service: service, limit: limit)
-        case .invalidTTL:
-            throw .invalidTTL(ttl, service: service)
-        }
+        try store(core.advertise(service, provider: provider, ttl: ttl, now: now))
     }
 
     func withdraw(_ service: String, at now: Duration) -> Bool {
-        switch core.withdraw(service, now: now) {
-        case .unknown:
-            return false
-        case .removed(let expired):
-            report(1, expired ? .expired : .removed)
-            return true
-        }
+        run(core.withdraw(service, now: now))
     }
 
     func prune(at now: Duration) -> Int {
-        let pruned = core.pruneExpired(now: now)
-        report(pruned.total, .expired)
-        return pruned.total
+        run(core.pruneExpired(now: now))
     }
 
-    // MARK: Metrics
+    // MARK: Actions
 
-    private func report(_ count: Int, _ reason: RemovalReason) {
-        if count > 0 { metrics.entriesRemoved(count, reason: reason, component: componentName) }
+    private func store(_ step: ServiceRegistryCore.Step<ServiceRegistryCore.StoreOutcome>) throws(ServiceRegistryError) {
+        report(step.metrics)
+        switch step.outcome {
+        case .added, .refreshed:
+            return
+        case .refused(let error):
+            throw error
+        }
     }
 
-    private func report(_ shrink: ServiceRegistryCore.Shrink, reason: RemovalReason) {
-        report(shrink.expired, .expired)
-        report(shrink.evicted, reason)
+    private func run<Outcome>(_ step: ServiceRegistryCore.Step<Outcome>) -> Outcome {
+        report(step.metrics)
+        return step.outcome
+    }
+
+    private func report(_ actions: [ServiceRegistryCore.MetricAction]) {
+        for action in actions {
+            switch action {
+            case .removed(let count, let reason):
+                metrics.entriesRemoved(count, reason: reason, component: componentName)
+            case .rejected(let reason):
+                metrics.requestRejected(reason: reason, component: componentName)
+            case .event(let event, let count):
+                metrics.eventRecorded(event, count: count, component: componentName)
+            }
+        }
     }
 }
