@@ -1,4 +1,5 @@
 import Dispatch
+import MaculaMemory
 import MaculaMesh
 import MaculaTesting
 
@@ -164,6 +165,50 @@ private func interleavedPrune(count: Int, every: Int, trials: Int, scanOverPrune
     return paired
 }
 
+/// The floor of the design at 1 % expired: the same scan against only what a prune cannot avoid,
+/// a bare `SlotDeadlineHeap` giving up the due slots and a bare `[String: Int32]` losing their names
+/// (no entries, no actor), each trial on fresh copies built beforehand.
+private func pruneFloor(count: Int, every: Int, trials: Int) async -> PairedRatio {
+    struct Bare {
+        var slotOf: [String: Int32] = [:]
+        var names: [String] = []
+        var expiries = SlotDeadlineHeap<Duration>()
+    }
+    var pairs: [(bare: Bare, table: NaiveServiceTable, now: ManualClock.Instant)] = []
+    for _ in 0..<max(trials, minimumTrials) {
+        let clock = ManualClock()
+        var bare = Bare()
+        var table = NaiveServiceTable()
+        table.entries.reserveCapacity(count)
+        for index in 0..<count {
+            let ttl = (index % every == 0 ? shortTTL : longTTL) + .nanoseconds(index)
+            bare.slotOf[serviceName(index)] = Int32(index)
+            bare.names.append(serviceName(index))
+            bare.expiries.set(Int32(index), deadline: ttl)
+            table.entries[serviceName(index)] = (benchProvider, clock.now.advanced(by: ttl))
+        }
+        clock.advance(by: shortTTL + .seconds(1))
+        pairs.append((bare, table, clock.now))
+    }
+    var nextBare = 0
+    var nextTable = 0
+    let dueAt = shortTTL + .seconds(1)
+    let paired = pairedRatio(trials: trials, operations: 1) {
+        let now = pairs[nextTable].now
+        blackHole(pairs[nextTable].table.pruneExpired(now: now))
+        nextTable += 1
+    } baseline: {
+        var due: [Int32] = []
+        let names = pairs[nextBare].bare.names
+        pairs[nextBare].bare.expiries.removeDue(at: dueAt, into: &due)
+        for slot in due { pairs[nextBare].bare.slotOf.removeValue(forKey: names[Int(slot)]) }
+        precondition(due.count == count / every, "floor removed \(due.count)")
+        nextBare += 1
+    }
+    blackHole(pairs)
+    return paired
+}
+
 private func milliseconds(_ nanoseconds: Double) -> String { format(nanoseconds / 1_000_000) + " ms" }
 private func microseconds(_ nanoseconds: Double) -> String { format(nanoseconds / 1_000) + " µs" }
 
@@ -213,6 +258,12 @@ func serviceRegistryBenchmarks(quick: Bool) async -> [BenchmarkResult] {
         group: "registry", name: "scan / prune, 1 % expired, interleaved (\(target))", paired: onePercentPaired,
         target: .atLeast(5),
         detail: "prune \(microseconds(onePercentPaired.baseline)), scan \(microseconds(onePercentPaired.candidate)) (medians)"
+    ))
+    let floor = await pruneFloor(count: target, every: 100, trials: trials)
+    results.append(BenchmarkResult(
+        group: "registry", name: "floor: scan / (heap + hashed removals alone), 1 % (\(target))", paired: floor,
+        target: .report,
+        detail: "heap + removals \(microseconds(floor.baseline)), scan \(microseconds(floor.candidate)) (medians)"
     ))
     let halfPaired = await interleavedPrune(count: target, every: 2, trials: trials, scanOverPrune: false)
     results.append(BenchmarkResult(

@@ -107,15 +107,15 @@ package struct SlotDeadlineHeap<Deadline: Comparable & Sendable>: Sendable {
     /// Removes every deadline at or before `now`, in no particular order, and appends their slots
     /// to `removed`.
     ///
-    /// Pops one at a time while few are due; once more than n / log₂ n have come out, removes the
-    /// rest in one pass and rebuilds the heap bottom-up.
+    /// Pops one at a time while few are due; once more than n / (3 log₂ n) have come out, removes
+    /// the rest in one pass and rebuilds the heap bottom-up.
     /// - Complexity: O(min(k log n, n)) for k deadlines removed; O(1) when none is due.
     @inlinable
     @_specialize(exported: true, where Deadline == Duration)
     @_specialize(exported: true, where Deadline == Int64)
     package mutating func removeDue(at now: Deadline, into removed: inout [Int32]) {
         let log2 = Int.bitWidth - nodes.count.leadingZeroBitCount
-        let popBudget = max(16, nodes.count / max(1, log2))
+        let popBudget = max(16, nodes.count / max(1, 3 * log2))
         var popped = 0
         while let top = nodes.first, !(now < top.deadline) {
             guard popped < popBudget else {
