@@ -1,18 +1,11 @@
-/// The pure state of a ``ServiceRegistry``: two bounded ``ExpiringTable``s, this node's
-/// advertisements (`local`) and the cache of discovery results (`remote`).
-///
-/// Invariants (checked by the model-based test):
-/// - `remote.count <= remoteBudget.effectiveLimit` after every call (the cache shrinks at once);
-/// - `local.count` may exceed `localBudget.effectiveLimit` only after the limit was lowered (this
-///   node's advertisements are never evicted); no new name is added then.
-///
-/// An entry whose `expiresAt` is at or before `now` is invisible to every lookup even while it
-/// is still stored; `pruneExpired(now:)` removes it. Time is a `Duration` since the registry's
-/// origin.
+/// The pure state of a ``ServiceRegistry``: this node's advertisements (`local`) and the cache of
+/// discovery results (`remote`), time a `Duration` since the registry's origin. Invariants:
+/// `remote.count <= remoteBudget.effectiveLimit` after every call; `local.count` exceeds its limit
+/// only after the limit was lowered, and gains no name then; an entry with `expiresAt <= now` is
+/// never returned. Each command is the actor's method of the same name at `now`, at its cost.
 struct ServiceRegistryCore: Sendable {
     typealias Instant = Duration
 
-    /// One metric event for the shell to report.
     enum MetricAction: Hashable, Sendable {
         case removed(Int, RemovalReason)
         case rejected(RejectionReason)
@@ -25,13 +18,11 @@ struct ServiceRegistryCore: Sendable {
         var metrics: [MetricAction] = []
     }
 
-    /// What `advertise` or `cacheProviders` did.
+    /// `refreshed`: a stored entry (expired or not) got the new value and TTL; `refused`: nothing
+    /// changed.
     enum StoreOutcome: Hashable, Sendable {
-        /// A new entry.
         case added
-        /// An existing entry (expired or not) got the new value and TTL.
         case refreshed
-        /// Refused; nothing changed.
         case refused(ServiceRegistryError)
     }
 
@@ -40,7 +31,6 @@ struct ServiceRegistryCore: Sendable {
     private(set) var remote = ExpiringTable<[ServiceProvider]>()
     private(set) var localBudget: MemoryBudget
     private(set) var remoteBudget: MemoryBudget
-    /// The largest combined size held.
     private(set) var highWaterMark = 0
 
     init(configuration: ServiceRegistryConfiguration) throws(ConfigurationError) {
@@ -50,12 +40,7 @@ struct ServiceRegistryCore: Sendable {
         self.remoteBudget = try MemoryBudget(baseLimit: configuration.maximumCachedServices, field: "maximumCachedServices")
     }
 
-    // MARK: Local advertisements
-
-    /// Advertises `service` as provided by `provider` until `now + ttl` (`configuration.localTTL`
-    /// when nil): inserts it, or replaces the provider and TTL of a stored one (expired or not).
-    /// At the limit, expired advertisements are removed to make room before a refusal.
-    /// - Complexity: O(log n), plus O(log n) per expired entry removed.
+    /// added or removed.
     mutating func advertise(_ service: String, provider: ServiceProvider, ttl: Duration?, now: Instant) -> Step<StoreOutcome> {
         let ttl = ttl ?? configuration.localTTL
         guard Self.isValid(ttl) else { return Step(outcome: .refused(.invalidTTL(ttl, service: service))) }
@@ -75,32 +60,21 @@ struct ServiceRegistryCore: Sendable {
         return Step(outcome: .added, metrics: removals)
     }
 
-    /// Removes the local advertisement of `service`; the outcome tells whether one was stored.
-    /// - Complexity: O(log n).
     mutating func withdraw(_ service: String, now: Instant) -> Step<Bool> {
         Self.removal(of: local.remove(service), now: now)
     }
 
-    /// This node's unexpired advertisement of `service`. - Complexity: O(1).
     func localProvider(for service: String, now: Instant) -> ServiceProvider? {
         local.value(of: service, now: now)
     }
 
-    /// The names of the unexpired local advertisements, in no particular order.
-    /// - Complexity: O(n).
     func localServices(now: Instant) -> [String] {
         local.names(now: now)
     }
 
-    /// The stored expiry of the local advertisement of `service`, expired or not. - Complexity: O(1).
     func localExpiry(of service: String) -> Instant? { local.expiry(of: service) }
 
-    // MARK: Remote cache
-
-    /// Caches `providers` (at most `maximumProvidersPerService`, the first ones) for `service`
-    /// until `now + ttl` (`configuration.cacheTTL` when nil), replacing what was cached. A new
-    /// service at the limit evicts the entry closest to expiry.
-    /// - Complexity: O(log n + k) for k providers, plus O(log n) per entry removed to make room.
+    /// providers, plus O(log n) per entry evicted.
     mutating func cacheProviders(_ providers: [ServiceProvider], for service: String, ttl: Duration?, now: Instant) -> Step<StoreOutcome> {
         let ttl = ttl ?? configuration.cacheTTL
         guard Self.isValid(ttl) else { return Step(outcome: .refused(.invalidTTL(ttl, service: service))) }
@@ -117,22 +91,12 @@ struct ServiceRegistryCore: Sendable {
         return Step(outcome: .added, metrics: removals + events)
     }
 
-    /// Drops the cached providers of `service`; the outcome tells whether any were stored.
-    /// - Complexity: O(log n).
     mutating func invalidate(_ service: String, now: Instant) -> Step<Bool> {
         Self.removal(of: remote.remove(service), now: now)
     }
 
-    /// The stored expiry of the cached providers of `service`, expired or not. - Complexity: O(1).
     func cacheExpiry(of service: String) -> Instant? { remote.expiry(of: service) }
 
-    // MARK: Lookup
-
-    /// Every unexpired provider of `service`: this node's own advertisement first, then the
-    /// cached remote providers in the order they were cached, without any whose `nodeID` is the
-    /// local provider's. Nil when neither map holds an unexpired entry (a miss); empty when only
-    /// an empty result is cached.
-    /// - Complexity: O(k) for k providers returned.
     func providers(for service: String, now: Instant) -> [ServiceProvider]? {
         let own = local.value(of: service, now: now)
         let cached = remote.value(of: service, now: now)
@@ -151,30 +115,17 @@ struct ServiceRegistryCore: Sendable {
         }
     }
 
-    // MARK: Expiry
-
-    /// Removes every entry of both maps whose TTL has passed at `now`; the outcome is the count.
-    /// - Complexity: O(min(k log n, n)) for k entries removed; O(1) when nothing is due.
     mutating func pruneExpired(now: Instant) -> Step<Int> {
         let removed = local.removeDue(at: now) + remote.removeDue(at: now)
         return Step(outcome: removed, metrics: Self.removals(expired: removed, live: 0, liveReason: .removed))
     }
 
-    // MARK: Limits
-
-    /// Sets the pressure scale of both maps. The remote cache shrinks at once to its new limit
-    /// (reason `pressure`); the local map keeps its entries and refuses new ones while over it.
-    /// - Complexity: O(k log n) for k cached entries removed.
     mutating func setPressureScale(_ scale: Double, now: Instant) -> [MetricAction] {
         localBudget.setPressureScale(scale)
         remoteBudget.setPressureScale(scale)
         return shrinkRemote(toAtMost: remoteBudget.effectiveLimit, now: now, reason: .pressure)
     }
 
-    /// Sets both maps' base limits; the cache shrinks at once (reason `evicted`).
-    /// - Throws: ``ConfigurationError`` naming `maximumLocalServices` or `maximumCachedServices`
-    ///   when one is below 1; nothing changes then.
-    /// - Complexity: O(k log n) for k cached entries removed.
     mutating func setLimits(local localLimit: Int, remote remoteLimit: Int, now: Instant) throws(ConfigurationError) -> [MetricAction] {
         try ConfigurationError.require(localLimit, atLeast: 1, field: "maximumLocalServices")
         try ConfigurationError.require(remoteLimit, atLeast: 1, field: "maximumCachedServices")
@@ -183,10 +134,6 @@ struct ServiceRegistryCore: Sendable {
         return shrinkRemote(toAtMost: remoteBudget.effectiveLimit, now: now, reason: .evicted)
     }
 
-    /// Sets the combined base limit, split between the two maps in the proportion of the
-    /// configured maxima (each map gets at least 1).
-    /// - Throws: ``ConfigurationError`` naming `limit` when `total < 2`; nothing changes then.
-    /// - Complexity: O(k log n) for k cached entries removed.
     mutating func setLimit(_ total: Int, now: Instant) throws(ConfigurationError) -> [MetricAction] {
         guard let split = Self.split(total, configuration: configuration) else {
             throw ConfigurationError(
@@ -208,13 +155,8 @@ struct ServiceRegistryCore: Sendable {
         return (local, total - local)
     }
 
-    // MARK: Usage
-
-    /// Entries stored in both maps, expired or not.
     var size: Int { local.count + remote.count }
 
-    /// The combined usage: sizes, effective and base limits are sums of the two maps' (a limit
-    /// sum saturates at `Int.max`).
     func usage() -> MemoryUsage {
         MemoryUsage(
             size: size,
@@ -227,8 +169,6 @@ struct ServiceRegistryCore: Sendable {
 
     func localUsage() -> MemoryUsage { localBudget.usage(size: local.count) }
     func remoteUsage() -> MemoryUsage { remoteBudget.usage(size: remote.count) }
-
-    // MARK: Helpers
 
     static func isValid(_ ttl: Duration) -> Bool {
         ttl > .zero && ttl <= ConfigurationError.maximumDuration
@@ -253,8 +193,7 @@ struct ServiceRegistryCore: Sendable {
         return Step(outcome: true, metrics: [.removed(1, now < expiresAt ? .removed : .expired)])
     }
 
-    /// Removes cached entries, closest to expiry first, until at most `limit` remain; live ones
-    /// are reported with `reason`, those past their TTL as expired.
+    /// Removes cached entries, closest to expiry first, until at most `limit` remain.
     private mutating func shrinkRemote(toAtMost limit: Int, now: Instant, reason: RemovalReason) -> [MetricAction] {
         var expired = 0
         var live = 0
@@ -271,12 +210,10 @@ struct ServiceRegistryCore: Sendable {
     }
 }
 
-/// A map from name to `Value`, each entry with an expiry, and one hashed index: entries live in
-/// slots, `slotOf` maps a name to its slot, and the expiry heap addresses entries by slot.
-///
-/// Invariants: `slotOf[name] == s` exactly when `entries[s]?.name == name`; `expiries` holds
-/// exactly the occupied slots, each at its entry's `expiresAt`; `free` lists exactly the
-/// unoccupied slots of `entries`. An empty table holds no slots.
+/// A map from name to `Value`, an expiry per entry, one hashed index: `slotOf` maps a name to its
+/// slot in `entries`; the expiry heap addresses slots. Invariants: `slotOf[name] == s` exactly when
+/// `entries[s]?.name == name`; `expiries` holds exactly the occupied slots, each at its entry's
+/// `expiresAt`; `free` lists exactly the unoccupied ones; an empty table holds no slots.
 struct ExpiringTable<Value: Sendable>: Sendable {
     struct Entry: Sendable {
         var name: String
@@ -289,32 +226,26 @@ struct ExpiringTable<Value: Sendable>: Sendable {
     private var free: [Int32] = []
     private(set) var expiries = SlotDeadlineHeap<Duration>()
 
-    /// Entries stored, expired or not.
     var count: Int { slotOf.count }
     var isEmpty: Bool { slotOf.isEmpty }
-    /// Every stored name, expired or not.
     var names: Dictionary<String, Int32>.Keys { slotOf.keys }
-    /// The earliest expiry stored. - Complexity: O(1).
     var firstExpiry: Duration? { expiries.first?.deadline }
 
-    /// The value of `name` while `now < expiresAt`. - Complexity: O(1).
+    /// The value of `name` while `now < expiresAt`.
     func value(of name: String, now: Duration) -> Value? {
         guard let slot = slotOf[name], let entry = entries[Int(slot)], now < entry.expiresAt else { return nil }
         return entry.value
     }
 
-    /// The stored expiry of `name`, expired or not. - Complexity: O(1).
     func expiry(of name: String) -> Duration? {
         slotOf[name].flatMap { entries[Int($0)]?.expiresAt }
     }
 
-    /// The names whose entries are unexpired at `now`. - Complexity: O(n).
     func names(now: Duration) -> [String] {
         entries.compactMap { entry in entry.flatMap { now < $0.expiresAt ? $0.name : nil } }
     }
 
-    /// Replaces the value and expiry of `name` if it is stored. - Returns: whether it was.
-    /// - Complexity: O(log n).
+    /// Replaces the value and expiry of `name` if stored. - Returns: whether it was.
     mutating func replace(_ name: String, with value: Value, expiresAt: Duration) -> Bool {
         guard let slot = slotOf[name] else { return false }
         entries[Int(slot)] = Entry(name: name, value: value, expiresAt: expiresAt)
@@ -322,7 +253,7 @@ struct ExpiringTable<Value: Sendable>: Sendable {
         return true
     }
 
-    /// Stores `name`, which must not be stored yet. - Complexity: O(log n).
+    /// Stores `name`, which must not be stored yet.
     mutating func insert(_ name: String, _ value: Value, expiresAt: Duration) {
         let entry = Entry(name: name, value: value, expiresAt: expiresAt)
         let slot: Int32
@@ -338,8 +269,7 @@ struct ExpiringTable<Value: Sendable>: Sendable {
         expiries.set(slot, deadline: expiresAt)
     }
 
-    /// Removes `name`. - Returns: the expiry it had, or nil (a no-op) when it was not stored.
-    /// - Complexity: O(log n).
+    /// Removes `name`. - Returns: its expiry; nil (a no-op) when not stored.
     mutating func remove(_ name: String) -> Duration? {
         guard let slot = slotOf.removeValue(forKey: name) else { return nil }
         expiries.remove(slot)
@@ -348,7 +278,6 @@ struct ExpiringTable<Value: Sendable>: Sendable {
     }
 
     /// Removes the entry closest to expiry (ties: the one set first). - Returns: its expiry.
-    /// - Complexity: O(log n).
     @discardableResult
     mutating func removeFirst() -> Duration? {
         guard let first = expiries.popFirst() else { return nil }
@@ -358,7 +287,6 @@ struct ExpiringTable<Value: Sendable>: Sendable {
     }
 
     /// Removes every entry whose expiry is at or before `now`. - Returns: how many.
-    /// - Complexity: O(min(k log n, n)) for k entries removed; O(1) when none is due.
     mutating func removeDue(at now: Duration) -> Int {
         guard let first = expiries.first, !(now < first.deadline) else { return 0 }
         var due: [Int32] = []
@@ -368,13 +296,11 @@ struct ExpiringTable<Value: Sendable>: Sendable {
         return due.count
     }
 
-    /// Empties `slot` (already out of `expiries`) and returns what it held.
     private mutating func release(_ slot: Int32) -> Entry {
         free.append(slot)
         return entries[Int(slot)].take()!
     }
 
-    /// Keeps memory proportional to what is held: an empty table drops its slots.
     private mutating func dropSlotsIfEmpty() {
         guard slotOf.isEmpty else { return }
         slotOf.removeAll(keepingCapacity: slotOf.capacity < 1024)
