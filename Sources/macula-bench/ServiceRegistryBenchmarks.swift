@@ -1,10 +1,10 @@
 import Dispatch
+import MaculaMemory
 import MaculaMesh
 import MaculaTesting
 
-// The registry's benchmark: `pruneExpired()` against a naive full-scan prune (what the seed's
-// `prune_expired_local_services` did: fold over every service), lookups per second, memory per
-// entry. Every number is measured in this process; sizes shrink in quick mode.
+// The registry's benchmark: `prune()` against a naive full-scan prune (the seed's
+// `prune_expired_local_services`), lookups, memory per entry. Sizes shrink in quick mode.
 
 /// The baseline: a dictionary of expiries pruned by scanning every entry.
 private struct NaiveServiceTable {
@@ -109,6 +109,106 @@ private func naivePrune(_ table: inout NaiveServiceTable, clock: ManualClock, ex
     return best
 }
 
+/// One paired trial's inputs: a registry and a naive table holding the same `count` entries, every
+/// `every`-th of them due (interleaved with the live ones, each at its own instant), and the
+/// instant at which the naive table is pruned.
+private struct InterleavedPair {
+    var registry: ServiceRegistry
+    var table: NaiveServiceTable
+    var now: ManualClock.Instant
+    var expired: Int
+}
+
+private func makeInterleavedPair(count: Int, every: Int) async -> InterleavedPair {
+    let clock = ManualClock()
+    var configuration = ServiceRegistryConfiguration()
+    configuration.maximumLocalServices = count
+    let registry = try! ServiceRegistry(configuration: configuration, clock: clock)
+    var table = NaiveServiceTable()
+    table.entries.reserveCapacity(count)
+    var expired = 0
+    for index in 0..<count {
+        let due = index % every == 0
+        let ttl = (due ? shortTTL : longTTL) + .nanoseconds(index)
+        try! await registry.advertise(serviceName(index), provider: benchProvider, ttl: ttl)
+        table.entries[serviceName(index)] = (benchProvider, clock.now.advanced(by: ttl))
+        if due { expired += 1 }
+    }
+    clock.advance(by: shortTTL + .seconds(1))
+    return InterleavedPair(registry: registry, table: table, now: clock.now, expired: expired)
+}
+
+/// Prune against the naive scan at `count` entries with every `every`-th expired: one prune per
+/// trial, each trial on fresh copies built beforehand (building and freeing are not timed). The
+/// ratio is scan ÷ prune when `scanOverPrune`, else prune ÷ scan.
+private func interleavedPrune(count: Int, every: Int, trials: Int, scanOverPrune: Bool) async -> PairedRatio {
+    var pairs: [InterleavedPair] = []
+    for _ in 0..<max(trials, minimumTrials) { pairs.append(await makeInterleavedPair(count: count, every: every)) }
+    var nextRegistry = 0
+    var nextTable = 0
+    func prune() async {
+        let pair = pairs[nextRegistry]
+        let removed = await pair.registry.prune()
+        precondition(removed == pair.expired, "registry prune removed \(removed), expected \(pair.expired)")
+        nextRegistry += 1
+    }
+    func scan() {
+        let now = pairs[nextTable].now
+        let removed = pairs[nextTable].table.pruneExpired(now: now)
+        precondition(removed == pairs[nextTable].expired, "naive prune removed \(removed), expected \(pairs[nextTable].expired)")
+        nextTable += 1
+    }
+    let paired = scanOverPrune
+        ? await pairedRatio(trials: trials, operations: 1, candidate: scan, baseline: prune)
+        : await pairedRatio(trials: trials, operations: 1, candidate: prune, baseline: scan)
+    blackHole(pairs)
+    return paired
+}
+
+/// The floor of the design at 1 % expired: the same scan against only what a prune cannot avoid,
+/// a bare `SlotDeadlineHeap` giving up the due slots and a bare `[String: Int32]` losing their names
+/// (no entries, no actor), each trial on fresh copies built beforehand.
+private func pruneFloor(count: Int, every: Int, trials: Int) async -> PairedRatio {
+    struct Bare {
+        var slotOf: [String: Int32] = [:]
+        var names: [String] = []
+        var expiries = SlotDeadlineHeap<Duration>()
+    }
+    var pairs: [(bare: Bare, table: NaiveServiceTable, now: ManualClock.Instant)] = []
+    for _ in 0..<max(trials, minimumTrials) {
+        let clock = ManualClock()
+        var bare = Bare()
+        var table = NaiveServiceTable()
+        table.entries.reserveCapacity(count)
+        for index in 0..<count {
+            let ttl = (index % every == 0 ? shortTTL : longTTL) + .nanoseconds(index)
+            bare.slotOf[serviceName(index)] = Int32(index)
+            bare.names.append(serviceName(index))
+            bare.expiries.set(Int32(index), deadline: ttl)
+            table.entries[serviceName(index)] = (benchProvider, clock.now.advanced(by: ttl))
+        }
+        clock.advance(by: shortTTL + .seconds(1))
+        pairs.append((bare, table, clock.now))
+    }
+    var nextBare = 0
+    var nextTable = 0
+    let dueAt = shortTTL + .seconds(1)
+    let paired = pairedRatio(trials: trials, operations: 1) {
+        let now = pairs[nextTable].now
+        blackHole(pairs[nextTable].table.pruneExpired(now: now))
+        nextTable += 1
+    } baseline: {
+        var due: [Int32] = []
+        let names = pairs[nextBare].bare.names
+        pairs[nextBare].bare.expiries.removeDue(at: dueAt, into: &due)
+        for slot in due { pairs[nextBare].bare.slotOf.removeValue(forKey: names[Int(slot)]) }
+        precondition(due.count == count / every, "floor removed \(due.count)")
+        nextBare += 1
+    }
+    blackHole(pairs)
+    return paired
+}
+
 private func milliseconds(_ nanoseconds: Double) -> String { format(nanoseconds / 1_000_000) + " ms" }
 private func microseconds(_ nanoseconds: Double) -> String { format(nanoseconds / 1_000) + " µs" }
 
@@ -122,17 +222,55 @@ func serviceRegistryBenchmarks(quick: Bool) async -> [BenchmarkResult] {
         results.append(BenchmarkResult(group: "registry", name: name, ratio: ratio, target: targetText, met: met, detail: detail))
     }
 
-    // Memory per entry: the registry (map + expiry heap) against the naive dictionary.
+    // Memory per entry: the registry (map + expiry index) against the naive dictionary, at `large`
+    // and at the target's 100,000 entries.
     let heapBeforeRegistry = heapBytesInUse()
     let (registry, clock) = await makeRegistry(count: large)
     let registryBytes = Double(heapBytesInUse() - heapBeforeRegistry) / Double(large)
     let heapBeforeTable = heapBytesInUse()
     var table = makeTable(count: large, clock: clock)
     let tableBytes = Double(heapBytesInUse() - heapBeforeTable) / Double(large)
+    let target = 100_000
+    var memory = (registry: registryBytes, naive: tableBytes)
+    if large != target {
+        add(
+            "memory per entry vs naive dictionary (\(large) entries)", registryBytes / tableBytes, .report,
+            "registry \(format(registryBytes)) B/entry (map + expiry index), naive \(format(tableBytes)) B/entry"
+        )
+        let heapBefore = heapBytesInUse()
+        let (smaller, smallerClock) = await makeRegistry(count: target)
+        memory.registry = Double(heapBytesInUse() - heapBefore) / Double(target)
+        let naiveBefore = heapBytesInUse()
+        let smallerTable = makeTable(count: target, clock: smallerClock)
+        memory.naive = Double(heapBytesInUse() - naiveBefore) / Double(target)
+        blackHole(smaller)
+        blackHole(smallerTable)
+    }
     add(
-        "memory per entry vs naive dictionary (\(large) entries)", registryBytes / tableBytes, .report,
-        "registry \(format(registryBytes)) B/entry (map + expiry heap + its index), naive \(format(tableBytes)) B/entry"
+        "memory per entry vs naive dictionary (\(target) entries)", memory.registry / memory.naive, .atMost(1.5),
+        "registry \(format(memory.registry)) B/entry (map + expiry index), naive \(format(memory.naive)) B/entry"
     )
+
+    // The targets: prune at 1 % and 50 % expired, interleaved with live entries, at 100,000.
+    let trials = quick ? minimumTrials : 7
+    let onePercentPaired = await interleavedPrune(count: target, every: 100, trials: trials, scanOverPrune: true)
+    results.append(BenchmarkResult(
+        group: "registry", name: "scan / prune, 1 % expired, interleaved (\(target))", paired: onePercentPaired,
+        target: .atLeast(5),
+        detail: "prune \(microseconds(onePercentPaired.baseline)), scan \(microseconds(onePercentPaired.candidate)) (medians)"
+    ))
+    let floor = await pruneFloor(count: target, every: 100, trials: trials)
+    results.append(BenchmarkResult(
+        group: "registry", name: "floor: scan / (heap + hashed removals alone), 1 % (\(target))", paired: floor,
+        target: .report,
+        detail: "heap + removals \(microseconds(floor.baseline)), scan \(microseconds(floor.candidate)) (medians)"
+    ))
+    let halfPaired = await interleavedPrune(count: target, every: 2, trials: trials, scanOverPrune: false)
+    results.append(BenchmarkResult(
+        group: "registry", name: "prune / scan, 50 % expired, interleaved (\(target))", paired: halfPaired,
+        target: .atMost(1.5),
+        detail: "prune \(milliseconds(halfPaired.candidate)), scan \(milliseconds(halfPaired.baseline)) (medians)"
+    ))
 
     // Lookups per second through the actor, against the naive table behind an actor.
     let lookups = quick ? 100_000 : 1_000_000

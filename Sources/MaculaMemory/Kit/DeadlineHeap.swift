@@ -1,27 +1,22 @@
-/// An indexed binary min-heap of deadlines keyed by ID: the one ordered structure an actor keeps
-/// for all of its deadlines (TTL expiries, call timeouts, waiting deadlines).
+/// A binary min-heap of deadlines addressed by **slot**: an `Int32` the caller allocates, an index
+/// into the caller's own storage. Adding, moving and removing a slot's deadline costs O(log n) and
+/// hashes nothing: each slot's position in the heap is kept in an array indexed by slot.
 ///
-/// Equal deadlines come out in insertion order, so deadline order is deterministic.
+/// Equal deadlines come out in the order they were set (a moved deadline counts as newly set).
+/// The caller owns the slots: it must not reuse a slot while that slot holds a deadline.
 ///
-/// Layout: heap nodes refer to a **slot** (an array index that stays fixed while the ID is held)
-/// and each slot records where its node sits in the heap. A sift step therefore updates an array
-/// element, not a dictionary entry: the ID is hashed once per operation, never once per level.
-/// Specialization: other modules call a generic `package` type's methods unspecialized (this
-/// toolchain does not inline `@inlinable package` code across modules), and unspecialized every
-/// sift step looks up generic metadata. The hot methods are therefore pre-specialized for the
-/// common `<String, Duration>` and the RPC handler's `<UInt64, Int64>`
-/// (`@_specialize(exported: true, …)`, which callers pick up automatically); add a line for
-/// another hot combination. Measured with 100,000 entries in `macula-bench`: popping 1,000 due
-/// entries took about 5.5 ms unspecialized.
-package struct DeadlineHeap<ID: Hashable & Sendable, Deadline: Comparable & Sendable>: Sendable {
+/// Specialization: this toolchain does not inline `@inlinable package` code across modules, so
+/// the hot methods are pre-specialized (`@_specialize(exported: true, …)`) for `Duration` and
+/// `Int64`; add a line for another hot deadline type.
+package struct SlotDeadlineHeap<Deadline: Comparable & Sendable>: Sendable {
     @usableFromInline
     struct Node: Sendable {
         @usableFromInline var deadline: Deadline
         @usableFromInline var sequence: UInt64
-        @usableFromInline var slot: Int
+        @usableFromInline var slot: Int32
 
         @inlinable
-        init(deadline: Deadline, sequence: UInt64, slot: Int) {
+        init(deadline: Deadline, sequence: UInt64, slot: Int32) {
             self.deadline = deadline
             self.sequence = sequence
             self.slot = slot
@@ -33,24 +28,10 @@ package struct DeadlineHeap<ID: Hashable & Sendable, Deadline: Comparable & Send
         }
     }
 
-    @usableFromInline
-    struct Slot: Sendable {
-        /// The ID held in this slot; nil while the slot is free.
-        @usableFromInline var id: ID?
-        /// Where the slot's node is in `nodes`.
-        @usableFromInline var heapIndex: Int
-
-        @inlinable
-        init(id: ID?, heapIndex: Int) {
-            self.id = id
-            self.heapIndex = heapIndex
-        }
-    }
-
     @usableFromInline var nodes: [Node] = []
-    @usableFromInline var slots: [Slot] = []
-    @usableFromInline var freeSlots: [Int] = []
-    @usableFromInline var slotOf: [ID: Int] = [:]
+    /// `positions[slot]` is the index in `nodes` of the slot's node, or -1 while the slot holds no
+    /// deadline. Emptied (capacity kept when small) whenever `nodes` is empty.
+    @usableFromInline var positions: [Int32] = []
     @usableFromInline var nextSequence: UInt64 = 0
 
     @inlinable
@@ -62,167 +43,142 @@ package struct DeadlineHeap<ID: Hashable & Sendable, Deadline: Comparable & Send
     @inlinable
     package var isEmpty: Bool { nodes.isEmpty }
 
-    /// The earliest deadline and its ID. - Complexity: O(1).
+    /// The earliest deadline and its slot. - Complexity: O(1).
     @inlinable
-    package var first: (id: ID, deadline: Deadline)? {
+    package var first: (slot: Int32, deadline: Deadline)? {
         guard let top = nodes.first else { return nil }
-        return (slots[top.slot].id!, top.deadline)
+        return (top.slot, top.deadline)
     }
 
-    /// The deadline of `id`, if it has one. - Complexity: O(1).
+    /// Whether `slot` holds a deadline. - Complexity: O(1).
     @inlinable
-    package func deadline(of id: ID) -> Deadline? {
-        slotOf[id].map { nodes[slots[$0].heapIndex].deadline }
+    package func contains(_ slot: Int32) -> Bool {
+        Int(slot) < positions.count && positions[Int(slot)] >= 0
     }
 
+    /// The deadline `slot` holds, if any. - Complexity: O(1).
     @inlinable
-    package func contains(_ id: ID) -> Bool { slotOf[id] != nil }
+    package func deadline(of slot: Int32) -> Deadline? {
+        contains(slot) ? nodes[Int(positions[Int(slot)])].deadline : nil
+    }
 
-    /// Sets `id`'s deadline, inserting it or moving it. A moved entry counts as newly inserted for
-    /// ties. - Complexity: O(log n).
+    /// Sets `slot`'s deadline, inserting it or moving it. - Complexity: O(log n).
+    /// - Precondition: `slot >= 0`.
     @inlinable
-    @_specialize(exported: true, where ID == String, Deadline == Duration)
-    @_specialize(exported: true, where ID == UInt64, Deadline == Int64)
-    package mutating func set(_ id: ID, deadline: Deadline) {
+    @_specialize(exported: true, where Deadline == Duration)
+    @_specialize(exported: true, where Deadline == Int64)
+    package mutating func set(_ slot: Int32, deadline: Deadline) {
+        precondition(slot >= 0, "a slot is not negative")
         nextSequence &+= 1
-        if let slot = slotOf[id] {
-            let index = slots[slot].heapIndex
-            nodes[index] = Node(deadline: deadline, sequence: nextSequence, slot: slot)
+        let node = Node(deadline: deadline, sequence: nextSequence, slot: slot)
+        if contains(slot) {
+            let index = Int(positions[Int(slot)])
+            nodes[index] = node
             siftUp(from: index)
-            siftDown(from: slots[slot].heapIndex)
-        } else {
-            let slot: Int
-            if let free = freeSlots.popLast() {
-                slot = free
-                slots[slot] = Slot(id: id, heapIndex: nodes.count)
-            } else {
-                slot = slots.count
-                slots.append(Slot(id: id, heapIndex: nodes.count))
-            }
-            slotOf[id] = slot
-            nodes.append(Node(deadline: deadline, sequence: nextSequence, slot: slot))
-            siftUp(from: nodes.count - 1)
+            siftDown(from: Int(positions[Int(slot)]))
+            return
         }
+        while positions.count <= Int(slot) { positions.append(-1) }
+        nodes.append(node)
+        siftUp(from: nodes.count - 1)
     }
 
-    /// Removes `id`'s deadline. - Returns: the deadline it had, or nil (a no-op) when it had none.
+    /// Removes `slot`'s deadline. - Returns: the deadline it had, or nil (a no-op) when it had none.
     /// - Complexity: O(log n).
     @inlinable
     @discardableResult
-    @_specialize(exported: true, where ID == String, Deadline == Duration)
-    @_specialize(exported: true, where ID == UInt64, Deadline == Int64)
-    package mutating func remove(_ id: ID) -> Deadline? {
-        guard let slot = slotOf.removeValue(forKey: id) else { return nil }
-        return removeNode(at: slots[slot].heapIndex)
+    @_specialize(exported: true, where Deadline == Duration)
+    @_specialize(exported: true, where Deadline == Int64)
+    package mutating func remove(_ slot: Int32) -> Deadline? {
+        guard contains(slot) else { return nil }
+        return removeNode(at: Int(positions[Int(slot)]))
     }
 
-    /// Removes and returns the earliest entry. - Complexity: O(log n).
+    /// Removes and returns the earliest deadline and its slot. - Complexity: O(log n).
     @inlinable
-    @_specialize(exported: true, where ID == String, Deadline == Duration)
-    @_specialize(exported: true, where ID == UInt64, Deadline == Int64)
-    package mutating func popFirst() -> (id: ID, deadline: Deadline)? {
-        guard let top = nodes.first, let id = slots[top.slot].id else { return nil }
-        slotOf.removeValue(forKey: id)
+    @_specialize(exported: true, where Deadline == Duration)
+    @_specialize(exported: true, where Deadline == Int64)
+    package mutating func popFirst() -> (slot: Int32, deadline: Deadline)? {
+        guard let top = nodes.first else { return nil }
         removeNode(at: 0)
-        return (id, top.deadline)
+        return (top.slot, top.deadline)
     }
 
-    /// Removes and returns, earliest first, every entry whose deadline is at or before `now`.
-    /// - Complexity: O(k log n) for k entries returned.
-    @inlinable
-    @_specialize(exported: true, where ID == String, Deadline == Duration)
-    @_specialize(exported: true, where ID == UInt64, Deadline == Int64)
-    package mutating func popDue(at now: Deadline) -> [(id: ID, deadline: Deadline)] {
-        var due: [(id: ID, deadline: Deadline)] = []
-        while let top = nodes.first, !(now < top.deadline) {
-            due.append(popFirst()!)
-        }
-        return due
-    }
-
-    /// Removes every entry whose deadline is at or before `now`, in no particular order (a prune).
+    /// Removes every deadline at or before `now`, in no particular order, and appends their slots
+    /// to `removed`.
     ///
-    /// Pops one entry at a time while few are due; once more than n / log₂ n have come out, it
-    /// removes the rest in one pass over the heap and rebuilds it bottom-up, so that pruning
-    /// everything costs O(n), not O(n log n).
-    /// - Returns: the IDs removed.
-    /// - Complexity: O(min(k log n, n)) for k entries removed; O(1) when none is due.
+    /// Pops one at a time while few are due; once more than n / (3 log₂ n) have come out, removes
+    /// the rest in one pass and rebuilds the heap bottom-up.
+    /// - Complexity: O(min(k log n, n)) for k deadlines removed; O(1) when none is due.
     @inlinable
-    @_specialize(exported: true, where ID == String, Deadline == Duration)
-    @_specialize(exported: true, where ID == UInt64, Deadline == Int64)
-    package mutating func removeDue(at now: Deadline) -> [ID] {
-        var removed: [ID] = []
+    @_specialize(exported: true, where Deadline == Duration)
+    @_specialize(exported: true, where Deadline == Int64)
+    package mutating func removeDue(at now: Deadline, into removed: inout [Int32]) {
         let log2 = Int.bitWidth - nodes.count.leadingZeroBitCount
-        let popBudget = max(16, nodes.count / max(1, log2))
+        let popBudget = max(16, nodes.count / max(1, 3 * log2))
+        var popped = 0
         while let top = nodes.first, !(now < top.deadline) {
-            guard removed.count < popBudget else {
+            guard popped < popBudget else {
                 removeDueInOnePass(at: now, into: &removed)
-                break
+                return
             }
-            removed.append(popFirst()!.id)
+            removed.append(top.slot)
+            removeNode(at: 0)
+            popped += 1
         }
-        return removed
     }
 
     /// Removes every due node in one pass, then restores the heap bottom-up (Floyd). O(n).
     @inlinable
-    mutating func removeDueInOnePass(at now: Deadline, into removed: inout [ID]) {
+    mutating func removeDueInOnePass(at now: Deadline, into removed: inout [Int32]) {
         var kept: [Node] = []
         kept.reserveCapacity(nodes.count)
         for node in nodes {
             if now < node.deadline {
+                positions[Int(node.slot)] = Int32(truncatingIfNeeded: kept.count)
                 kept.append(node)
-            } else if let id = slots[node.slot].id {
-                slotOf.removeValue(forKey: id)
-                slots[node.slot].id = nil
-                freeSlots.append(node.slot)
-                removed.append(id)
+            } else {
+                positions[Int(node.slot)] = -1
+                removed.append(node.slot)
             }
         }
         nodes = kept
-        for index in nodes.indices { slots[nodes[index].slot].heapIndex = index }
         var index = nodes.count / 2 - 1
         while index >= 0 {
             siftDown(from: index)
             index -= 1
         }
-        if nodes.isEmpty {
-            slots.removeAll(keepingCapacity: slots.capacity < 1024)
-            freeSlots.removeAll(keepingCapacity: freeSlots.capacity < 1024)
-        }
+        dropPositionsIfEmpty()
     }
 
-    /// Removes everything. - Returns: the IDs that were held, in no particular order.
+    /// Removes every deadline. - Complexity: O(n).
     @inlinable
-    package mutating func removeAll() -> [ID] {
-        let ids = Array(slotOf.keys)
+    package mutating func removeAll() {
         nodes.removeAll()
-        slots.removeAll()
-        freeSlots.removeAll()
-        slotOf.removeAll()
-        return ids
+        positions.removeAll()
     }
 
-    /// Removes the node at `index` (whose ID is already out of `slotOf`) and frees its slot.
+    /// Removes the node at `index` and marks its slot free.
     @inlinable
     @discardableResult
     mutating func removeNode(at index: Int) -> Deadline {
         let removed = nodes[index]
-        slots[removed.slot].id = nil
-        freeSlots.append(removed.slot)
+        positions[Int(removed.slot)] = -1
         let last = nodes.removeLast()
         if index < nodes.count {
             nodes[index] = last
-            slots[last.slot].heapIndex = index
+            positions[Int(last.slot)] = Int32(truncatingIfNeeded: index)
             siftUp(from: index)
-            siftDown(from: slots[last.slot].heapIndex)
+            siftDown(from: Int(positions[Int(last.slot)]))
         }
-        if nodes.isEmpty {
-            // Keep memory proportional to what is held: an empty heap drops its slot table.
-            slots.removeAll(keepingCapacity: slots.capacity < 1024)
-            freeSlots.removeAll(keepingCapacity: freeSlots.capacity < 1024)
-        }
+        dropPositionsIfEmpty()
         return removed.deadline
+    }
+
+    /// Keeps memory proportional to what is held: an empty heap drops its position table.
+    @inlinable
+    mutating func dropPositionsIfEmpty() {
+        if nodes.isEmpty { positions.removeAll(keepingCapacity: positions.capacity < 1024) }
     }
 
     @inlinable
@@ -233,11 +189,11 @@ package struct DeadlineHeap<ID: Hashable & Sendable, Deadline: Comparable & Send
             let parent = (child - 1) / 2
             guard node.precedes(nodes[parent]) else { break }
             nodes[child] = nodes[parent]
-            slots[nodes[child].slot].heapIndex = child
+            positions[Int(nodes[child].slot)] = Int32(truncatingIfNeeded: child)
             child = parent
         }
         nodes[child] = node
-        slots[node.slot].heapIndex = child
+        positions[Int(node.slot)] = Int32(truncatingIfNeeded: child)
     }
 
     @inlinable
@@ -252,10 +208,161 @@ package struct DeadlineHeap<ID: Hashable & Sendable, Deadline: Comparable & Send
             let child = right < count && nodes[right].precedes(nodes[left]) ? right : left
             guard nodes[child].precedes(node) else { break }
             nodes[parent] = nodes[child]
-            slots[nodes[parent].slot].heapIndex = parent
+            positions[Int(nodes[parent].slot)] = Int32(truncatingIfNeeded: parent)
             parent = child
         }
         nodes[parent] = node
-        slots[node.slot].heapIndex = parent
+        positions[Int(node.slot)] = Int32(truncatingIfNeeded: parent)
+    }
+}
+
+/// A min-heap of deadlines keyed by ID: the one ordered structure an actor keeps for all of its
+/// deadlines (TTL expiries, call timeouts, waiting deadlines). A ``SlotDeadlineHeap`` plus a
+/// table from ID to slot, so the ID is hashed once per operation, never once per level.
+///
+/// Equal deadlines come out in insertion order, so deadline order is deterministic.
+///
+/// Specialization: the hot methods are pre-specialized for `<String, Duration>` and
+/// `<UInt64, Int64>` (see ``SlotDeadlineHeap``).
+package struct DeadlineHeap<ID: Hashable & Sendable, Deadline: Comparable & Sendable>: Sendable {
+    @usableFromInline var byDeadline = SlotDeadlineHeap<Deadline>()
+    /// `ids[slot]` is the ID held in `slot`, nil while the slot is free. Emptied (capacity kept
+    /// when small) whenever the heap is empty.
+    @usableFromInline var ids: [ID?] = []
+    @usableFromInline var freeSlots: [Int32] = []
+    @usableFromInline var slotOf: [ID: Int32] = [:]
+
+    @inlinable
+    package init() {}
+
+    /// Number of deadlines held.
+    @inlinable
+    package var count: Int { byDeadline.count }
+    @inlinable
+    package var isEmpty: Bool { byDeadline.isEmpty }
+
+    /// The earliest deadline and its ID. - Complexity: O(1).
+    @inlinable
+    package var first: (id: ID, deadline: Deadline)? {
+        byDeadline.first.map { (ids[Int($0.slot)]!, $0.deadline) }
+    }
+
+    /// The deadline of `id`, if it has one. - Complexity: O(1).
+    @inlinable
+    package func deadline(of id: ID) -> Deadline? {
+        slotOf[id].flatMap { byDeadline.deadline(of: $0) }
+    }
+
+    @inlinable
+    package func contains(_ id: ID) -> Bool { slotOf[id] != nil }
+
+    /// Sets `id`'s deadline, inserting it or moving it. A moved entry counts as newly inserted for
+    /// ties. - Complexity: O(log n).
+    @inlinable
+    @_specialize(exported: true, where ID == String, Deadline == Duration)
+    @_specialize(exported: true, where ID == UInt64, Deadline == Int64)
+    package mutating func set(_ id: ID, deadline: Deadline) {
+        if let slot = slotOf[id] {
+            byDeadline.set(slot, deadline: deadline)
+            return
+        }
+        let slot: Int32
+        if let free = freeSlots.popLast() {
+            slot = free
+            ids[Int(slot)] = id
+        } else {
+            precondition(ids.count < Int(Int32.max), "at most Int32.max deadlines")
+            slot = Int32(truncatingIfNeeded: ids.count)
+            ids.append(id)
+        }
+        slotOf[id] = slot
+        byDeadline.set(slot, deadline: deadline)
+    }
+
+    /// Removes `id`'s deadline. - Returns: the deadline it had, or nil (a no-op) when it had none.
+    /// - Complexity: O(log n).
+    @inlinable
+    @discardableResult
+    @_specialize(exported: true, where ID == String, Deadline == Duration)
+    @_specialize(exported: true, where ID == UInt64, Deadline == Int64)
+    package mutating func remove(_ id: ID) -> Deadline? {
+        guard let slot = slotOf.removeValue(forKey: id) else { return nil }
+        let deadline = byDeadline.remove(slot)
+        release(slot)
+        return deadline
+    }
+
+    /// Removes and returns the earliest entry. - Complexity: O(log n).
+    @inlinable
+    @_specialize(exported: true, where ID == String, Deadline == Duration)
+    @_specialize(exported: true, where ID == UInt64, Deadline == Int64)
+    package mutating func popFirst() -> (id: ID, deadline: Deadline)? {
+        guard let top = byDeadline.popFirst(), let id = ids[Int(top.slot)] else { return nil }
+        slotOf.removeValue(forKey: id)
+        release(top.slot)
+        return (id, top.deadline)
+    }
+
+    /// Removes and returns, earliest first, every entry whose deadline is at or before `now`.
+    /// - Complexity: O(k log n) for k entries returned.
+    @inlinable
+    @_specialize(exported: true, where ID == String, Deadline == Duration)
+    @_specialize(exported: true, where ID == UInt64, Deadline == Int64)
+    package mutating func popDue(at now: Deadline) -> [(id: ID, deadline: Deadline)] {
+        var due: [(id: ID, deadline: Deadline)] = []
+        while let top = byDeadline.first, !(now < top.deadline) {
+            due.append(popFirst()!)
+        }
+        return due
+    }
+
+    /// Removes every entry whose deadline is at or before `now`, in no particular order (a prune).
+    /// - Returns: the IDs removed.
+    /// - Complexity: O(min(k log n, n)) for k entries removed; O(1) when none is due.
+    @inlinable
+    @_specialize(exported: true, where ID == String, Deadline == Duration)
+    @_specialize(exported: true, where ID == UInt64, Deadline == Int64)
+    package mutating func removeDue(at now: Deadline) -> [ID] {
+        var slots: [Int32] = []
+        byDeadline.removeDue(at: now, into: &slots)
+        var removed: [ID] = []
+        removed.reserveCapacity(slots.count)
+        for slot in slots {
+            let id = ids[Int(slot)]!
+            slotOf.removeValue(forKey: id)
+            removed.append(id)
+            ids[Int(slot)] = nil
+            freeSlots.append(slot)
+        }
+        dropSlotsIfEmpty()
+        return removed
+    }
+
+    /// Removes everything. - Returns: the IDs that were held, in no particular order.
+    @inlinable
+    package mutating func removeAll() -> [ID] {
+        let removed = Array(slotOf.keys)
+        byDeadline.removeAll()
+        ids.removeAll()
+        freeSlots.removeAll()
+        slotOf.removeAll()
+        return removed
+    }
+
+    /// Frees `slot` (its ID already out of `slotOf`, its deadline out of the heap).
+    @inlinable
+    mutating func release(_ slot: Int32) {
+        ids[Int(slot)] = nil
+        freeSlots.append(slot)
+        dropSlotsIfEmpty()
+    }
+
+    /// Keeps memory proportional to what is held: an empty heap drops its slot table.
+    @inlinable
+    mutating func dropSlotsIfEmpty() {
+        if byDeadline.isEmpty {
+            ids.removeAll(keepingCapacity: ids.capacity < 1024)
+            freeSlots.removeAll(keepingCapacity: freeSlots.capacity < 1024)
+        }
     }
 }

@@ -1,85 +1,36 @@
-/// The pure state of a ``ServiceRegistry``: two bounded maps, each with an expiry-ordered index.
-///
-/// Invariants (checked by the model-based test):
-/// - every key of `local` has exactly one deadline in `localExpiries`, equal to its `expiresAt`,
-///   and nothing else is in that heap; likewise `remote` and `remoteExpiries`;
-/// - `remote.count <= remoteBudget.effectiveLimit` after every call (the cache shrinks at once);
-/// - `local.count` may exceed `localBudget.effectiveLimit` only after the limit was lowered (this
-///   node's advertisements are never evicted); no new key is added then.
-///
-/// An entry whose `expiresAt` is at or before `now` is invisible to every lookup even while it
-/// is still stored; `pruneExpired(now:)` removes it from storage.
-///
-/// Time is a `Duration` since the registry's origin (the clock's reading when it was created):
-/// the core is not generic over the clock, so its maps and heaps are compiled for concrete types
-/// (`DeadlineHeap<String, Duration>` is pre-specialized), whatever clock the actor uses.
+/// The pure state of a ``ServiceRegistry``: this node's advertisements (`local`) and the cache of
+/// discovery results (`remote`), time a `Duration` since the registry's origin. Invariants:
+/// `remote.count <= remoteBudget.effectiveLimit` after every call; `local.count` exceeds its limit
+/// only after the limit was lowered, and gains no name then; an entry with `expiresAt <= now` is
+/// never returned. Each command is the actor's method of the same name at `now`, at its cost.
 struct ServiceRegistryCore: Sendable {
     typealias Instant = Duration
 
-    struct LocalEntry: Sendable, Hashable {
-        var provider: ServiceProvider
-        var expiresAt: Instant
+    enum MetricAction: Hashable, Sendable {
+        case removed(Int, RemovalReason)
+        case rejected(RejectionReason)
+        case event(MemoryEvent, Int)
     }
 
-    struct CachedEntry: Sendable, Hashable {
-        var providers: [ServiceProvider]
-        var expiresAt: Instant
+    /// What a command did, and the metric events it produced.
+    struct Step<Outcome: Hashable & Sendable>: Hashable, Sendable {
+        var outcome: Outcome
+        var metrics: [MetricAction] = []
     }
 
-    /// What `advertise` did.
-    enum AdvertiseAction: Hashable, Sendable {
-        /// A new local advertisement; `expiredRemoved` expired local entries were dropped first
-        /// to make room.
-        case added(expiredRemoved: Int)
-        /// An existing advertisement got the new provider and TTL.
+    /// `refreshed`: a stored entry (expired or not) got the new value and TTL; `refused`: nothing
+    /// changed.
+    enum StoreOutcome: Hashable, Sendable {
+        case added
         case refreshed
-        /// Refused: the local map is at its effective limit `limit`.
-        case rejectedAtLimit(limit: Int)
-        /// Refused: the TTL is not in (0, `ConfigurationError.maximumDuration`].
-        case invalidTTL
-    }
-
-    /// What `cacheProviders` did.
-    enum CacheAction: Hashable, Sendable {
-        /// Stored. To make room, `expiredRemoved` expired entries and `evicted` live entries
-        /// (closest to expiry first) were removed; `truncated` providers beyond the per-service
-        /// maximum were dropped.
-        case cached(expiredRemoved: Int, evicted: Int, truncated: Int)
-        /// Refused: the TTL is not in (0, `ConfigurationError.maximumDuration`].
-        case invalidTTL
-    }
-
-    /// What `withdraw` or `invalidate` did.
-    enum RemoveAction: Hashable, Sendable {
-        /// Nothing was stored under the name (a no-op).
-        case unknown
-        /// The entry was removed; `expired` tells whether its TTL had already passed.
-        case removed(expired: Bool)
-    }
-
-    /// What a lowered limit removed from the remote cache.
-    struct Shrink: Hashable, Sendable {
-        /// Entries whose TTL had passed.
-        var expired = 0
-        /// Live entries removed, closest to expiry first.
-        var evicted = 0
-    }
-
-    /// What `pruneExpired` removed.
-    struct Pruned: Hashable, Sendable {
-        var local = 0
-        var remote = 0
-        var total: Int { local + remote }
+        case refused(ServiceRegistryError)
     }
 
     let configuration: ServiceRegistryConfiguration
-    private(set) var local: [String: LocalEntry] = [:]
-    private(set) var remote: [String: CachedEntry] = [:]
-    private(set) var localExpiries = DeadlineHeap<String, Instant>()
-    private(set) var remoteExpiries = DeadlineHeap<String, Instant>()
+    private(set) var local = ExpiringTable<ServiceProvider>()
+    private(set) var remote = ExpiringTable<[ServiceProvider]>()
     private(set) var localBudget: MemoryBudget
     private(set) var remoteBudget: MemoryBudget
-    /// The largest combined size held.
     private(set) var highWaterMark = 0
 
     init(configuration: ServiceRegistryConfiguration) throws(ConfigurationError) {
@@ -89,92 +40,66 @@ struct ServiceRegistryCore: Sendable {
         self.remoteBudget = try MemoryBudget(baseLimit: configuration.maximumCachedServices, field: "maximumCachedServices")
     }
 
-    // MARK: Local advertisements
-
-    /// Advertises `service` as provided by `provider` until `now + ttl`: inserts it, or replaces
-    /// the provider and refreshes the TTL of an existing advertisement (expired or not).
-    /// - Complexity: O(log n), plus O(log n) per expired entry dropped to make room.
-    mutating func advertise(_ service: String, provider: ServiceProvider, ttl: Duration, now: Instant) -> AdvertiseAction {
-        guard Self.isValid(ttl) else { return .invalidTTL }
-        let expiresAt = now + ttl
-        if local[service] != nil {
-            local[service] = LocalEntry(provider: provider, expiresAt: expiresAt)
-            localExpiries.set(service, deadline: expiresAt)
-            return .refreshed
-        }
-        var expiredRemoved = 0
+    /// added or removed.
+    mutating func advertise(_ service: String, provider: ServiceProvider, ttl: Duration?, now: Instant) -> Step<StoreOutcome> {
+        let ttl = ttl ?? configuration.localTTL
+        guard Self.isValid(ttl) else { return Step(outcome: .refused(.invalidTTL(ttl, service: service))) }
+        if local.replace(service, with: provider, expiresAt: now + ttl) { return Step(outcome: .refreshed) }
+        var expired = 0
         let limit = localBudget.effectiveLimit
-        // At the limit, expired entries (which no lookup returns) make room before a refusal.
-        while local.count >= limit, let first = localExpiries.first, !(now < first.deadline) {
-            localExpiries.remove(first.id)
-            local.removeValue(forKey: first.id)
-            expiredRemoved += 1
+        while local.count >= limit, let first = local.firstExpiry, !(now < first) {
+            local.removeFirst()
+            expired += 1
         }
-        guard local.count < limit else { return .rejectedAtLimit(limit: limit) }
-        local[service] = LocalEntry(provider: provider, expiresAt: expiresAt)
-        localExpiries.set(service, deadline: expiresAt)
+        let removals = Self.removals(expired: expired, live: 0, liveReason: .removed)
+        guard local.count < limit else {
+            return Step(outcome: .refused(.localLimitReached(service: service, limit: limit)), metrics: removals + [.rejected(.limitReached)])
+        }
+        local.insert(service, provider, expiresAt: now + ttl)
         recordSize()
-        return .added(expiredRemoved: expiredRemoved)
+        return Step(outcome: .added, metrics: removals)
     }
 
-    /// Removes the local advertisement of `service`.
-    /// - Complexity: O(log n).
-    mutating func withdraw(_ service: String, now: Instant) -> RemoveAction {
-        guard let entry = local.removeValue(forKey: service) else { return .unknown }
-        localExpiries.remove(service)
-        return .removed(expired: !(now < entry.expiresAt))
+    mutating func withdraw(_ service: String, now: Instant) -> Step<Bool> {
+        Self.removal(of: local.remove(service), now: now)
     }
 
-    /// This node's unexpired advertisement of `service`. - Complexity: O(1).
     func localProvider(for service: String, now: Instant) -> ServiceProvider? {
-        guard let entry = local[service], now < entry.expiresAt else { return nil }
-        return entry.provider
+        local.value(of: service, now: now)
     }
 
-    // MARK: Remote cache
+    func localServices(now: Instant) -> [String] {
+        local.names(now: now)
+    }
 
-    /// Caches `providers` (a discovery result, possibly empty) for `service` until `now + ttl`,
-    /// replacing what was cached. A new service at the limit evicts the entry closest to expiry.
-    /// - Complexity: O(log n + k) for k providers, plus O(log n) per entry removed to make room.
-    mutating func cacheProviders(_ providers: [ServiceProvider], for service: String, ttl: Duration, now: Instant) -> CacheAction {
-        guard Self.isValid(ttl) else { return .invalidTTL }
-        let expiresAt = now + ttl
+    func localExpiry(of service: String) -> Instant? { local.expiry(of: service) }
+
+    /// providers, plus O(log n) per entry evicted.
+    mutating func cacheProviders(_ providers: [ServiceProvider], for service: String, ttl: Duration?, now: Instant) -> Step<StoreOutcome> {
+        let ttl = ttl ?? configuration.cacheTTL
+        guard Self.isValid(ttl) else { return Step(outcome: .refused(.invalidTTL(ttl, service: service))) }
         let maximum = configuration.maximumProvidersPerService
         let truncated = max(0, providers.count - maximum)
         let kept = truncated == 0 ? providers : Array(providers.prefix(maximum))
-        var shrink = Shrink()
-        if remote[service] == nil {
-            shrink = shrinkRemote(toAtMost: remoteBudget.effectiveLimit - 1, now: now)
+        let events: [MetricAction] = truncated > 0 ? [.event(.providersTruncated, truncated)] : []
+        if remote.replace(service, with: kept, expiresAt: now + ttl) {
+            return Step(outcome: .refreshed, metrics: events)
         }
-        remote[service] = CachedEntry(providers: kept, expiresAt: expiresAt)
-        remoteExpiries.set(service, deadline: expiresAt)
+        let removals = shrinkRemote(toAtMost: remoteBudget.effectiveLimit - 1, now: now, reason: .evicted)
+        remote.insert(service, kept, expiresAt: now + ttl)
         recordSize()
-        return .cached(expiredRemoved: shrink.expired, evicted: shrink.evicted, truncated: truncated)
+        return Step(outcome: .added, metrics: removals + events)
     }
 
-    /// Drops the cached providers of `service`. - Complexity: O(log n).
-    mutating func invalidate(_ service: String, now: Instant) -> RemoveAction {
-        guard let entry = remote.removeValue(forKey: service) else { return .unknown }
-        remoteExpiries.remove(service)
-        return .removed(expired: !(now < entry.expiresAt))
+    mutating func invalidate(_ service: String, now: Instant) -> Step<Bool> {
+        Self.removal(of: remote.remove(service), now: now)
     }
 
-    /// The unexpired cached providers of `service`. - Complexity: O(1).
-    func cachedRemoteProviders(for service: String, now: Instant) -> [ServiceProvider]? {
-        guard let entry = remote[service], now < entry.expiresAt else { return nil }
-        return entry.providers
-    }
+    func cacheExpiry(of service: String) -> Instant? { remote.expiry(of: service) }
 
-    // MARK: Lookup
-
-    /// Every unexpired provider of `service`: this node's own advertisement first, then the
-    /// cached remote providers in the order they were cached, without any whose `nodeID` is the
-    /// local provider's (a stale copy of this node's own advertisement). Nil when neither map
-    /// holds an unexpired entry (a cache miss); empty when only an empty result is cached.
-    /// - Complexity: O(k) for k providers returned.
     func providers(for service: String, now: Instant) -> [ServiceProvider]? {
-        let own = localProvider(for: service, now: now)
-        let cached = cachedRemoteProviders(for: service, now: now)
+        let own = local.value(of: service, now: now)
+        let cached = remote.value(of: service, now: now)
         switch (own, cached) {
         case (nil, nil):
             return nil
@@ -190,51 +115,26 @@ struct ServiceRegistryCore: Sendable {
         }
     }
 
-    // MARK: Expiry
-
-    /// Removes every entry of both maps whose TTL has passed at `now`.
-    /// - Complexity: O(k log n) for k entries removed (O(n) when most are: see
-    ///   `DeadlineHeap.removeDue(at:)`); O(1) when nothing is due.
-    mutating func pruneExpired(now: Instant) -> Pruned {
-        var pruned = Pruned()
-        for service in localExpiries.removeDue(at: now) {
-            local.removeValue(forKey: service)
-            pruned.local += 1
-        }
-        for service in remoteExpiries.removeDue(at: now) {
-            remote.removeValue(forKey: service)
-            pruned.remote += 1
-        }
-        return pruned
+    mutating func pruneExpired(now: Instant) -> Step<Int> {
+        let removed = local.removeDue(at: now) + remote.removeDue(at: now)
+        return Step(outcome: removed, metrics: Self.removals(expired: removed, live: 0, liveReason: .removed))
     }
 
-    // MARK: Limits
-
-    /// Sets the pressure scale of both maps. The remote cache shrinks at once to its new limit;
-    /// the local map keeps its entries and refuses new ones while over it.
-    /// - Complexity: O(k log n) for k cached entries removed.
-    mutating func setPressureScale(_ scale: Double, now: Instant) -> Shrink {
+    mutating func setPressureScale(_ scale: Double, now: Instant) -> [MetricAction] {
         localBudget.setPressureScale(scale)
         remoteBudget.setPressureScale(scale)
-        return shrinkRemote(toAtMost: remoteBudget.effectiveLimit, now: now)
+        return shrinkRemote(toAtMost: remoteBudget.effectiveLimit, now: now, reason: .pressure)
     }
 
-    /// Sets both maps' base limits.
-    /// - Throws: ``ConfigurationError`` naming `maximumLocalServices` or `maximumCachedServices`
-    ///   when one is below 1; nothing changes then.
-    /// - Complexity: O(k log n) for k cached entries removed.
-    mutating func setLimits(local localLimit: Int, remote remoteLimit: Int, now: Instant) throws(ConfigurationError) -> Shrink {
+    mutating func setLimits(local localLimit: Int, remote remoteLimit: Int, now: Instant) throws(ConfigurationError) -> [MetricAction] {
         try ConfigurationError.require(localLimit, atLeast: 1, field: "maximumLocalServices")
         try ConfigurationError.require(remoteLimit, atLeast: 1, field: "maximumCachedServices")
         try localBudget.setBaseLimit(localLimit, field: "maximumLocalServices")
         try remoteBudget.setBaseLimit(remoteLimit, field: "maximumCachedServices")
-        return shrinkRemote(toAtMost: remoteBudget.effectiveLimit, now: now)
+        return shrinkRemote(toAtMost: remoteBudget.effectiveLimit, now: now, reason: .evicted)
     }
 
-    /// Sets the combined base limit, split between the two maps in the proportion of the
-    /// configured maxima (each map gets at least 1).
-    /// - Throws: ``ConfigurationError`` naming `limit` when `total < 2`; nothing changes then.
-    mutating func setLimit(_ total: Int, now: Instant) throws(ConfigurationError) -> Shrink {
+    mutating func setLimit(_ total: Int, now: Instant) throws(ConfigurationError) -> [MetricAction] {
         guard let split = Self.split(total, configuration: configuration) else {
             throw ConfigurationError(
                 field: "limit",
@@ -255,13 +155,8 @@ struct ServiceRegistryCore: Sendable {
         return (local, total - local)
     }
 
-    // MARK: Usage
-
-    /// Entries stored in both maps, expired or not.
     var size: Int { local.count + remote.count }
 
-    /// The combined usage: sizes, effective and base limits are sums of the two maps' (a limit
-    /// sum saturates at `Int.max`).
     func usage() -> MemoryUsage {
         MemoryUsage(
             size: size,
@@ -272,33 +167,144 @@ struct ServiceRegistryCore: Sendable {
         )
     }
 
-    private static func saturatingSum(_ a: Int, _ b: Int) -> Int {
-        let (sum, overflow) = a.addingReportingOverflow(b)
-        return overflow ? .max : sum
-    }
-
     func localUsage() -> MemoryUsage { localBudget.usage(size: local.count) }
     func remoteUsage() -> MemoryUsage { remoteBudget.usage(size: remote.count) }
-
-    // MARK: Helpers
 
     static func isValid(_ ttl: Duration) -> Bool {
         ttl > .zero && ttl <= ConfigurationError.maximumDuration
     }
 
-    /// Removes cached entries, closest to expiry first, until at most `limit` remain.
-    private mutating func shrinkRemote(toAtMost limit: Int, now: Instant) -> Shrink {
-        var shrink = Shrink()
-        while remote.count > limit, let victim = remoteExpiries.popFirst() {
-            remote.removeValue(forKey: victim.id)
-            if now < victim.deadline { shrink.evicted += 1 } else { shrink.expired += 1 }
+    private static func saturatingSum(_ a: Int, _ b: Int) -> Int {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? .max : sum
+    }
+
+    private static func removals(expired: Int, live: Int, liveReason: RemovalReason) -> [MetricAction] {
+        switch (expired > 0, live > 0) {
+        case (false, false): []
+        case (true, false): [.removed(expired, .expired)]
+        case (false, true): [.removed(live, liveReason)]
+        case (true, true): [.removed(expired, .expired), .removed(live, liveReason)]
         }
-        return shrink
+    }
+
+    private static func removal(of expiresAt: Instant?, now: Instant) -> Step<Bool> {
+        guard let expiresAt else { return Step(outcome: false) }
+        return Step(outcome: true, metrics: [.removed(1, now < expiresAt ? .removed : .expired)])
+    }
+
+    /// Removes cached entries, closest to expiry first, until at most `limit` remain.
+    private mutating func shrinkRemote(toAtMost limit: Int, now: Instant, reason: RemovalReason) -> [MetricAction] {
+        var expired = 0
+        var live = 0
+        while remote.count > limit, let expiresAt = remote.removeFirst() {
+            if now < expiresAt { live += 1 } else { expired += 1 }
+        }
+        return Self.removals(expired: expired, live: live, liveReason: reason)
     }
 
     private mutating func recordSize() {
         localBudget.recordSize(local.count)
         remoteBudget.recordSize(remote.count)
         highWaterMark = max(highWaterMark, size)
+    }
+}
+
+/// A map from name to `Value`, an expiry per entry, one hashed index: `slotOf` maps a name to its
+/// slot in `entries`; the expiry heap addresses slots. Invariants: `slotOf[name] == s` exactly when
+/// `entries[s]?.name == name`; `expiries` holds exactly the occupied slots, each at its entry's
+/// `expiresAt`; `free` lists exactly the unoccupied ones; an empty table holds no slots.
+struct ExpiringTable<Value: Sendable>: Sendable {
+    struct Entry: Sendable {
+        var name: String
+        var value: Value
+        var expiresAt: Duration
+    }
+
+    private var slotOf: [String: Int32] = [:]
+    private var entries: [Entry?] = []
+    private var free: [Int32] = []
+    private(set) var expiries = SlotDeadlineHeap<Duration>()
+
+    var count: Int { slotOf.count }
+    var isEmpty: Bool { slotOf.isEmpty }
+    var names: Dictionary<String, Int32>.Keys { slotOf.keys }
+    var firstExpiry: Duration? { expiries.first?.deadline }
+
+    /// The value of `name` while `now < expiresAt`.
+    func value(of name: String, now: Duration) -> Value? {
+        guard let slot = slotOf[name], let entry = entries[Int(slot)], now < entry.expiresAt else { return nil }
+        return entry.value
+    }
+
+    func expiry(of name: String) -> Duration? {
+        slotOf[name].flatMap { entries[Int($0)]?.expiresAt }
+    }
+
+    func names(now: Duration) -> [String] {
+        entries.compactMap { entry in entry.flatMap { now < $0.expiresAt ? $0.name : nil } }
+    }
+
+    /// Replaces the value and expiry of `name` if stored. - Returns: whether it was.
+    mutating func replace(_ name: String, with value: Value, expiresAt: Duration) -> Bool {
+        guard let slot = slotOf[name] else { return false }
+        entries[Int(slot)] = Entry(name: name, value: value, expiresAt: expiresAt)
+        expiries.set(slot, deadline: expiresAt)
+        return true
+    }
+
+    /// Stores `name`, which must not be stored yet.
+    mutating func insert(_ name: String, _ value: Value, expiresAt: Duration) {
+        let entry = Entry(name: name, value: value, expiresAt: expiresAt)
+        let slot: Int32
+        if let reused = free.popLast() {
+            slot = reused
+            entries[Int(slot)] = entry
+        } else {
+            precondition(entries.count < Int(Int32.max), "at most Int32.max entries")
+            slot = Int32(truncatingIfNeeded: entries.count)
+            entries.append(entry)
+        }
+        slotOf[name] = slot
+        expiries.set(slot, deadline: expiresAt)
+    }
+
+    /// Removes `name`. - Returns: its expiry; nil (a no-op) when not stored.
+    mutating func remove(_ name: String) -> Duration? {
+        guard let slot = slotOf.removeValue(forKey: name) else { return nil }
+        expiries.remove(slot)
+        defer { dropSlotsIfEmpty() }
+        return release(slot).expiresAt
+    }
+
+    /// Removes the entry closest to expiry (ties: the one set first). - Returns: its expiry.
+    @discardableResult
+    mutating func removeFirst() -> Duration? {
+        guard let first = expiries.popFirst() else { return nil }
+        slotOf.removeValue(forKey: release(first.slot).name)
+        dropSlotsIfEmpty()
+        return first.deadline
+    }
+
+    /// Removes every entry whose expiry is at or before `now`. - Returns: how many.
+    mutating func removeDue(at now: Duration) -> Int {
+        guard let first = expiries.first, !(now < first.deadline) else { return 0 }
+        var due: [Int32] = []
+        expiries.removeDue(at: now, into: &due)
+        for slot in due { slotOf.removeValue(forKey: release(slot).name) }
+        dropSlotsIfEmpty()
+        return due.count
+    }
+
+    private mutating func release(_ slot: Int32) -> Entry {
+        free.append(slot)
+        return entries[Int(slot)].take()!
+    }
+
+    private mutating func dropSlotsIfEmpty() {
+        guard slotOf.isEmpty else { return }
+        slotOf.removeAll(keepingCapacity: slotOf.capacity < 1024)
+        entries.removeAll(keepingCapacity: entries.capacity < 1024)
+        free.removeAll(keepingCapacity: free.capacity < 1024)
     }
 }

@@ -1,7 +1,5 @@
-/// Why the ``ServiceRegistry`` refused a request.
-///
-/// Compare with the static members (`error == .localLimitReached`): two errors are equal when
-/// they have the same code; ``service`` and ``description`` carry the context for people.
+/// Why the ``ServiceRegistry`` refused a request. Equal when the codes are (compare with the static
+/// members); ``service`` and ``description`` carry the context.
 public struct ServiceRegistryError: Error, Hashable, Sendable, CustomStringConvertible {
     private enum Code: Hashable, Sendable {
         case localLimitReached
@@ -19,9 +17,7 @@ public struct ServiceRegistryError: Error, Hashable, Sendable, CustomStringConve
         self.detail = detail
     }
 
-    /// The local advertisements are at their effective limit (the configured
-    /// `maximumLocalServices`, lowered by memory pressure): this node's own advertisements are
-    /// never evicted, so a new one is refused. Withdraw a service, or raise the limit.
+    /// A new local advertisement was refused at the effective limit: withdraw one or raise it.
     public static let localLimitReached = ServiceRegistryError(.localLimitReached)
 
     /// A TTL was zero, negative, or longer than ``ConfigurationError/maximumDuration``.
@@ -35,10 +31,8 @@ public struct ServiceRegistryError: Error, Hashable, Sendable, CustomStringConve
         Self(.invalidTTL, service: service, detail: "\(ttl)")
     }
 
-    /// Equal when the codes are equal; the context (service, limit, TTL) is not compared, so
-    /// `error == .invalidTTL` works for any invalid TTL.
+    /// Equal when the codes are; the context is not compared.
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
-    /// Hashes the code only, consistently with `==`.
     public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 
     /// What went wrong and what to do about it.

@@ -1,5 +1,4 @@
 extension MemoryEvent {
-    /// A discovery result longer than `maximumProvidersPerService` was cut; the count is the
-    /// number of providers dropped.
+    /// A discovery result was cut to `maximumProvidersPerService`; the count is the providers dropped.
     public static let providersTruncated = MemoryEvent("providers_truncated")
 }

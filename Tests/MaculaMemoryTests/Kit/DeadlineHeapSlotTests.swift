@@ -64,10 +64,10 @@ struct DeadlineHeapSlotTests {
             #expect(heap.contains(id) == model.entries.contains { $0.id == id })
             #expect(heap.deadline(of: id) == model.entries.first { $0.id == id }?.deadline)
             // Slot table invariants: every node's slot points back at it; free slots are free.
-            for (index, node) in heap.nodes.enumerated() {
-                #expect(heap.slots[node.slot].heapIndex == index && heap.slots[node.slot].id != nil)
+            for (index, node) in heap.byDeadline.nodes.enumerated() {
+                #expect(heap.byDeadline.positions[Int(node.slot)] == index && heap.ids[Int(node.slot)] != nil)
             }
-            #expect(heap.slots.count - heap.freeSlots.count == heap.count)
+            #expect(heap.ids.count - heap.freeSlots.count == heap.count)
             #expect(heap.slotOf.count == heap.count)
         }
     }
@@ -77,9 +77,9 @@ struct DeadlineHeapSlotTests {
         var heap = DeadlineHeap<Int, Int>()
         for index in 0..<5_000 { heap.set(index, deadline: index) }
         #expect(heap.popDue(at: 5_000).count == 5_000)
-        #expect(heap.isEmpty && heap.slots.isEmpty && heap.freeSlots.isEmpty)
+        #expect(heap.isEmpty && heap.ids.isEmpty && heap.freeSlots.isEmpty && heap.byDeadline.positions.isEmpty)
         heap.set(1, deadline: 1)
-        #expect(heap.first?.id == 1 && heap.slots.count == 1)
+        #expect(heap.first?.id == 1 && heap.ids.count == 1)
     }
 }
 
@@ -103,9 +103,9 @@ struct DeadlineHeapRemoveDueTests {
             let expected = Set(deadlines.filter { $0.value <= now }.keys)
             #expect(Set(removed) == expected && removed.count == expected.count, "round \(round)")
             #expect(heap.count == count - expected.count)
-            for (index, node) in heap.nodes.enumerated() {
-                #expect(heap.slots[node.slot].heapIndex == index)
-                if index > 0 { #expect(!node.precedes(heap.nodes[(index - 1) / 2])) }
+            for (index, node) in heap.byDeadline.nodes.enumerated() {
+                #expect(heap.byDeadline.positions[Int(node.slot)] == index)
+                if index > 0 { #expect(!node.precedes(heap.byDeadline.nodes[(index - 1) / 2])) }
             }
             // What remains pops in deadline order, ties in insertion order.
             var last: (deadline: Int, id: Int)?
@@ -115,7 +115,7 @@ struct DeadlineHeapRemoveDueTests {
                 #expect(next.deadline > now && deadlines[next.id] == next.deadline)
                 last = (next.deadline, id)
             }
-            #expect(heap.slots.isEmpty && heap.slotOf.isEmpty)
+            #expect(heap.ids.isEmpty && heap.slotOf.isEmpty && heap.byDeadline.positions.isEmpty)
         }
     }
 }

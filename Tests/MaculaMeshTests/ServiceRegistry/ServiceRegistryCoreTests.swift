@@ -6,6 +6,7 @@ import Testing
 @Suite("ServiceRegistry core", .timeLimit(.minutes(3)))
 struct ServiceRegistryCoreTests {
     typealias Core = ServiceRegistryCore
+    typealias Step = Core.Step<Core.StoreOutcome>
 
     static func makeCore(local: Int = 1_000, cached: Int = 10_000, providersPerService: Int = 100) throws -> Core {
         var configuration = ServiceRegistryConfiguration()
@@ -19,7 +20,7 @@ struct ServiceRegistryCoreTests {
     func exactTTLBoundary() throws {
         var core = try Self.makeCore()
         let me = provider("me")
-        #expect(core.advertise("echo", provider: me, ttl: .seconds(5), now: time(10)) == .added(expiredRemoved: 0))
+        #expect(core.advertise("echo", provider: me, ttl: .seconds(5), now: time(10)) == Step(outcome: .added))
         #expect(core.providers(for: "echo", now: time(10)) == [me])
         #expect(core.providers(for: "echo", now: time(14, nanoseconds: 999_999_999)) == [me])
         #expect(core.localProvider(for: "echo", now: time(14, nanoseconds: 999_999_999)) == me)
@@ -27,33 +28,33 @@ struct ServiceRegistryCoreTests {
         #expect(core.localProvider(for: "echo", now: time(15)) == nil)
         // Still stored until a prune, but never returned.
         #expect(core.local.count == 1)
-        #expect(core.pruneExpired(now: time(14, nanoseconds: 999_999_999)) == .init(local: 0, remote: 0))
-        #expect(core.pruneExpired(now: time(15)) == .init(local: 1, remote: 0))
-        #expect(core.local.isEmpty && core.localExpiries.isEmpty)
+        #expect(core.pruneExpired(now: time(14, nanoseconds: 999_999_999)) == Core.Step(outcome: 0))
+        #expect(core.pruneExpired(now: time(15)) == Core.Step(outcome: 1, metrics: [.removed(1, .expired)]))
+        #expect(core.local.isEmpty && core.local.expiries.isEmpty)
     }
 
     @Test("the remote cache has the same exact boundary")
     func cacheBoundary() throws {
         var core = try Self.makeCore()
         let other = provider("other")
-        #expect(core.cacheProviders([other], for: "echo", ttl: .seconds(60), now: time(0)) == .cached(expiredRemoved: 0, evicted: 0, truncated: 0))
+        #expect(core.cacheProviders([other], for: "echo", ttl: .seconds(60), now: time(0)) == Step(outcome: .added))
         #expect(core.providers(for: "echo", now: time(59, nanoseconds: 999_999_999)) == [other])
         #expect(core.providers(for: "echo", now: time(60)) == nil)
-        #expect(core.pruneExpired(now: time(60)) == .init(local: 0, remote: 1))
+        #expect(core.pruneExpired(now: time(60)) == Core.Step(outcome: 1, metrics: [.removed(1, .expired)]))
     }
 
     @Test("re-advertising refreshes the TTL and replaces the provider, without growing")
     func refresh() throws {
         var core = try Self.makeCore()
-        #expect(core.advertise("echo", provider: provider("me"), ttl: .seconds(10), now: time(0)) == .added(expiredRemoved: 0))
+        #expect(core.advertise("echo", provider: provider("me"), ttl: .seconds(10), now: time(0)) == Step(outcome: .added))
         let moved = provider("me", "quic://10.0.0.9:4433")
-        #expect(core.advertise("echo", provider: moved, ttl: .seconds(10), now: time(8)) == .refreshed)
-        #expect(core.local.count == 1 && core.localExpiries.count == 1)
+        #expect(core.advertise("echo", provider: moved, ttl: .seconds(10), now: time(8)) == Step(outcome: .refreshed))
+        #expect(core.local.count == 1 && core.local.expiries.count == 1)
         #expect(core.providers(for: "echo", now: time(17, nanoseconds: 999_999_999)) == [moved])
         #expect(core.providers(for: "echo", now: time(18)) == nil)
         // The old deadline (10) is gone from the index: a prune at 10 removes nothing.
-        #expect(core.pruneExpired(now: time(10)).total == 0)
-        #expect(core.pruneExpired(now: time(18)).total == 1)
+        #expect(core.pruneExpired(now: time(10)).outcome == 0)
+        #expect(core.pruneExpired(now: time(18)).outcome == 1)
     }
 
     @Test("re-advertising an expired, unpruned advertisement revives it")
@@ -61,7 +62,7 @@ struct ServiceRegistryCoreTests {
         var core = try Self.makeCore()
         _ = core.advertise("echo", provider: provider("me"), ttl: .seconds(1), now: time(0))
         #expect(core.providers(for: "echo", now: time(5)) == nil)
-        #expect(core.advertise("echo", provider: provider("me"), ttl: .seconds(1), now: time(5)) == .refreshed)
+        #expect(core.advertise("echo", provider: provider("me"), ttl: .seconds(1), now: time(5)) == Step(outcome: .refreshed))
         #expect(core.providers(for: "echo", now: time(5)) == [provider("me")])
     }
 
@@ -69,25 +70,25 @@ struct ServiceRegistryCoreTests {
     func invalidTTL() throws {
         var core = try Self.makeCore()
         for ttl: Duration in [.zero, .seconds(-1), .nanoseconds(-1), ConfigurationError.maximumDuration + .nanoseconds(1)] {
-            #expect(core.advertise("echo", provider: provider("me"), ttl: ttl, now: time(0)) == .invalidTTL)
-            #expect(core.cacheProviders([provider("x")], for: "echo", ttl: ttl, now: time(0)) == .invalidTTL)
+            #expect(core.advertise("echo", provider: provider("me"), ttl: ttl, now: time(0)) == Step(outcome: .refused(.invalidTTL)))
+            #expect(core.cacheProviders([provider("x")], for: "echo", ttl: ttl, now: time(0)) == Step(outcome: .refused(.invalidTTL)))
         }
         #expect(core.size == 0)
-        #expect(core.advertise("echo", provider: provider("me"), ttl: .nanoseconds(1), now: time(0)) == .added(expiredRemoved: 0))
-        #expect(core.advertise("max", provider: provider("me"), ttl: ConfigurationError.maximumDuration, now: time(0)) == .added(expiredRemoved: 0))
+        #expect(core.advertise("echo", provider: provider("me"), ttl: .nanoseconds(1), now: time(0)) == Step(outcome: .added))
+        #expect(core.advertise("max", provider: provider("me"), ttl: ConfigurationError.maximumDuration, now: time(0)) == Step(outcome: .added))
     }
 
     @Test("local advertisements are never evicted: at the limit a new one is refused, a refresh is not")
     func localLimit() throws {
         var core = try Self.makeCore(local: 2)
-        #expect(core.advertise("a", provider: provider("me"), ttl: .seconds(10), now: time(0)) == .added(expiredRemoved: 0))
-        #expect(core.advertise("b", provider: provider("me"), ttl: .seconds(20), now: time(0)) == .added(expiredRemoved: 0))
-        #expect(core.advertise("c", provider: provider("me"), ttl: .seconds(10), now: time(1)) == .rejectedAtLimit(limit: 2))
-        #expect(core.advertise("a", provider: provider("me"), ttl: .seconds(10), now: time(1)) == .refreshed)
-        #expect(Set(core.local.keys) == ["a", "b"])
+        #expect(core.advertise("a", provider: provider("me"), ttl: .seconds(10), now: time(0)) == Step(outcome: .added))
+        #expect(core.advertise("b", provider: provider("me"), ttl: .seconds(20), now: time(0)) == Step(outcome: .added))
+        #expect(core.advertise("c", provider: provider("me"), ttl: .seconds(10), now: time(1)) == Step(outcome: .refused(.localLimitReached), metrics: [.rejected(.limitReached)]))
+        #expect(core.advertise("a", provider: provider("me"), ttl: .seconds(10), now: time(1)) == Step(outcome: .refreshed))
+        #expect(Set(core.local.names) == ["a", "b"])
         // Once `a` has expired, it makes room (and is counted as expired, not evicted).
-        #expect(core.advertise("c", provider: provider("me"), ttl: .seconds(10), now: time(11)) == .added(expiredRemoved: 1))
-        #expect(Set(core.local.keys) == ["b", "c"])
+        #expect(core.advertise("c", provider: provider("me"), ttl: .seconds(10), now: time(11)) == Step(outcome: .added, metrics: [.removed(1, .expired)]))
+        #expect(Set(core.local.names) == ["b", "c"])
     }
 
     @Test("a full cache evicts the entry closest to expiry; an expired victim counts as expired")
@@ -95,13 +96,13 @@ struct ServiceRegistryCoreTests {
         var core = try Self.makeCore(cached: 2)
         _ = core.cacheProviders([provider("x")], for: "late", ttl: .seconds(50), now: time(0))
         _ = core.cacheProviders([provider("y")], for: "soon", ttl: .seconds(5), now: time(0))
-        #expect(core.cacheProviders([provider("z")], for: "new", ttl: .seconds(60), now: time(1)) == .cached(expiredRemoved: 0, evicted: 1, truncated: 0))
-        #expect(Set(core.remote.keys) == ["late", "new"])
+        #expect(core.cacheProviders([provider("z")], for: "new", ttl: .seconds(60), now: time(1)) == Step(outcome: .added, metrics: [.removed(1, .evicted)]))
+        #expect(Set(core.remote.names) == ["late", "new"])
         // Replacing an existing entry never evicts.
-        #expect(core.cacheProviders([provider("x2")], for: "late", ttl: .seconds(1), now: time(1)) == .cached(expiredRemoved: 0, evicted: 0, truncated: 0))
+        #expect(core.cacheProviders([provider("x2")], for: "late", ttl: .seconds(1), now: time(1)) == Step(outcome: .refreshed))
         // `late` now expires at 2: at 3 it is the victim, and it had expired.
-        #expect(core.cacheProviders([provider("w")], for: "other", ttl: .seconds(60), now: time(3)) == .cached(expiredRemoved: 1, evicted: 0, truncated: 0))
-        #expect(Set(core.remote.keys) == ["new", "other"])
+        #expect(core.cacheProviders([provider("w")], for: "other", ttl: .seconds(60), now: time(3)) == Step(outcome: .added, metrics: [.removed(1, .expired)]))
+        #expect(Set(core.remote.names) == ["new", "other"])
     }
 
     @Test("equal expiries are evicted in the order they were cached")
@@ -111,10 +112,10 @@ struct ServiceRegistryCoreTests {
             _ = core.cacheProviders([], for: name, ttl: .seconds(10), now: time(0))
         }
         _ = core.cacheProviders([], for: "d", ttl: .seconds(10), now: time(0))
-        #expect(Set(core.remote.keys) == ["b", "c", "d"])
+        #expect(Set(core.remote.names) == ["b", "c", "d"])
         _ = core.cacheProviders([], for: "b", ttl: .seconds(10), now: time(0)) // refreshed: now the newest
         _ = core.cacheProviders([], for: "e", ttl: .seconds(10), now: time(0))
-        #expect(Set(core.remote.keys) == ["b", "d", "e"])
+        #expect(Set(core.remote.names) == ["b", "d", "e"])
     }
 
     @Test("pressure shrinks the cache at once and makes the local map refuse new entries")
@@ -127,23 +128,23 @@ struct ServiceRegistryCoreTests {
             _ = core.advertise("l\(index)", provider: provider("me"), ttl: .seconds(100), now: time(0))
         }
         let shrink = core.setPressureScale(0.5, now: time(1))
-        #expect(shrink == .init(expired: 0, evicted: 5))
+        #expect(shrink == [.removed(5, .pressure)])
         // The five closest to expiry went.
-        #expect(Set(core.remote.keys) == Set((5..<10).map { "s\($0)" }))
+        #expect(Set(core.remote.names) == Set((5..<10).map { "s\($0)" }))
         #expect(core.remoteUsage().effectiveLimit == 5)
         // Local entries are kept; the local limit is now 2, so new ones are refused, refreshes are not.
         #expect(core.local.count == 4)
-        #expect(core.advertise("new", provider: provider("me"), ttl: .seconds(10), now: time(1)) == .rejectedAtLimit(limit: 2))
-        #expect(core.advertise("l0", provider: provider("me"), ttl: .seconds(10), now: time(1)) == .refreshed)
+        #expect(core.advertise("new", provider: provider("me"), ttl: .seconds(10), now: time(1)) == Step(outcome: .refused(.localLimitReached), metrics: [.rejected(.limitReached)]))
+        #expect(core.advertise("l0", provider: provider("me"), ttl: .seconds(10), now: time(1)) == Step(outcome: .refreshed))
         // The cache keeps its reduced limit on insertion.
-        #expect(core.cacheProviders([], for: "fresh", ttl: .seconds(100), now: time(1)) == .cached(expiredRemoved: 0, evicted: 1, truncated: 0))
+        #expect(core.cacheProviders([], for: "fresh", ttl: .seconds(100), now: time(1)) == Step(outcome: .added, metrics: [.removed(1, .evicted)]))
         #expect(core.remote.count == 5)
         // Relief restores the limits; nothing comes back, but there is room again.
-        #expect(core.setPressureScale(1, now: time(1)) == .init())
+        #expect(core.setPressureScale(1, now: time(1)).isEmpty)
         #expect(core.usage().effectiveLimit == 14)
-        #expect(core.advertise("new", provider: provider("me"), ttl: .seconds(10), now: time(1)) == .rejectedAtLimit(limit: 4))
-        #expect(core.withdraw("l1", now: time(1)) == .removed(expired: false))
-        #expect(core.advertise("new", provider: provider("me"), ttl: .seconds(10), now: time(1)) == .added(expiredRemoved: 0))
+        #expect(core.advertise("new", provider: provider("me"), ttl: .seconds(10), now: time(1)) == Step(outcome: .refused(.localLimitReached), metrics: [.rejected(.limitReached)]))
+        #expect(core.withdraw("l1", now: time(1)) == Core.Step(outcome: true, metrics: [.removed(1, .removed)]))
+        #expect(core.advertise("new", provider: provider("me"), ttl: .seconds(10), now: time(1)) == Step(outcome: .added))
     }
 
     @Test("a shrink counts victims already past their TTL as expired")
@@ -153,8 +154,8 @@ struct ServiceRegistryCoreTests {
         _ = core.cacheProviders([], for: "old2", ttl: .seconds(2), now: time(0))
         _ = core.cacheProviders([], for: "live1", ttl: .seconds(30), now: time(0))
         _ = core.cacheProviders([], for: "live2", ttl: .seconds(40), now: time(0))
-        #expect(try core.setLimits(local: 10, remote: 1, now: time(5)) == .init(expired: 2, evicted: 1))
-        #expect(Array(core.remote.keys) == ["live2"])
+        #expect(try core.setLimits(local: 10, remote: 1, now: time(5)) == [.removed(2, .expired), .removed(1, .evicted)])
+        #expect(Array(core.remote.names) == ["live2"])
     }
 
     @Test("the combined limit is split in the proportion of the configured maxima")
@@ -200,23 +201,23 @@ struct ServiceRegistryCoreTests {
     func truncation() throws {
         var core = try Self.makeCore(providersPerService: 2)
         let all = [provider("a"), provider("b"), provider("c")]
-        #expect(core.cacheProviders(all, for: "echo", ttl: .seconds(1), now: time(0)) == .cached(expiredRemoved: 0, evicted: 0, truncated: 1))
+        #expect(core.cacheProviders(all, for: "echo", ttl: .seconds(1), now: time(0)) == Step(outcome: .added, metrics: [.event(.providersTruncated, 1)]))
         #expect(core.providers(for: "echo", now: time(0)) == [provider("a"), provider("b")])
     }
 
     @Test("withdrawing or invalidating an unknown service is a no-op; a known one reports whether it had expired")
     func removal() throws {
         var core = try Self.makeCore()
-        #expect(core.withdraw("nothing", now: time(0)) == .unknown)
-        #expect(core.invalidate("nothing", now: time(0)) == .unknown)
+        #expect(core.withdraw("nothing", now: time(0)) == Core.Step(outcome: false))
+        #expect(core.invalidate("nothing", now: time(0)) == Core.Step(outcome: false))
         _ = core.advertise("a", provider: provider("me"), ttl: .seconds(5), now: time(0))
         _ = core.advertise("b", provider: provider("me"), ttl: .seconds(5), now: time(0))
         _ = core.cacheProviders([], for: "c", ttl: .seconds(5), now: time(0))
-        #expect(core.withdraw("a", now: time(4)) == .removed(expired: false))
-        #expect(core.withdraw("b", now: time(5)) == .removed(expired: true))
-        #expect(core.invalidate("c", now: time(1)) == .removed(expired: false))
-        #expect(core.size == 0 && core.localExpiries.isEmpty && core.remoteExpiries.isEmpty)
-        #expect(core.pruneExpired(now: time(100)).total == 0)
+        #expect(core.withdraw("a", now: time(4)) == Core.Step(outcome: true, metrics: [.removed(1, .removed)]))
+        #expect(core.withdraw("b", now: time(5)) == Core.Step(outcome: true, metrics: [.removed(1, .expired)]))
+        #expect(core.invalidate("c", now: time(1)) == Core.Step(outcome: true, metrics: [.removed(1, .removed)]))
+        #expect(core.size == 0 && core.local.expiries.isEmpty && core.remote.expiries.isEmpty)
+        #expect(core.pruneExpired(now: time(100)).outcome == 0)
     }
 
     @Test("prune removes exactly the expired entries of both maps and nothing else")
@@ -226,10 +227,10 @@ struct ServiceRegistryCoreTests {
             _ = core.advertise("l\(index)", provider: provider("me"), ttl: .seconds(Int64(index + 1)), now: time(0))
             _ = core.cacheProviders([], for: "r\(index)", ttl: .seconds(Int64(index + 1)), now: time(0))
         }
-        #expect(core.pruneExpired(now: time(0)).total == 0)
-        #expect(core.pruneExpired(now: time(30)) == .init(local: 30, remote: 30))
+        #expect(core.pruneExpired(now: time(0)).outcome == 0)
+        #expect(core.pruneExpired(now: time(30)) == Core.Step(outcome: 60, metrics: [.removed(60, .expired)]))
         #expect(core.local.count == 70 && core.remote.count == 70)
-        #expect(core.local.keys.allSatisfy { Int($0.dropFirst())! >= 30 })
+        #expect(core.local.names.allSatisfy { Int($0.dropFirst())! >= 30 })
         #expect(core.usage().highWaterMark == 200)
         #expect(core.usage().size == 140)
     }
