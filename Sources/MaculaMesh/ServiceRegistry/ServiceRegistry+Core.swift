@@ -6,16 +6,10 @@
 struct ServiceRegistryCore: Sendable {
     typealias Instant = Duration
 
-    enum MetricAction: Hashable, Sendable {
-        case removed(Int, RemovalReason)
-        case rejected(RejectionReason)
-        case event(MemoryEvent, Int)
-    }
-
     /// What a command did, and the metric events it produced.
     struct Step<Outcome: Hashable & Sendable>: Hashable, Sendable {
         var outcome: Outcome
-        var metrics: [MetricAction] = []
+        var metrics: [Report] = []
     }
 
     /// `refreshed`: a stored entry (expired or not) got the new value and TTL; `refused`: nothing
@@ -81,7 +75,7 @@ struct ServiceRegistryCore: Sendable {
         let maximum = configuration.maximumProvidersPerService
         let truncated = max(0, providers.count - maximum)
         let kept = truncated == 0 ? providers : Array(providers.prefix(maximum))
-        let events: [MetricAction] = truncated > 0 ? [.event(.providersTruncated, truncated)] : []
+        let events: [Report] = truncated > 0 ? [.event(.providersTruncated, truncated)] : []
         if remote.replace(service, with: kept, expiresAt: now + ttl) {
             return Step(outcome: .refreshed, metrics: events)
         }
@@ -120,13 +114,13 @@ struct ServiceRegistryCore: Sendable {
         return Step(outcome: removed, metrics: Self.removals(expired: removed, live: 0, liveReason: .removed))
     }
 
-    mutating func setPressureScale(_ scale: Double, now: Instant) -> [MetricAction] {
+    mutating func setPressureScale(_ scale: Double, now: Instant) -> [Report] {
         localBudget.setPressureScale(scale)
         remoteBudget.setPressureScale(scale)
         return shrinkRemote(toAtMost: remoteBudget.effectiveLimit, now: now, reason: .pressure)
     }
 
-    mutating func setLimits(local localLimit: Int, remote remoteLimit: Int, now: Instant) throws(ConfigurationError) -> [MetricAction] {
+    mutating func setLimits(local localLimit: Int, remote remoteLimit: Int, now: Instant) throws(ConfigurationError) -> [Report] {
         try ConfigurationError.require(localLimit, atLeast: 1, field: "maximumLocalServices")
         try ConfigurationError.require(remoteLimit, atLeast: 1, field: "maximumCachedServices")
         try localBudget.setBaseLimit(localLimit, field: "maximumLocalServices")
@@ -134,7 +128,7 @@ struct ServiceRegistryCore: Sendable {
         return shrinkRemote(toAtMost: remoteBudget.effectiveLimit, now: now, reason: .evicted)
     }
 
-    mutating func setLimit(_ total: Int, now: Instant) throws(ConfigurationError) -> [MetricAction] {
+    mutating func setLimit(_ total: Int, now: Instant) throws(ConfigurationError) -> [Report] {
         guard let split = Self.split(total, configuration: configuration) else {
             throw ConfigurationError(
                 field: "limit",
@@ -179,7 +173,7 @@ struct ServiceRegistryCore: Sendable {
         return overflow ? .max : sum
     }
 
-    private static func removals(expired: Int, live: Int, liveReason: RemovalReason) -> [MetricAction] {
+    private static func removals(expired: Int, live: Int, liveReason: RemovalReason) -> [Report] {
         switch (expired > 0, live > 0) {
         case (false, false): []
         case (true, false): [.removed(expired, .expired)]
@@ -194,7 +188,7 @@ struct ServiceRegistryCore: Sendable {
     }
 
     /// Removes cached entries, closest to expiry first, until at most `limit` remain.
-    private mutating func shrinkRemote(toAtMost limit: Int, now: Instant, reason: RemovalReason) -> [MetricAction] {
+    private mutating func shrinkRemote(toAtMost limit: Int, now: Instant, reason: RemovalReason) -> [Report] {
         var expired = 0
         var live = 0
         while remote.count > limit, let expiresAt = remote.removeFirst() {

@@ -12,7 +12,7 @@ public actor ServiceRegistry: MemoryManaged {
     /// The clock (and origin) of every TTL, shared by the handlers and managers built on it.
     package nonisolated let clock: ComponentClock
 
-    private let metrics: any MemoryMetrics
+    private let reporter: Reporter
     private var core: ServiceRegistryCore
 
     /// Creates an empty registry whose TTLs run on `clock` and whose removals, rejections and
@@ -27,7 +27,7 @@ public actor ServiceRegistry: MemoryManaged {
         self.configuration = configuration
         self.componentName = configuration.componentName
         self.clock = ComponentClock(clock)
-        self.metrics = metrics
+        self.reporter = Reporter(component: configuration.componentName, metrics: metrics, log: NoComponentLog())
     }
 
     private var now: Duration { clock.now }
@@ -169,16 +169,7 @@ public actor ServiceRegistry: MemoryManaged {
         return step.outcome
     }
 
-    private func report(_ actions: [ServiceRegistryCore.MetricAction]) {
-        for action in actions {
-            switch action {
-            case .removed(let count, let reason):
-                metrics.entriesRemoved(count, reason: reason, component: componentName)
-            case .rejected(let reason):
-                metrics.requestRejected(reason: reason, component: componentName)
-            case .event(let event, let count):
-                metrics.eventRecorded(event, count: count, component: componentName)
-            }
-        }
+    private func report(_ reports: [Report]) {
+        reporter(reports)
     }
 }
