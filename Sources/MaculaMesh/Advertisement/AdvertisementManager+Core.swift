@@ -8,7 +8,7 @@
 ///   attempt per service is in flight (a new one starts only when the previous attempt's task has
 ///   reported back), across withdrawals too: the running attempt of a withdrawn service is
 ///   kept in `unowned` until its task reports back, and advertising the service again adopts it;
-/// - `.cleanup` is in the heap exactly while the state is `.running`.
+/// - `.cleanup` is in the heap exactly while `run()` runs.
 struct AdvertisementManagerCore: Sendable {
     typealias Instant = Duration
 
@@ -20,9 +20,8 @@ struct AdvertisementManagerCore: Sendable {
 
     /// A publish in flight.
     struct Attempt: Sendable {
+        /// The attempt's ID; the actor aborts the publish by it (timeout, superseded, withdrawn).
         let id: UInt64
-        /// Signalled to cancel the attempt (timeout, superseded advertisement, withdrawn).
-        let abort: DeadlineSignal
         /// Whether the timeout passed; the attempt's end then counts as a failure.
         var timedOut = false
         /// Whether `advertise` changed the advertisement while this attempt ran; its end then
@@ -44,19 +43,11 @@ struct AdvertisementManagerCore: Sendable {
         var failures = 0
     }
 
-    /// The lifecycle of `run()`.
-    enum State: Sendable {
-        /// `run()` is not running: deadlines are kept but nothing fires. → running
-        case idle
-        /// `run()` drives the deadlines; `wakeUp` wakes its loop for an earlier deadline. → idle
-        case running(wakeUp: DeadlineSignal)
-    }
-
     /// How a publish ended, as the publishing task saw it.
     enum PublishOutcome: Sendable {
         case published
         case failed(any Error)
-        /// Cancelled: through the attempt's abort signal or the task's cancellation.
+        /// Cancelled: aborted by the actor, or by the task's cancellation.
         case interrupted
     }
 
@@ -69,20 +60,20 @@ struct AdvertisementManagerCore: Sendable {
     enum AdvertisedAction: Sendable {
         /// The same advertisement was already kept: nothing to schedule.
         case unchanged
-        /// Scheduled for publication now: signal `wakeUp` (when set) so `run()` sees the earlier
-        /// deadline, and `abort` (when set) to cancel the publish of the superseded advertisement.
-        case scheduled(wakeUp: DeadlineSignal?, abort: DeadlineSignal?)
+        /// Scheduled for publication now: wake the loop (when `wakeLoop`) so `run()` sees the
+        /// earlier deadline, and abort attempt `abort` (when set), the superseded advertisement's.
+        case scheduled(wakeLoop: Bool, abort: UInt64?)
     }
 
     enum WithdrawnAction: Sendable {
         /// The service was not kept (a no-op).
         case unknown
-        /// Forgotten; signal `abort` (when set) to cancel its running publish.
-        case removed(ServiceAdvertisement, abort: DeadlineSignal?)
+        /// Forgotten; abort attempt `abort` (when set), its running publish.
+        case removed(ServiceAdvertisement, abort: UInt64?)
     }
 
     enum RunStartedAction: Sendable {
-        case started(wakeUp: DeadlineSignal)
+        case started
         case alreadyRunning
     }
 
@@ -93,9 +84,9 @@ struct AdvertisementManagerCore: Sendable {
         /// Refresh the local TTL; a publish of this advertisement is already in flight.
         case refresh(ServiceAdvertisement)
         /// Refresh the local TTL and start a publish task for `attempt`.
-        case refreshAndPublish(ServiceAdvertisement, attempt: Attempt)
-        /// The publish of this advertisement timed out: signal `abort`.
-        case abortTimedOut(ServiceAdvertisement, abort: DeadlineSignal)
+        case refreshAndPublish(ServiceAdvertisement, attempt: UInt64)
+        /// The publish of this advertisement (attempt `attempt`) timed out: abort it.
+        case abortTimedOut(ServiceAdvertisement, attempt: UInt64)
     }
 
     enum PublishFinishedAction: Sendable {
@@ -103,15 +94,15 @@ struct AdvertisementManagerCore: Sendable {
         case stale
         case published(ServiceAdvertisement)
         /// The publish threw; the next attempt is in `retryIn`.
-        case failed(ServiceAdvertisement, error: any Error, failures: Int, retryIn: Duration, wakeUp: DeadlineSignal?)
+        case failed(ServiceAdvertisement, error: any Error, failures: Int, retryIn: Duration, wakeLoop: Bool)
         /// The attempt ended after its timeout (already logged); the next attempt is in `retryIn`.
-        case timedOutRetry(retryIn: Duration, wakeUp: DeadlineSignal?)
+        case timedOutRetry(retryIn: Duration, wakeLoop: Bool)
         /// The attempt was cancelled without failing: publish again as soon as `run()` runs.
-        case republish(wakeUp: DeadlineSignal?)
+        case republish(wakeLoop: Bool)
     }
 
     let configuration: AdvertisementManagerConfiguration
-    private(set) var state: State = .idle
+    private(set) var lifecycle = RunLifecycle.notStarted
     private(set) var records: [String: Record] = [:]
     /// The attempts still running for services that were withdrawn meanwhile (already told to
     /// abort), by service: one per service at most, each gone when its task reports back. An
@@ -147,7 +138,7 @@ struct AdvertisementManagerCore: Sendable {
     /// - Complexity: O(log n).
     mutating func advertised(_ advertisement: ServiceAdvertisement, now: Instant) -> AdvertisedAction {
         let service = advertisement.service
-        var abort: DeadlineSignal?
+        var abort: UInt64?
         if var record = records[service] {
             guard record.advertisement != advertisement else { return .unchanged }
             record.advertisement = advertisement
@@ -155,9 +146,9 @@ struct AdvertisementManagerCore: Sendable {
             if case .publishing(let attempt) = record.publication {
                 // The superseded publish is cancelled; its task reports `.interrupted`, which
                 // schedules the new advertisement's publish (one attempt in flight per service).
-                abort = attempt.abort
+                abort = attempt.id
                 deadlines.remove(.publishTimeout(service))
-                record.publication = .publishing(Attempt(id: attempt.id, abort: attempt.abort, timedOut: false, superseded: true))
+                record.publication = .publishing(Attempt(id: attempt.id, timedOut: false, superseded: true))
             }
             records[service] = record
         } else {
@@ -165,13 +156,12 @@ struct AdvertisementManagerCore: Sendable {
             if let attempt = unowned.removeValue(forKey: service) {
                 // The attempt of an earlier advertisement still runs (it was told to abort):
                 // when it reports back, the new advertisement is published at once.
-                record.publication = .publishing(Attempt(id: attempt.id, abort: attempt.abort, timedOut: false, superseded: true))
+                record.publication = .publishing(Attempt(id: attempt.id, timedOut: false, superseded: true))
             }
             records[service] = record
             budget.recordSize(records.count)
         }
-        let wakeUp = schedule(.reAdvertise(service), at: now)
-        return .scheduled(wakeUp: wakeUp, abort: abort)
+        return .scheduled(wakeLoop: schedule(.reAdvertise(service), at: now), abort: abort)
     }
 
     /// Forgets `service`: no more refreshes or publishes. Its running publish, if any, is told to
@@ -181,9 +171,9 @@ struct AdvertisementManagerCore: Sendable {
         guard let record = records.removeValue(forKey: service) else { return .unknown }
         deadlines.remove(.reAdvertise(service))
         deadlines.remove(.publishTimeout(service))
-        var abort: DeadlineSignal?
+        var abort: UInt64?
         if case .publishing(let attempt) = record.publication {
-            abort = attempt.abort
+            abort = attempt.id
             unowned[service] = attempt
         }
         return .removed(record.advertisement, abort: abort)
@@ -193,20 +183,18 @@ struct AdvertisementManagerCore: Sendable {
 
     /// `run()` starts at `now`: the first cleanup is one interval away.
     mutating func runStarted(now: Instant) -> RunStartedAction {
-        switch state {
-        case .running:
+        switch lifecycle.start() {
+        case .alreadyRunning, .shutDown:
             return .alreadyRunning
-        case .idle:
-            let wakeUp = DeadlineSignal()
-            state = .running(wakeUp: wakeUp)
+        case .started:
             deadlines.set(.cleanup, deadline: now + configuration.cleanupInterval)
-            return .started(wakeUp: wakeUp)
+            return .started
         }
     }
 
     /// `run()` ended (its task group has drained, so every attempt has reported back).
     mutating func runEnded(now: Instant) {
-        state = .idle
+        _ = lifecycle.end()
         deadlines.remove(.cleanup)
         // Unreachable when every attempt reported back, as the unowned ones did too.
         unowned.removeAll()
@@ -237,18 +225,17 @@ struct AdvertisementManagerCore: Sendable {
                     actions.append(.refresh(record.advertisement))
                 case .idle:
                     nextAttemptID &+= 1
-                    let attempt = Attempt(id: nextAttemptID, abort: DeadlineSignal())
-                    record.publication = .publishing(attempt)
+                    record.publication = .publishing(Attempt(id: nextAttemptID))
                     records[service] = record
                     deadlines.set(.publishTimeout(service), deadline: now + configuration.publishTimeout)
-                    actions.append(.refreshAndPublish(record.advertisement, attempt: attempt))
+                    actions.append(.refreshAndPublish(record.advertisement, attempt: nextAttemptID))
                 }
             case .publishTimeout(let service):
                 guard var record = records[service], case .publishing(var attempt) = record.publication else { continue }
                 attempt.timedOut = true
                 record.publication = .publishing(attempt)
                 records[service] = record
-                actions.append(.abortTimedOut(record.advertisement, abort: attempt.abort))
+                actions.append(.abortTimedOut(record.advertisement, attempt: attempt.id))
             }
         }
         return (actions, deadlines.first?.deadline)
@@ -268,21 +255,21 @@ struct AdvertisementManagerCore: Sendable {
             // Ended after its timeout (already logged): a failure, whatever it reported.
             record.failures += 1
             let delay = retryDelay(afterFailures: record.failures)
-            action = .timedOutRetry(retryIn: delay, wakeUp: scheduleEarlier(.reAdvertise(service), at: now + delay))
+            action = .timedOutRetry(retryIn: delay, wakeLoop: scheduleEarlier(.reAdvertise(service), at: now + delay))
         } else if attempt.superseded {
-            action = .republish(wakeUp: scheduleEarlier(.reAdvertise(service), at: now))
+            action = .republish(wakeLoop: scheduleEarlier(.reAdvertise(service), at: now))
         } else {
             switch outcome {
             case .published:
                 record.failures = 0
                 action = .published(record.advertisement)
             case .interrupted:
-                action = .republish(wakeUp: scheduleEarlier(.reAdvertise(service), at: now))
+                action = .republish(wakeLoop: scheduleEarlier(.reAdvertise(service), at: now))
             case .failed(let error):
                 record.failures += 1
                 let delay = retryDelay(afterFailures: record.failures)
-                let wakeUp = scheduleEarlier(.reAdvertise(service), at: now + delay)
-                action = .failed(record.advertisement, error: error, failures: record.failures, retryIn: delay, wakeUp: wakeUp)
+                let wakeLoop = scheduleEarlier(.reAdvertise(service), at: now + delay)
+                action = .failed(record.advertisement, error: error, failures: record.failures, retryIn: delay, wakeLoop: wakeLoop)
             }
         }
         records[service] = record
@@ -314,19 +301,18 @@ struct AdvertisementManagerCore: Sendable {
         return min(delay, configuration.reAdvertiseInterval)
     }
 
-    /// Sets a deadline; returns the loop's signal when `run()` runs and the deadline is now the
-    /// earliest (the loop sleeps towards a later one).
-    private mutating func schedule(_ id: DeadlineID, at deadline: Instant) -> DeadlineSignal? {
+    /// Sets a deadline. - Returns: whether `run()` runs and the deadline is now the earliest (its
+    /// loop, sleeping towards a later one, must wake).
+    private mutating func schedule(_ id: DeadlineID, at deadline: Instant) -> Bool {
         let earliest = deadlines.first?.deadline
         deadlines.set(id, deadline: deadline)
-        guard case .running(let wakeUp) = state else { return nil }
-        if let earliest, !(deadline < earliest) { return nil }
-        return wakeUp
+        guard lifecycle == .running else { return false }
+        return earliest.map { deadline < $0 } ?? true
     }
 
     /// Moves a deadline earlier only (a retry never postpones the regular re-advertisement).
-    private mutating func scheduleEarlier(_ id: DeadlineID, at deadline: Instant) -> DeadlineSignal? {
-        if let current = deadlines.deadline(of: id), !(deadline < current) { return nil }
+    private mutating func scheduleEarlier(_ id: DeadlineID, at deadline: Instant) -> Bool {
+        if let current = deadlines.deadline(of: id), !(deadline < current) { return false }
         return schedule(id, at: deadline)
     }
 }

@@ -40,8 +40,11 @@ public actor AdvertisementManager: MemoryManaged {
 
     private let publisher: any ServicePublisher
     private let logHandler: any ComponentLogHandler
-    private let metrics: any MemoryMetrics
+    private let report: Reporter
     private var core: AdvertisementManagerCore
+    private let wakeUp = DeadlineSignal()
+    /// The publishes running in `run()`'s task group, by attempt.
+    private var publishAborts = Aborts<UInt64>()
 
     /// The registry's executor: see "Sharing the registry's executor" above.
     public nonisolated var unownedExecutor: UnownedSerialExecutor { registry.unownedExecutor }
@@ -68,7 +71,7 @@ public actor AdvertisementManager: MemoryManaged {
         self.configuration = configuration
         self.publisher = publisher
         self.logHandler = log
-        self.metrics = metrics
+        self.report = Reporter(component: configuration.componentName, metrics: metrics, log: log)
         self.componentName = configuration.componentName
     }
 
@@ -101,7 +104,7 @@ public actor AdvertisementManager: MemoryManaged {
                 detail: "\(ttl) must be longer than reAdvertiseInterval (\(configuration.reAdvertiseInterval)) and at most \(ConfigurationError.maximumDuration)"
             )
         case .rejectedAtLimit(let limit):
-            metrics.requestRejected(reason: .limitReached, component: componentName)
+            report(.rejected(.limitReached))
             throw .limitReached(service: service, detail: "the manager keeps at most \(limit) advertisements")
         }
         let advertisement = ServiceAdvertisement(service: service, provider: provider, ttl: ttl)
@@ -111,9 +114,9 @@ public actor AdvertisementManager: MemoryManaged {
         switch core.advertised(advertisement, now: now) {
         case .unchanged:
             break
-        case .scheduled(let wakeUp, let abort):
-            abort?.signal()
-            wakeUp?.signal()
+        case .scheduled(let wakeLoop, let abort):
+            if let abort { publishAborts.abort(abort) }
+            if wakeLoop { wakeUp.signal() }
         }
     }
 
@@ -130,9 +133,9 @@ public actor AdvertisementManager: MemoryManaged {
         case .unknown:
             return false
         case .removed(_, let abort):
-            abort?.signal()
+            if let abort { publishAborts.abort(abort) }
             _ = registry.assumeIsolated { registry in registry.withdraw(service, at: now) }
-            metrics.entriesRemoved(1, reason: .removed, component: componentName)
+            report(.removed(1, .removed))
             return true
         }
     }
@@ -156,14 +159,14 @@ public actor AdvertisementManager: MemoryManaged {
     /// - Throws: ``AdvertisementError/alreadyRunning`` when another `run()` of this manager is
     ///   running. Cancellation is not an error: `run()` returns normally.
     public func run() async throws(AdvertisementError) {
-        let wakeUp: DeadlineSignal
         switch core.runStarted(now: clock.now) {
         case .alreadyRunning:
             throw .alreadyRunning
-        case .started(let signal):
-            wakeUp = signal
+        case .started:
+            break
         }
         await withDiscardingTaskGroup { group in
+            defer { publishAborts.abortAll() }
             await runDeadlineLoop(clock: clock, signal: wakeUp) { now in
                 deadlinesPassed(now: now, group: &group)
             }
@@ -183,15 +186,19 @@ public actor AdvertisementManager: MemoryManaged {
             case .refreshAndPublish(let advertisement, let attempt):
                 refreshOnSchedule(advertisement, now: now)
                 let publisher = self.publisher
-                let attemptID = attempt.id
-                let abort = attempt.abort
+                let abort = publishAborts.start(attempt)
                 group.addTask {
-                    let outcome = await Self.publish(advertisement, with: publisher, abort: abort)
-                    await self.publishFinished(advertisement.service, attempt: attemptID, outcome: outcome)
+                    let outcome: AdvertisementManagerCore.PublishOutcome
+                    switch await raceAgainstAbort(abort, { try await publisher.publish(advertisement) }) {
+                    case .finished: outcome = .published
+                    case .failed(let error): outcome = .failed(error)
+                    case .interrupted: outcome = .interrupted
+                    }
+                    await self.publishFinished(advertisement.service, attempt: attempt, outcome: outcome)
                 }
-            case .abortTimedOut(let advertisement, let abort):
-                abort.signal()
-                metrics.eventRecorded(.advertisementPublishTimedOut, count: 1, component: componentName)
+            case .abortTimedOut(let advertisement, let attempt):
+                publishAborts.abort(attempt)
+                report(.event(.advertisementPublishTimedOut, 1))
                 log(.warning, .publishTimedOut, "publishing '\(advertisement.service)' took longer than \(configuration.publishTimeout); cancelled, will retry", [
                     "service": advertisement.service,
                     "timeout": "\(configuration.publishTimeout)",
@@ -201,55 +208,29 @@ public actor AdvertisementManager: MemoryManaged {
         return next
     }
 
-    /// Runs one publish until it ends or `abort` is signalled (the abort also cancels it).
-    private nonisolated static func publish(
-        _ advertisement: ServiceAdvertisement,
-        with publisher: any ServicePublisher,
-        abort: DeadlineSignal
-    ) async -> AdvertisementManagerCore.PublishOutcome {
-        await withTaskGroup(of: AdvertisementManagerCore.PublishOutcome.self) { race in
-            race.addTask {
-                do {
-                    try await publisher.publish(advertisement)
-                    return .published
-                } catch {
-                    return Task.isCancelled ? .interrupted : .failed(error)
-                }
-            }
-            race.addTask {
-                await abort.wait()
-                return .interrupted
-            }
-            let first = await race.next() ?? .interrupted
-            race.cancelAll()
-            return first
-        }
-    }
-
     private func publishFinished(
         _ service: String,
         attempt: UInt64,
         outcome: AdvertisementManagerCore.PublishOutcome
     ) {
+        publishAborts.finished(attempt)
         switch core.publishFinished(service, attempt: attempt, outcome: outcome, now: clock.now) {
         case .stale:
             break
         case .published(let advertisement):
-            metrics.eventRecorded(.advertisementPublished, count: 1, component: componentName)
+            report(.event(.advertisementPublished, 1))
             log(.debug, .published, "published '\(advertisement.service)'", ["service": advertisement.service])
-        case .failed(let advertisement, let error, let failures, let retryIn, let wakeUp):
-            metrics.eventRecorded(.advertisementPublishFailed, count: 1, component: componentName)
+        case .failed(let advertisement, let error, let failures, let retryIn, let wakeLoop):
+            report(.event(.advertisementPublishFailed, 1))
             log(.warning, .publishFailed, "publishing '\(advertisement.service)' failed: \(error); retrying in \(retryIn)", [
                 "service": advertisement.service,
                 "error": "\(error)",
                 "failures": "\(failures)",
                 "retry_in": "\(retryIn)",
             ])
-            wakeUp?.signal()
-        case .timedOutRetry(_, let wakeUp):
-            wakeUp?.signal()
-        case .republish(let wakeUp):
-            wakeUp?.signal()
+            if wakeLoop { wakeUp.signal() }
+        case .timedOutRetry(_, let wakeLoop), .republish(let wakeLoop):
+            if wakeLoop { wakeUp.signal() }
         }
     }
 
@@ -306,7 +287,7 @@ public actor AdvertisementManager: MemoryManaged {
     @discardableResult
     private func cleanup(now: Duration) -> Int {
         let removed = registry.assumeIsolated { registry in registry.prune(at: now) }
-        metrics.eventRecorded(.cleanupPass, count: 1, component: componentName)
+        report(.event(.cleanupPass, 1))
         if removed > 0 {
             log(.info, .cleanupFinished, "removed \(removed) expired service entries", ["removed": "\(removed)"])
         } else {

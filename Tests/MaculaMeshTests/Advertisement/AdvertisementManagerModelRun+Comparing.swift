@@ -27,15 +27,16 @@ extension AdvertisementModelRun {
 
     func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16, uppercase: true) }
 
-    /// An abort signal as the attempt it belongs to.
-    func name(_ abort: DeadlineSignal?) -> String {
+    /// An attempt to abort, by the attempt's ID ("foreign" when the core never issued it).
+    func name(_ abort: UInt64?) -> String {
         guard let abort else { return "none" }
-        return aborts.first { $0.value === abort }.map { "#\($0.key)" } ?? "foreign"
+        return issued.contains(abort) ? "#\(abort)" : "foreign"
     }
 
-    mutating func wake(_ signal: DeadlineSignal?) -> AdModelAction.Wake {
-        guard let signal else { return .no }
-        guard let runSignal, signal === runSignal else { return .foreign }
+    /// A wake-up of the loop; only a running loop may be woken.
+    mutating func wake(_ wakeLoop: Bool) -> AdModelAction.Wake {
+        guard wakeLoop else { return .no }
+        guard core.lifecycle == .running else { return .foreign }
         wakePending = true
         return .yes
     }
@@ -134,13 +135,7 @@ extension AdvertisementModelRun {
         if core.deadlines.first?.deadline != model.earliest.map(instant) {
             return fail("next deadline \(show(core.deadlines.first?.deadline)), model \(show(model.earliest.map(instant)))")
         }
-        let running: Bool
-        switch core.state {
-        case .idle: running = false
-        case .running(let wakeUp):
-            running = true
-            if wakeUp !== runSignal { return fail("the running state holds another signal than runStarted returned") }
-        }
+        let running = core.lifecycle == .running
         if running != model.running { return fail("running \(running), model \(model.running)") }
         if core.usage() != model.usage { return fail("usage \(core.usage()), model \(model.usage)") }
         // Never a missed wake-up: the loop sleeps towards `loopTarget` unless woken, so no

@@ -36,14 +36,14 @@ struct AdvertisementModelRun {
     var failed = false
 
     /// Every attempt's abort signal by ID (kept alive, so identities stay unique).
-    var aborts: [UInt64: DeadlineSignal] = [:]
+    /// Every attempt ID the core issued.
+    var issued: Set<UInt64> = []
     /// Attempts whose task has not reported back yet, with their service.
     var inFlight: [UInt64: String] = [:]
     /// Attempts whose task reported back (or was dropped by `run()` ending), for stale reports.
     var finished: [UInt64] = []
     /// The running loop's signal, and what the loop would do now: sleep towards `loopTarget`
     /// (nil: until signalled) unless a signal is pending.
-    var runSignal: DeadlineSignal?
     var loopTarget: Int?
     var wakePending = false
 
@@ -229,22 +229,19 @@ struct AdvertisementModelRun {
     }
 
     /// Records an attempt the core started and gives its ID to the model's new attempt.
-    mutating func started(_ attempt: Core.Attempt, for service: String) {
-        if aborts[attempt.id] != nil || finished.contains(attempt.id) {
-            fail("attempt ID #\(attempt.id) was issued before")
+    mutating func started(_ attempt: UInt64, for service: String) {
+        if issued.contains(attempt) || finished.contains(attempt) {
+            fail("attempt ID #\(attempt) was issued before")
         }
-        if aborts.values.contains(where: { $0 === attempt.abort }) {
-            fail("attempt #\(attempt.id) shares its abort signal with an earlier attempt")
-        }
-        aborts[attempt.id] = attempt.abort
+        issued.insert(attempt)
         // `ServicePublisher` promises at most one attempt per service while an earlier one's task
         // still runs, unadvertising and advertising it again included.
         if let running = inFlight.filter({ $0.value == service }).keys.min() {
-            fail("started attempt #\(attempt.id) for \(service) while the task of attempt #\(running) had not reported back")
+            fail("started attempt #\(attempt) for \(service) while the task of attempt #\(running) had not reported back")
         }
-        inFlight[attempt.id] = service
+        inFlight[attempt] = service
         if model.records[service]?.attempt.map({ $0.id == nil }) == true {
-            model.records[service]!.attempt!.id = attempt.id
+            model.records[service]!.attempt!.id = attempt
         }
     }
 
@@ -274,10 +271,8 @@ struct AdvertisementModelRun {
         switch core.runStarted(now: instant(now)) {
         case .alreadyRunning:
             real = AdModelAction(text: "alreadyRunning")
-        case .started(let wakeUp):
+        case .started:
             real = AdModelAction(text: "started")
-            if let runSignal, wakeUp === runSignal { fail("a new run reuses the previous run's signal") }
-            runSignal = wakeUp
             // The loop fires once as soon as it starts.
             wakePending = true
             loopTarget = nil
@@ -311,7 +306,6 @@ struct AdvertisementModelRun {
         operation = drained ? "run ended (after every attempt reported back)" : "run ended (attempts had not reported back)"
         core.runEnded(now: instant(now))
         model.runEnded(now: now)
-        runSignal = nil
         compare(real, expected)
     }
 }
