@@ -198,9 +198,30 @@ for path in diagram_files:
     if path.read_text().strip() not in embedded:
         problems.append(f"{path.relative_to(root)}: not embedded verbatim in any Markdown document")
 
+# Pure cores: a mechanism's core (every file named *Core*) takes the time as a value, takes no
+# closures, takes no locks, allocates no signals and never awaits.
+impure = [
+    (re.compile(r"\bawait\b"), "awaits"),
+    (re.compile(r"\b(NSLock|LockedState|Mutex|Atomic)\b"), "takes a lock"),
+    (re.compile(r"\bclock\b|\.now\b"), "reads a clock"),
+    (re.compile(r"DeadlineSignal\(\)|Waiter<[^>]*>\(\)"), "allocates a signal"),
+    (re.compile(r"\.(claim|finish|cancel|signal)\("), "calls the embedder or a waiter"),
+    (re.compile(r"(^\s*|[(,]\s*)\w+: (@escaping )?(@Sendable )?\([^)]*\) (async )?(throws )?->"), "takes a closure parameter"),
+]
+core_files = sorted((root / "Sources").glob("*/*/*Core*.swift"))
+if not core_files:
+    problems.append("no core files found under Sources/*/*/*Core*.swift")
+for core in core_files:
+    for number, line in enumerate(core.read_text().splitlines(), 1):
+        code = line.split("//", 1)[0]
+        for pattern, what in impure:
+            if pattern.search(code):
+                problems.append(f"{core.relative_to(root)}:{number}: a core {what}: {line.strip()}")
+
 if problems:
     print("docs check: %d problem(s)" % len(problems))
     for p in problems:
         print("  " + p)
     sys.exit(1)
+print(f"pure cores: {len(core_files)} core files checked")
 print(f"docs check: {len(docs)} documents, {len(to_parse)} diagrams parsed, names and snippets true to Sources/")
