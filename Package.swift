@@ -32,7 +32,7 @@ let package = Package(
         .testTarget(name: "MaculaMemoryTests", dependencies: ["MaculaMemory", "MaculaTesting", "CMaculaSystem"]),
         .testTarget(name: "MaculaMeshTests", dependencies: ["MaculaMesh", "MaculaMemory", "MaculaTesting"]),
         .testTarget(name: "MaculaTestingTests", dependencies: ["MaculaTesting"]),
-        .testTarget(name: "MaculaDemoSupportTests", dependencies: ["MaculaDemoSupport"]),
+        .testTarget(name: "MaculaDemoSupportTests", dependencies: ["MaculaDemoSupport", "MaculaMemory"]),
     ],
     swiftLanguageModes: [.v6]
 )

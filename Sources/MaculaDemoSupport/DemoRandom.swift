@@ -1,9 +1,7 @@
 import MaculaMemory
 
-/// SplitMix64: a small, fast, seeded generator, so that two runs with one seed make the same
-/// workload choices (the worlds differ in their mechanisms, not in their workload).
-package typealias DemoRandom = SplitMix64
-
+/// The workload's draws from the seeded `SplitMix64`, so that two runs with one seed make the same
+/// choices (the worlds differ in their mechanisms, not in their workload).
 extension SplitMix64 {
     /// True with probability `probability`.
     package mutating func chance(_ probability: Double) -> Bool {

@@ -60,7 +60,7 @@ enum DemoRun {
         )
         let sampler = Sampler(world: world, label: options.world.rawValue, duration: duration, start: start, spike: spike, watch: watch)
         let workload = Workload(world: world, mesh: mesh, profile: profile)
-        let monitorSetup = Locked("the pressure monitor did not start (the run ended during the warm-up)")
+        let monitorSetup = LockedState("the pressure monitor did not start (the run ended during the warm-up)")
 
         var finalSample: Sample?
         var snapshot: MemorySnapshot?

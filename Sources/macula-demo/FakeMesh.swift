@@ -1,3 +1,4 @@
+import MaculaMemory
 import MaculaDemoSupport
 import MaculaMesh
 import Synchronization
@@ -40,7 +41,7 @@ final class PeerState: Sendable {
 /// The peers that are up now. Bounded by the live population: a peer leaves the table when it
 /// goes down.
 final class PeerDirectory: Sendable {
-    private let peers = Locked<[Int: PeerState]>([:])
+    private let peers = LockedState<[Int: PeerState]>([:])
 
     init() {}
 
@@ -146,7 +147,7 @@ final class DemoPublisher: ServicePublisher {
 
 /// Counts the advertisement manager's log events by kind, and the entries its cleanups removed.
 final class DemoAdvertisementLog: ComponentLogHandler {
-    private let state = Locked<(events: [String: Int], removed: Int)>(([:], 0))
+    private let state = LockedState<(events: [String: Int], removed: Int)>(([:], 0))
 
     init() {}
 
@@ -174,12 +175,12 @@ final class SimulatedMesh: Sendable {
     let profile: WorkloadProfile
     /// The run's seed.
     let seed: UInt64
-    private let random: Locked<DemoRandom>
+    private let random: LockedState<SplitMix64>
 
     init(profile: WorkloadProfile, seed: UInt64) {
         self.profile = profile
         self.seed = seed
-        self.random = Locked(DemoRandom(seed: seed ^ 0xA5A5_5A5A))
+        self.random = LockedState(SplitMix64(seed: seed ^ 0xA5A5_5A5A))
     }
 
     /// The providers of `service`: `providersPerService` nodes out of a fixed population.

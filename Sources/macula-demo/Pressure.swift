@@ -16,7 +16,7 @@ final class PressureWatch: MemoryMetrics {
         var changes: [Change] = []
     }
 
-    private let state = Locked(State())
+    private let state = LockedState(State())
     private let start: ContinuousClock.Instant
 
     init(start: ContinuousClock.Instant) { self.start = start }

@@ -43,7 +43,7 @@ final class Sampler: Sendable {
     let start: ContinuousClock.Instant
     let spike: MemorySpike
     let watch: PressureWatch
-    private let samples = Locked<[Sample]>([])
+    private let samples = LockedState<[Sample]>([])
 
     init(world: any DemoWorld, label: String, duration: Double, start: ContinuousClock.Instant, spike: MemorySpike, watch: PressureWatch) {
         self.world = world

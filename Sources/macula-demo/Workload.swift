@@ -1,3 +1,4 @@
+import MaculaMemory
 import Dispatch
 import Foundation
 import MaculaDemoSupport
@@ -5,7 +6,7 @@ import Synchronization
 
 /// Counts workload operations by kind and outcome, for the report.
 final class OutcomeCounter: Sendable {
-    private let counts = Locked<[String: [String: Int]]>([:])
+    private let counts = LockedState<[String: [String: Int]]>([:])
 
     func record(_ operation: String, _ outcome: Outcome) {
         counts.withLock { $0[operation, default: [:]][outcome.label, default: 0] += 1 }

@@ -1,3 +1,4 @@
+import MaculaMemory
 import MaculaDemoSupport
 
 /// What the workload does in one step: decided by ``WorkloadPlan`` from the rates, the seed and
@@ -68,13 +69,13 @@ struct WorkloadPlan {
             filled = min(filled + 1, ring.count)
         }
 
-        func pick(using random: inout DemoRandom) -> Int? {
+        func pick(using random: inout SplitMix64) -> Int? {
             filled == 0 ? nil : ring[Int.random(in: 0..<filled, using: &random)]
         }
     }
 
     let profile: WorkloadProfile
-    private var random: DemoRandom
+    private var random: SplitMix64
     private var departures = EventQueue<Departure>()
     private var recent: RecentPeers
     private var newPeers = RateAccumulator()
@@ -96,7 +97,7 @@ struct WorkloadPlan {
 
     init(profile: WorkloadProfile, seed: UInt64) {
         self.profile = profile
-        random = DemoRandom(seed: seed)
+        random = SplitMix64(seed: seed)
         recent = RecentPeers(capacity: profile.recentPeers)
         remoteServiceHorizon = profile.activeRemoteServices
         nextMaintenance = profile.maintenanceInterval

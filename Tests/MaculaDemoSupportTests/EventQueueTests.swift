@@ -1,3 +1,4 @@
+import MaculaMemory
 import MaculaDemoSupport
 import Testing
 
@@ -18,7 +19,7 @@ import Testing
     }
 
     @Test func aRandomScheduleMatchesASortedList() {
-        var random = DemoRandom(seed: 42)
+        var random = SplitMix64(seed: 42)
         var queue = EventQueue<Int>()
         var model: [(time: Double, sequence: Int)] = []
         var popped: [Int] = []
@@ -53,16 +54,16 @@ import Testing
 
 @Suite struct DemoRandomTests {
     @Test func oneSeedGivesOneSequence() {
-        var first = DemoRandom(seed: 9)
-        var second = DemoRandom(seed: 9)
-        var other = DemoRandom(seed: 10)
+        var first = SplitMix64(seed: 9)
+        var second = SplitMix64(seed: 9)
+        var other = SplitMix64(seed: 10)
         let a = (0..<100).map { _ in first.next() }
         #expect(a == (0..<100).map { _ in second.next() })
         #expect(a != (0..<100).map { _ in other.next() })
     }
 
     @Test func chancesAndRangesStayInBounds() {
-        var random = DemoRandom(seed: 1)
+        var random = SplitMix64(seed: 1)
         var hits = 0
         for _ in 0..<10_000 {
             if random.chance(0.25) { hits += 1 }

@@ -61,7 +61,7 @@ final class Gate: Sendable {
         var arrivals = 0
         var arrivalWatchers: [(Int, CheckedContinuation<Void, Never>)] = []
     }
-    private let state = Locked(State())
+    private let state = LockedState(State())
 
     func pass() async {
         await withCheckedContinuation { continuation in

@@ -1,3 +1,4 @@
+import MaculaMemory
 import MaculaTesting
 import Testing
 
@@ -6,7 +7,7 @@ struct ManualClockTests {
     @Test("a sleeper wakes only when the clock reaches its deadline")
     func sleeperWakesAtDeadline() async throws {
         let clock = ManualClock()
-        let woke = Locked(false)
+        let woke = LockedState(false)
         let sleeper = Task {
             try await clock.sleep(until: clock.now.advanced(by: .seconds(10)))
             woke.withLock { $0 = true }
@@ -34,7 +35,7 @@ struct ManualClockTests {
     @Test("advance resumes due sleepers in deadline order, ties in the order they slept")
     func advanceResumesInDeadlineOrder() async throws {
         let clock = ManualClock()
-        let order = Locked<[Int]>([])
+        let order = LockedState<[Int]>([])
         let deadlines = [30, 10, 20, 10, 40]
         var tasks: [Task<Void, any Error>] = []
         for (index, seconds) in deadlines.enumerated() {
@@ -83,7 +84,7 @@ struct ManualClockTests {
     @Test("a sleeper that sleeps again after waking is resumed by a later advance only")
     func sleepingAgainNeedsAnotherAdvance() async throws {
         let clock = ManualClock()
-        let wakes = Locked(0)
+        let wakes = LockedState(0)
         let looper = Task {
             for _ in 0..<3 {
                 try await clock.sleep(until: clock.now.advanced(by: .seconds(1)))
@@ -107,8 +108,8 @@ struct ManualClockTests {
     func manyConcurrentSleepers() async throws {
         let clock = ManualClock()
         let count = 200
-        let woken = Locked(0)
-        let cancelled = Locked(0)
+        let woken = LockedState(0)
+        let cancelled = LockedState(0)
         var tasks: [Task<Void, Never>] = []
         for index in 0..<count {
             tasks.append(Task { [index] in

@@ -27,4 +27,7 @@ package final class LockedState<State>: @unchecked Sendable {
         defer { lock.unlock() }
         return try body(&state)
     }
+
+    /// A copy of the state, read under the lock. - Complexity: O(1) plus the copy.
+    package var value: State { withLock { $0 } }
 }

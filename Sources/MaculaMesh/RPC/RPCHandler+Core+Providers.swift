@@ -53,4 +53,3 @@ extension RPCHandlerCore {
     }
 }
 
-typealias RPCRandom = SplitMix64

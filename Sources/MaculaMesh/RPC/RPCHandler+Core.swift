@@ -150,7 +150,7 @@ struct RPCHandlerCore: Sendable {
     var discoveriesToStart: [UInt32] = []
     var nextDiscoveryID: UInt32 = 0
 
-    var random: RPCRandom
+    var random: SplitMix64
     var roundRobin: [String: UInt32] = [:]
 
     init(configuration: RPCHandlerConfiguration) throws(ConfigurationError) {
@@ -158,7 +158,7 @@ struct RPCHandlerCore: Sendable {
         budget = try MemoryBudget(baseLimit: configuration.maximumPendingCalls, field: "maximumPendingCalls")
         maximumLocalProcedures = configuration.maximumLocalProcedures
         var system = SystemRandomNumberGenerator()
-        random = RPCRandom(seed: configuration.randomSeed ?? system.next())
+        random = SplitMix64(seed: configuration.randomSeed ?? system.next())
     }
 
     /// Pending calls plus pending discoveries: the memory contract's size.

@@ -2,7 +2,6 @@ import Testing
 
 @testable import MaculaMemory
 
-private typealias HeapTestRandom = SplitMix64
 
 @Suite("DeadlineHeap (slot table)", .timeLimit(.minutes(3)))
 struct DeadlineHeapSlotTests {
@@ -31,7 +30,7 @@ struct DeadlineHeapSlotTests {
 
     @Test("random sets, moves, removals and pops agree with a scanned list, ties in insertion order")
     func matchesModel() {
-        var random = HeapTestRandom(state: 0xDEAD_11EA)
+        var random = SplitMix64(state: 0xDEAD_11EA)
         var heap = DeadlineHeap<String, Duration>()
         var model = Model()
         for step in 0..<20_000 {
@@ -87,7 +86,7 @@ struct DeadlineHeapSlotTests {
 struct DeadlineHeapRemoveDueTests {
     @Test("removeDue removes exactly the due entries, whether few or most are due, and keeps a valid heap")
     func removeDueMatchesScan() {
-        var random = HeapTestRandom(state: 0x0DD_BA11)
+        var random = SplitMix64(state: 0x0DD_BA11)
         for round in 0..<60 {
             var heap = DeadlineHeap<String, Int>()
             var deadlines: [String: Int] = [:]

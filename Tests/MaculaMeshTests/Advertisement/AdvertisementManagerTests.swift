@@ -330,7 +330,7 @@ struct AdvertisementManagerTests {
         await withTaskGroup(of: Void.self) { group in
             for worker in 0..<8 {
                 group.addTask {
-                    var random = RegistrySplitMix64(seed: 0xAD00 + UInt64(worker))
+                    var random = SplitMix64(seed: 0xAD00 + UInt64(worker))
                     for _ in 0..<500 {
                         let service = "s\(random.next() % 30)"
                         if random.next() % 3 == 0 {

@@ -109,7 +109,7 @@ struct ClientManagerModelTests {
         UInt64(0x5EED_C11E), 0xC0FF_EE00_1234, 42,
     ])
     func agreesWithModel(seed: UInt64) throws {
-        var random = ClientsRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         let configuration = ClientManagerConfiguration(maximumClients: 5, maximumStreamsPerClient: 3, maximumWaiters: 4)
         var core = try TestClientCore(configuration: configuration)
         var model = ClientsModel(baseLimit: 5, maximumStreams: 3, maximumWaiters: 4)

@@ -1,3 +1,4 @@
+import MaculaMemory
 @testable import MaculaMesh
 import MaculaTesting
 import Testing
@@ -42,7 +43,7 @@ struct ClientManagerScopeTests {
     func refused() async throws {
         let (manager, _) = try makeClientManager(maximumClients: 1)
         try await manager.clientConnected("x", info: "x")
-        let ran = ClientsLocked(false)
+        let ran = LockedState(false)
         await #expect(throws: ClientManagerError.maxClientsReached) {
             try await manager.withClient("a", info: "a") { ran.withLock { $0 = true } }
         }
@@ -53,7 +54,7 @@ struct ClientManagerScopeTests {
     @Test("cancelled before registration: cancelled, nothing registered, the body does not run")
     func cancelledBeforeRegistration() async throws {
         let (manager, _) = try makeClientManager()
-        let ran = ClientsLocked(false)
+        let ran = LockedState(false)
         let task = Task {
             withUnsafeCurrentTask { $0?.cancel() }
             try await manager.withClient("a", info: "a") { ran.withLock { $0 = true } }
@@ -68,7 +69,7 @@ struct ClientManagerScopeTests {
         let (manager, clock) = try makeClientManager(maximumClients: 1)
         let run = startRunning(manager)
         try await manager.clientConnected("x", info: "x")
-        let ran = ClientsLocked(false)
+        let ran = LockedState(false)
         let task = Task {
             try await manager.withClient("a", info: "a", admission: .wait(upTo: .seconds(10))) {
                 ran.withLock { $0 = true }

@@ -12,7 +12,7 @@ struct ClientManagerStressTests {
         let tasks = 400
 
         let seen = await withTaskGroup(of: String.self) { group in
-            var random = ClientsRandom(seed: 0xC1E4_7500)
+            var random = SplitMix64(seed: 0xC1E4_7500)
             var handles: [Task<String, Never>] = []
             for index in 0..<tasks {
                 // 40 client IDs shared by 400 tasks: registrations take over from one another.

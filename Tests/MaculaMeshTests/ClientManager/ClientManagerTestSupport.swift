@@ -1,3 +1,4 @@
+import MaculaMemory
 @testable import MaculaMesh
 import MaculaTesting
 import Synchronization
@@ -9,7 +10,6 @@ typealias TestClientManager = ClientManager<String, String, Int>
 /// The core, for synchronous tests.
 typealias TestClientCore = ClientManagerCore<String, String, Int>
 
-typealias ClientsRandom = SplitMix64
 
 private let waiterNames = LockedState<[ObjectIdentifier: String]>([:])
 
@@ -127,14 +127,6 @@ final class ClientsCounter: Sendable {
     init() {}
     func increment() { count.add(1, ordering: .relaxed) }
     var value: Int { count.load(ordering: .relaxed) }
-}
-
-/// A shared value behind a lock.
-final class ClientsLocked<Value: Sendable>: Sendable {
-    private let state: LockedState<Value>
-    init(_ value: Value) { state = LockedState(value) }
-    func withLock<R>(_ body: (inout Value) -> R) -> R { state.withLock(body) }
-    var value: Value { state.withLock { $0 } }
 }
 
 /// A one-shot hand-shake: `wait()` returns once `open()` was called, or when the waiting task is

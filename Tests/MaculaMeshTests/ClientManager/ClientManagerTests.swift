@@ -1,3 +1,4 @@
+import MaculaMemory
 @testable import MaculaMesh
 import MaculaTesting
 import Testing
@@ -265,7 +266,7 @@ struct ClientManagerTests {
     @Test("prune removes the clients the liveness check declares dead, with their streams")
     func prune() async throws {
         let metrics = RecordingMemoryMetrics()
-        let dead = ClientsLocked<Set<String>>([])
+        let dead = LockedState<Set<String>>([])
         let (manager, _) = try makeClientManager(metrics: metrics, isAlive: { client, _ in !dead.value.contains(client) })
         for client in ["a", "b", "c"] { try await manager.clientConnected(client, info: client) }
         try await manager.openStream(1, for: "b")

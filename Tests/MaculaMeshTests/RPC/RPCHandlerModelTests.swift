@@ -104,7 +104,7 @@ private func providers(_ count: Int) -> [ServiceProvider] {
 struct RPCHandlerModelTests {
     @Test("10,000 seeded random operations: calls, sends, replies, cancellations, deadlines, discoveries", arguments: [1, 2, 3] as [UInt64])
     func randomOperations(seed: UInt64) throws {
-        var random = RPCRandom(seed: seed)
+        var random = SplitMix64(seed: seed)
         let limit = 12
         let configuration = RPCTest.configuration(maximumPendingCalls: limit)
         var core = try RPCHandlerCore(configuration: configuration)

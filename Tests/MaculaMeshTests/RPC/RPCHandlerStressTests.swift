@@ -29,7 +29,7 @@ struct RPCHandlerStressTests {
         }
         // Answers held requests at random: a result, a failure, nothing, or twice.
         let replier = Task {
-            var random = RPCRandom(seed: 11)
+            var random = SplitMix64(seed: 11)
             var answered = 0
             while true {
                 let request = await transport.nextRequest()
@@ -48,7 +48,7 @@ struct RPCHandlerStressTests {
                 answered += 1
             }
         }
-        var random = RPCRandom(seed: 5)
+        var random = SplitMix64(seed: 5)
         let calls = (0..<callers).map { index -> RPCCallTask in
             let service = Bool.random(using: &random) ? "cached" : "d\(Int.random(in: 0..<40, using: &random))"
             let timeout = Duration.seconds(Int.random(in: 1...5, using: &random))
@@ -58,7 +58,7 @@ struct RPCHandlerStressTests {
         // that cancellations find pending calls, not only tasks that have not started yet).
         let canceller = Task {
             await transport.waitForSends(callers / 10)
-            var random = RPCRandom(seed: 9)
+            var random = SplitMix64(seed: 9)
             for call in calls.shuffled(using: &random).prefix(callers / 4) { call.cancel() }
         }
         await canceller.value

@@ -15,4 +15,3 @@ func provider(_ node: String, _ address: String? = nil) -> ServiceProvider {
     ServiceProvider(nodeID: node, address: address ?? "quic://\(node):4433")
 }
 
-typealias RegistrySplitMix64 = SplitMix64

@@ -89,7 +89,7 @@ private struct NaiveRegistryModel {
 struct ServiceRegistryModelTests {
     @Test("thousands of random operations agree with a naive list model after every step")
     func randomOperationsMatchTheModel() async throws {
-        var random = RegistrySplitMix64(seed: 0x5EED_0005)
+        var random = SplitMix64(seed: 0x5EED_0005)
         let clock = ManualClock()
         var configuration = ServiceRegistryConfiguration()
         configuration.maximumLocalServices = 6

@@ -141,7 +141,7 @@ struct ServiceRegistryTests {
         await withTaskGroup(of: Void.self) { group in
             for worker in 0..<8 {
                 group.addTask {
-                    var random = RegistrySplitMix64(seed: UInt64(worker))
+                    var random = SplitMix64(seed: UInt64(worker))
                     for step in 0..<2_000 {
                         let service = "s\(random.next() % 200)"
                         switch random.next() % 6 {
