@@ -63,7 +63,7 @@ private func peer(_ id: UInt64) -> BenchPeer { BenchPeer(node: id, port: Int(id 
 /// The benchmark suite of the client manager.
 func clientManagerBenchmarks(quick: Bool) async -> [BenchmarkResult] {
     let cycles = quick ? 20_000 : 200_000
-    let repetitions = quick ? 3 : 7
+    let trials = quick ? minimumTrials : 7
     let memoryClients = 100_000
     let configuration = ClientManagerConfiguration(maximumClients: 1_000_000)
     var results: [BenchmarkResult] = []
@@ -75,11 +75,11 @@ func clientManagerBenchmarks(quick: Bool) async -> [BenchmarkResult] {
         _ = baseline.connect(id, info: peer(id))
         for k in 0..<streamsPerClient { _ = baseline.openStream(id * 4 + k, for: id) }
     }
-    var next = UInt64(resident)
-    let baselineNanos = nanosecondsPerOperation(operations: cycles, repetitions: repetitions) {
+    var nextBaseline = UInt64(resident)
+    func baselineCycles() {
         for _ in 0..<cycles {
-            let id = next
-            next += 1
+            let id = nextBaseline
+            nextBaseline += 1
             _ = baseline.connect(id, info: peer(id))
             for k in 0..<streamsPerClient { _ = baseline.openStream(id * 4 + k, for: id) }
             blackHole(baseline.disconnect(id))
@@ -91,60 +91,59 @@ func clientManagerBenchmarks(quick: Bool) async -> [BenchmarkResult] {
         _ = try! core.clientConnected(id, info: peer(id))
         for k in 0..<streamsPerClient { try! core.openStream(id * 4 + k, for: id) }
     }
-    next = UInt64(resident)
-    let coreNanos = nanosecondsPerOperation(operations: cycles, repetitions: repetitions) {
+    var nextCore = UInt64(resident)
+    let coreRatio = pairedRatio(trials: trials, operations: cycles, candidate: {
         for _ in 0..<cycles {
-            let id = next
-            next += 1
+            let id = nextCore
+            nextCore += 1
             _ = try! core.clientConnected(id, info: peer(id))
             for k in 0..<streamsPerClient { try! core.openStream(id * 4 + k, for: id) }
             blackHole(core.clientDisconnected(id).removed)
         }
-    }
+    }, baseline: baselineCycles)
 
     let manager = try! BenchManager(configuration: configuration)
     for id in 0..<UInt64(resident) {
         try! await manager.clientConnected(id, info: peer(id))
         for k in 0..<streamsPerClient { try! await manager.openStream(id * 4 + k, for: id) }
     }
-    next = UInt64(resident)
-    let actorNanos = await nanosecondsPerOperation(operations: cycles, repetitions: repetitions) {
+    var nextActor = UInt64(resident)
+    func actorCycles() async {
         for _ in 0..<cycles {
-            let id = next
-            next += 1
+            let id = nextActor
+            nextActor += 1
             try! await manager.clientConnected(id, info: peer(id))
             for k in 0..<streamsPerClient { try! await manager.openStream(id * 4 + k, for: id) }
             blackHole(await manager.clientDisconnected(id))
         }
     }
+    let actorRatio = await pairedRatio(trials: trials, operations: cycles, candidate: { await actorCycles() }, baseline: { baselineCycles() })
 
     let actorBaseline = ActorDictionaryClients(limit: 1_000_000)
     for id in 0..<UInt64(resident) {
         _ = await actorBaseline.connect(id, info: peer(id))
         for k in 0..<streamsPerClient { _ = await actorBaseline.openStream(id * 4 + k, for: id) }
     }
-    next = UInt64(resident)
-    let actorBaselineNanos = await nanosecondsPerOperation(operations: cycles, repetitions: repetitions) {
+    var nextActorBaseline = UInt64(resident)
+    let actorOverActorRatio = await pairedRatio(trials: trials, operations: cycles, candidate: { await actorCycles() }, baseline: {
         for _ in 0..<cycles {
-            let id = next
-            next += 1
+            let id = nextActorBaseline
+            nextActorBaseline += 1
             _ = await actorBaseline.connect(id, info: peer(id))
             for k in 0..<streamsPerClient { _ = await actorBaseline.openStream(id * 4 + k, for: id) }
             blackHole(await actorBaseline.disconnect(id))
         }
-    }
+    })
 
-    func cycleResult(_ name: String, _ nanos: Double, against base: Double, _ baseName: String, _ target: Target) -> BenchmarkResult {
-        let ratio = nanos / base
-        let (targetText, met) = target.check(ratio)
-        return BenchmarkResult(
-            group: "clients", name: name, ratio: ratio, target: targetText, met: met,
-            detail: "\(format(nanos)) ns vs \(format(base)) ns per cycle (\(baseName)), \(cycles) cycles, \(resident) resident clients, best of \(repetitions)"
+    func cycleResult(_ name: String, _ paired: PairedRatio, _ baseName: String, _ target: Target) -> BenchmarkResult {
+        BenchmarkResult(
+            group: "clients", name: name, paired: paired, target: target,
+            detail: "\(format(paired.candidate)) ns vs \(format(paired.baseline)) ns per cycle (\(baseName)), \(cycles) cycles, \(resident) resident clients"
         )
     }
-    results.append(cycleResult("cycle through the actor / plain Dictionary", actorNanos, against: baselineNanos, "plain Dictionary", .atMost(3)))
-    results.append(cycleResult("cycle on the bare core / plain Dictionary", coreNanos, against: baselineNanos, "plain Dictionary", .atMost(3)))
-    results.append(cycleResult("cycle through the actor / Dictionary in an actor", actorNanos, against: actorBaselineNanos, "Dictionary in an actor", .report))
+    results.append(cycleResult("cycle through the actor / plain Dictionary", actorRatio, "plain Dictionary", .atMost(3)))
+    results.append(cycleResult("cycle on the bare core / plain Dictionary", coreRatio, "plain Dictionary", .atMost(3)))
+    results.append(cycleResult("cycle through the actor / Dictionary in an actor", actorOverActorRatio, "Dictionary in an actor", .report))
 
     // MARK: memory per client with 3 streams at 100,000 clients
 
