@@ -1,6 +1,9 @@
 // swift-tools-version:6.2
 import PackageDescription
 
+/// The fuzz harnesses, one per pure core: `Sources/fuzz-<name>/`.
+let fuzzHarnesses = ["pressure", "clients", "registry"]
+
 let package = Package(
     name: "macula-swift",
     // `Synchronization.Mutex` needs macOS 15 on Apple platforms; Linux has no minimum.
@@ -29,8 +32,18 @@ let package = Package(
             name: "macula-demo",
             dependencies: ["MaculaDemoSupport", "MaculaMemory", "MaculaMesh", "MaculaTesting"]
         ),
-        .testTarget(name: "MaculaMemoryTests", dependencies: ["MaculaMemory", "MaculaTesting", "CMaculaSystem"]),
-        .testTarget(name: "MaculaMeshTests", dependencies: ["MaculaMesh", "MaculaMemory", "MaculaTesting"]),
+        // The reference models of the pure cores and the drivers that compare a core with its model
+        // step by step, shared by the model tests and the fuzz harnesses; internal to the package,
+        // not a product.
+        .target(name: "MaculaModels", dependencies: ["MaculaMemory", "MaculaMesh"]),
+        // One libFuzzer harness per core (`bash .ci/fuzz`). Built with `-Xswiftc -DMACULA_FUZZ` and
+        // `--sanitize=fuzzer` they export `LLVMFuzzerTestOneInput`; otherwise their `main` replays
+        // the input files it is given.
+    ] + fuzzHarnesses.map { name in
+        .executableTarget(name: "fuzz-\(name)", dependencies: ["MaculaModels", "MaculaMemory", "MaculaMesh"])
+    } + [
+        .testTarget(name: "MaculaMemoryTests", dependencies: ["MaculaMemory", "MaculaModels", "MaculaTesting", "CMaculaSystem"]),
+        .testTarget(name: "MaculaMeshTests", dependencies: ["MaculaMesh", "MaculaMemory", "MaculaModels", "MaculaTesting"]),
         .testTarget(name: "MaculaTestingTests", dependencies: ["MaculaTesting"]),
         .testTarget(name: "MaculaDemoSupportTests", dependencies: ["MaculaDemoSupport", "MaculaMemory"]),
     ],

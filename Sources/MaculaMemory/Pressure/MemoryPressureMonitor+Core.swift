@@ -1,7 +1,7 @@
 /// The pressure monitor's pure logic: readings to levels, with hysteresis. No clock, no I/O.
-struct MemoryPressureCore: Sendable {
+package struct MemoryPressureCore: Sendable {
     /// What a reading did to the level.
-    enum Action: Equatable, Sendable {
+    package enum Action: Equatable, Sendable {
         /// The level is unchanged.
         case none
         /// The level changed: apply `scale` to every component and prune each.
@@ -10,23 +10,23 @@ struct MemoryPressureCore: Sendable {
         case unjudged
     }
 
-    let configuration: MemoryPressureMonitorConfiguration
-    private(set) var level: MemoryPressureLevel = .normal
+    package let configuration: MemoryPressureMonitorConfiguration
+    package private(set) var level: MemoryPressureLevel = .normal
     /// Whether the last reading failed (a failure is warned about once, until a reading succeeds).
-    private(set) var readingFailing = false
+    package private(set) var readingFailing = false
 
-    init(configuration: MemoryPressureMonitorConfiguration) {
+    package init(configuration: MemoryPressureMonitorConfiguration) {
         self.configuration = configuration
     }
 
     /// The scale components get at the current level.
-    var scale: Double { configuration.scale(for: level) }
+    package var scale: Double { configuration.scale(for: level) }
 
     /// Judges `reading`. The level rises to the highest level whose threshold the reading has
     /// reached. Otherwise it falls while the reading is below the current level's threshold by
     /// more than the hysteresis margin: one reading may take it from `high` straight to `normal`.
     /// - Complexity: O(1).
-    mutating func readingTaken(_ reading: MemoryReading) -> Action {
+    package mutating func readingTaken(_ reading: MemoryReading) -> Action {
         readingFailing = false
         guard let medium = threshold(.medium, reading), let high = threshold(.high, reading) else {
             return .unjudged
@@ -53,7 +53,7 @@ struct MemoryPressureCore: Sendable {
     /// A reading failed; the level is kept.
     /// - Returns: whether to warn: true for the first failure after a reading that worked.
     /// - Complexity: O(1).
-    mutating func readingFailed() -> Bool {
+    package mutating func readingFailed() -> Bool {
         defer { readingFailing = true }
         return !readingFailing
     }

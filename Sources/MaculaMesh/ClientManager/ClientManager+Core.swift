@@ -76,7 +76,7 @@ package struct ClientManagerCore<
     }
 
     @usableFromInline private(set) var lifecycle = RunLifecycle.notStarted
-    @usableFromInline private(set) var budget: MemoryBudget
+    @usableFromInline package private(set) var budget: MemoryBudget
     @usableFromInline let maximumStreamsPerClient: Int
 
     @usableFromInline var clients: [ClientID: Client] = [:]
@@ -97,16 +97,16 @@ package struct ClientManagerCore<
 
     @inlinable package var clientCount: Int { clients.count }
     @inlinable package var streamCount: Int { owners.count }
-    var waiterCount: Int { waiters.count }
-    var nextDeadline: Duration? { waiters.nextDeadline }
+    package var waiterCount: Int { waiters.count }
+    package var nextDeadline: Duration? { waiters.nextDeadline }
 
-    @inlinable func info(for client: ClientID) -> ClientInfo? { clients[client]?.info }
-    @inlinable func registration(of client: ClientID) -> UInt64? { clients[client]?.registration }
-    @inlinable func streams(for client: ClientID) -> [StreamID] { clients[client]?.streams ?? [] }
-    @inlinable func client(for stream: StreamID) -> ClientID? { owners[stream]?.client }
+    @inlinable package func info(for client: ClientID) -> ClientInfo? { clients[client]?.info }
+    @inlinable package func registration(of client: ClientID) -> UInt64? { clients[client]?.registration }
+    @inlinable package func streams(for client: ClientID) -> [StreamID] { clients[client]?.streams ?? [] }
+    @inlinable package func client(for stream: StreamID) -> ClientID? { owners[stream]?.client }
 
     /// Every connected client with its info, for a liveness check. - Complexity: O(n).
-    var connected: [(ClientID, ClientInfo)] { clients.map { ($0.key, $0.value.info) } }
+    package var connected: [(ClientID, ClientInfo)] { clients.map { ($0.key, $0.value.info) } }
 
     /// Whether callers are queued.
     @usableFromInline var hasWaiters: Bool { !waiters.isEmpty }
@@ -127,7 +127,7 @@ package struct ClientManagerCore<
     /// - Returns: the reports due (the one-time warning for overdue callers queued before it).
     /// - Throws: `alreadyRunning` or `shutdown`; nothing changes then.
     /// - Complexity: O(1).
-    mutating func runStarted(now: Duration) throws(ClientManagerError) -> [Action] {
+    package mutating func runStarted(now: Duration) throws(ClientManagerError) -> [Action] {
         let overdue = waiters.checkOverdue(lifecycle, now: now)
         switch lifecycle.start() {
         case .started: return overdue.map { [.report(.runNotStarted(overdueBy: $0))] } ?? []
@@ -137,14 +137,14 @@ package struct ClientManagerCore<
     }
 
     /// `run()` ended: every waiter fails with `notRunning`. - Complexity: O(w) for w waiters.
-    mutating func runStopped() -> [Action] {
+    package mutating func runStopped() -> [Action] {
         guard lifecycle.end() else { return [] }
         return failAllWaiters(.notRunning)
     }
 
     /// Removes every client and stream and fails every waiter with `shutdown`; later calls are
     /// refused. A second call removes nothing. - Complexity: O(n + s + w).
-    mutating func shutdown() -> [Action] {
+    package mutating func shutdown() -> [Action] {
         _ = lifecycle.shutDown()
         var actions: [Action] = [.report(.removed(clients.count, .shutdown)), .report(.event(.streamsRemoved, owners.count))]
         actions += failAllWaiters(.shutdown)
@@ -172,7 +172,7 @@ package struct ClientManagerCore<
     /// - Throws: `maxClientsReached` when nobody may wait; `waitersLimitReached`; `notRunning` when
     ///   a `run()` has stopped; `shutdown`.
     /// - Complexity: O(log w) for w waiters.
-    mutating func clientConnected(
+    package mutating func clientConnected(
         _ client: ClientID, info: ClientInfo, waiter: Waiter<Outcome>, timeout: Duration, now: Duration
     ) throws(ClientManagerError) -> Admission {
         if case .shutDown = lifecycle { throw .shutdown }
@@ -200,14 +200,14 @@ package struct ClientManagerCore<
     /// - Returns: whether its entry was removed.
     /// - Complexity: O(log w).
     @discardableResult
-    mutating func waiterCancelled(_ id: UInt64) -> Bool {
+    package mutating func waiterCancelled(_ id: UInt64) -> Bool {
         waiters.remove(id) != nil
     }
 
     /// The answer to the last ``Action/offer(_:)``: `claimed` when the waiter was claimed (it
     /// gets the slot), false when its cancellation won (the slot goes to the next).
     /// - Complexity: O(log w).
-    mutating func answerOffer(claimed: Bool) -> [Action] {
+    package mutating func answerOffer(claimed: Bool) -> [Action] {
         guard let id = offered, let waiting = waiters.remove(id) else { return [] }
         offered = nil
         var actions: [Action] = []
@@ -221,7 +221,7 @@ package struct ClientManagerCore<
 
     /// Fails every waiter whose deadline is at or before `now` with `timedOut`.
     /// - Returns: the actions and the next deadline. - Complexity: O(k log w) for k timed out.
-    mutating func deadlinePassed(now: Duration) -> (actions: [Action], next: Duration?) {
+    package mutating func deadlinePassed(now: Duration) -> (actions: [Action], next: Duration?) {
         let actions = waiters.popDue(at: now).map { fail($0.element, .timedOut) }
         return (actions, waiters.nextDeadline)
     }
@@ -239,7 +239,7 @@ package struct ClientManagerCore<
     /// ``clientDisconnected(_:)`` does, only if that registration still owns it.
     /// - Complexity: O(s).
     @inlinable
-    mutating func registrationEnded(
+    package mutating func registrationEnded(
         _ client: ClientID, registration: UInt64
     ) -> (removed: Disconnection?, actions: [Action]) {
         guard clients[client]?.registration == registration else { return (nil, []) }
@@ -249,7 +249,7 @@ package struct ClientManagerCore<
     /// Removes the clients in `dead` (those whose liveness check failed), with their streams.
     /// - Returns: the actions (removals reported with reason `dead`) and how many were removed.
     /// - Complexity: O(d + s) for d clients and their s streams.
-    mutating func removeDead(_ dead: [ClientID]) -> (removed: Int, actions: [Action]) {
+    package mutating func removeDead(_ dead: [ClientID]) -> (removed: Int, actions: [Action]) {
         var removed = 0
         var streams = 0
         for id in dead {
@@ -297,13 +297,13 @@ package struct ClientManagerCore<
     /// Sets the operator's limit. Raising it offers the new slots to waiters; lowering it keeps
     /// every client and refuses newcomers until the count is under it.
     /// - Throws: ``ConfigurationError`` when `limit < 1`. - Complexity: O(1).
-    mutating func setBaseLimit(_ limit: Int) throws(ConfigurationError) -> [Action] {
+    package mutating func setBaseLimit(_ limit: Int) throws(ConfigurationError) -> [Action] {
         try budget.setBaseLimit(limit, field: "maximumClients")
         return offerSlot()
     }
 
     /// Sets the pressure scale, with the rules of ``setBaseLimit(_:)``. - Complexity: O(1).
-    mutating func setPressureScale(_ scale: Double) -> [Action] {
+    package mutating func setPressureScale(_ scale: Double) -> [Action] {
         budget.setPressureScale(scale)
         return offerSlot()
     }
@@ -359,7 +359,7 @@ package struct ClientManagerCore<
 
     /// Every broken invariant, described; empty when the state is consistent. For tests.
     /// - Complexity: O(n + s + w).
-    func invariantViolations() -> [String] {
+    package func invariantViolations() -> [String] {
         var violations = waiters.invariantViolations()
         var listed = 0
         for (client, entry) in clients {

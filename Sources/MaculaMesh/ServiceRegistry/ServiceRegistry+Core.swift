@@ -3,31 +3,31 @@
 /// `remote.count <= remoteBudget.effectiveLimit` after every call; `local.count` exceeds its limit
 /// only after the limit was lowered, and gains no name then; an entry with `expiresAt <= now` is
 /// never returned. Each command is the actor's method of the same name at `now`, at its cost.
-struct ServiceRegistryCore: Sendable {
-    typealias Instant = Duration
+package struct ServiceRegistryCore: Sendable {
+    package typealias Instant = Duration
 
     /// What a command did, and the metric events it produced.
-    struct Step<Outcome: Hashable & Sendable>: Hashable, Sendable {
-        var outcome: Outcome
-        var metrics: [Report] = []
+    package struct Step<Outcome: Hashable & Sendable>: Hashable, Sendable {
+        package var outcome: Outcome
+        package var metrics: [Report] = []
     }
 
     /// `refreshed`: a stored entry (expired or not) got the new value and TTL; `refused`: nothing
     /// changed.
-    enum StoreOutcome: Hashable, Sendable {
+    package enum StoreOutcome: Hashable, Sendable {
         case added
         case refreshed
         case refused(ServiceRegistryError)
     }
 
-    let configuration: ServiceRegistryConfiguration
-    private(set) var local = ExpiringTable<ServiceProvider>()
-    private(set) var remote = ExpiringTable<[ServiceProvider]>()
-    private(set) var localBudget: MemoryBudget
-    private(set) var remoteBudget: MemoryBudget
+    package let configuration: ServiceRegistryConfiguration
+    package private(set) var local = ExpiringTable<ServiceProvider>()
+    package private(set) var remote = ExpiringTable<[ServiceProvider]>()
+    package private(set) var localBudget: MemoryBudget
+    package private(set) var remoteBudget: MemoryBudget
     private(set) var highWaterMark = 0
 
-    init(configuration: ServiceRegistryConfiguration) throws(ConfigurationError) {
+    package init(configuration: ServiceRegistryConfiguration) throws(ConfigurationError) {
         try configuration.validate()
         self.configuration = configuration
         self.localBudget = try MemoryBudget(baseLimit: configuration.maximumLocalServices, field: "maximumLocalServices")
@@ -35,7 +35,7 @@ struct ServiceRegistryCore: Sendable {
     }
 
     /// added or removed.
-    mutating func advertise(_ service: String, provider: ServiceProvider, ttl: Duration?, now: Instant) -> Step<StoreOutcome> {
+    package mutating func advertise(_ service: String, provider: ServiceProvider, ttl: Duration?, now: Instant) -> Step<StoreOutcome> {
         let ttl = ttl ?? configuration.localTTL
         guard Self.isValid(ttl) else { return Step(outcome: .refused(.invalidTTL(ttl, service: service))) }
         if local.replace(service, with: provider, expiresAt: now + ttl) { return Step(outcome: .refreshed) }
@@ -54,7 +54,7 @@ struct ServiceRegistryCore: Sendable {
         return Step(outcome: .added, metrics: removals)
     }
 
-    mutating func withdraw(_ service: String, now: Instant) -> Step<Bool> {
+    package mutating func withdraw(_ service: String, now: Instant) -> Step<Bool> {
         Self.removal(of: local.remove(service), now: now)
     }
 
@@ -69,7 +69,7 @@ struct ServiceRegistryCore: Sendable {
     func localExpiry(of service: String) -> Instant? { local.expiry(of: service) }
 
     /// providers, plus O(log n) per entry evicted.
-    mutating func cacheProviders(_ providers: [ServiceProvider], for service: String, ttl: Duration?, now: Instant) -> Step<StoreOutcome> {
+    package mutating func cacheProviders(_ providers: [ServiceProvider], for service: String, ttl: Duration?, now: Instant) -> Step<StoreOutcome> {
         let ttl = ttl ?? configuration.cacheTTL
         guard Self.isValid(ttl) else { return Step(outcome: .refused(.invalidTTL(ttl, service: service))) }
         let maximum = configuration.maximumProvidersPerService
@@ -85,13 +85,13 @@ struct ServiceRegistryCore: Sendable {
         return Step(outcome: .added, metrics: removals + events)
     }
 
-    mutating func invalidate(_ service: String, now: Instant) -> Step<Bool> {
+    package mutating func invalidate(_ service: String, now: Instant) -> Step<Bool> {
         Self.removal(of: remote.remove(service), now: now)
     }
 
     func cacheExpiry(of service: String) -> Instant? { remote.expiry(of: service) }
 
-    func providers(for service: String, now: Instant) -> [ServiceProvider]? {
+    package func providers(for service: String, now: Instant) -> [ServiceProvider]? {
         let own = local.value(of: service, now: now)
         let cached = remote.value(of: service, now: now)
         switch (own, cached) {
@@ -109,18 +109,18 @@ struct ServiceRegistryCore: Sendable {
         }
     }
 
-    mutating func pruneExpired(now: Instant) -> Step<Int> {
+    package mutating func pruneExpired(now: Instant) -> Step<Int> {
         let removed = local.removeDue(at: now) + remote.removeDue(at: now)
         return Step(outcome: removed, metrics: Self.removals(expired: removed, live: 0, liveReason: .removed))
     }
 
-    mutating func setPressureScale(_ scale: Double, now: Instant) -> [Report] {
+    package mutating func setPressureScale(_ scale: Double, now: Instant) -> [Report] {
         localBudget.setPressureScale(scale)
         remoteBudget.setPressureScale(scale)
         return shrinkRemote(toAtMost: remoteBudget.effectiveLimit, now: now, reason: .pressure)
     }
 
-    mutating func setLimits(local localLimit: Int, remote remoteLimit: Int, now: Instant) throws(ConfigurationError) -> [Report] {
+    package mutating func setLimits(local localLimit: Int, remote remoteLimit: Int, now: Instant) throws(ConfigurationError) -> [Report] {
         try ConfigurationError.require(localLimit, atLeast: 1, field: "maximumLocalServices")
         try ConfigurationError.require(remoteLimit, atLeast: 1, field: "maximumCachedServices")
         try localBudget.setBaseLimit(localLimit, field: "maximumLocalServices")
@@ -128,7 +128,7 @@ struct ServiceRegistryCore: Sendable {
         return shrinkRemote(toAtMost: remoteBudget.effectiveLimit, now: now, reason: .evicted)
     }
 
-    mutating func setLimit(_ total: Int, now: Instant) throws(ConfigurationError) -> [Report] {
+    package mutating func setLimit(_ total: Int, now: Instant) throws(ConfigurationError) -> [Report] {
         guard let split = Self.split(total, configuration: configuration) else {
             throw ConfigurationError(
                 field: "limit",
@@ -140,7 +140,7 @@ struct ServiceRegistryCore: Sendable {
     }
 
     /// Splits a combined limit in the proportion of the configured maxima; nil when `total < 2`.
-    static func split(_ total: Int, configuration: ServiceRegistryConfiguration) -> (local: Int, remote: Int)? {
+    package static func split(_ total: Int, configuration: ServiceRegistryConfiguration) -> (local: Int, remote: Int)? {
         guard total >= 2 else { return nil }
         let localMaximum = Int128(configuration.maximumLocalServices)
         let sum = localMaximum + Int128(configuration.maximumCachedServices)
@@ -149,9 +149,9 @@ struct ServiceRegistryCore: Sendable {
         return (local, total - local)
     }
 
-    var size: Int { local.count + remote.count }
+    package var size: Int { local.count + remote.count }
 
-    func usage() -> MemoryUsage {
+    package func usage() -> MemoryUsage {
         MemoryUsage(
             size: size,
             effectiveLimit: Self.saturatingSum(localBudget.effectiveLimit, remoteBudget.effectiveLimit),
@@ -208,7 +208,7 @@ struct ServiceRegistryCore: Sendable {
 /// slot in `entries`; the expiry heap addresses slots. Invariants: `slotOf[name] == s` exactly when
 /// `entries[s]?.name == name`; `expiries` holds exactly the occupied slots, each at its entry's
 /// `expiresAt`; `free` lists exactly the unoccupied ones; an empty table holds no slots.
-struct ExpiringTable<Value: Sendable>: Sendable {
+package struct ExpiringTable<Value: Sendable>: Sendable {
     struct Entry: Sendable {
         var name: String
         var value: Value
@@ -220,7 +220,7 @@ struct ExpiringTable<Value: Sendable>: Sendable {
     private var free: [Int32] = []
     private(set) var expiries = SlotDeadlineHeap<Duration>()
 
-    var count: Int { slotOf.count }
+    package var count: Int { slotOf.count }
     var isEmpty: Bool { slotOf.isEmpty }
     var names: Dictionary<String, Int32>.Keys { slotOf.keys }
     var firstExpiry: Duration? { expiries.first?.deadline }
