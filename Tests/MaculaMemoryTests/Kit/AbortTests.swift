@@ -53,7 +53,7 @@ struct AbortTests {
     func aborts() async {
         var aborts = Aborts<Int>()
         let first = aborts.start(1)
-        let second = aborts.start(2)
+        _ = aborts.start(2)
         let third = aborts.start(3)
         #expect(aborts.count == 3)
         aborts.abort(1)
