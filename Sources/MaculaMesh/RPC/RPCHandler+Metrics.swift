@@ -1,4 +1,3 @@
-
 extension MemoryEvent {
     /// A call started, local or remote.
     public static let callStarted = MemoryEvent("call_started")
@@ -13,8 +12,10 @@ extension MemoryEvent {
 }
 
 extension RemovalReason {
+    /// A pending call ended with its reply (a result or the provider's failure).
     public static let replied = RemovalReason("replied")
     /// A pending call ended with an error other than a timeout.
     public static let callFailed = RemovalReason("call_failed")
+    /// A pending entry ended because the handler's `run()` ended.
     public static let stopped = RemovalReason("stopped")
 }

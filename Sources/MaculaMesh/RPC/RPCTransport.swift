@@ -44,6 +44,7 @@ public struct RPCRequest: Sendable, Hashable {
 
 /// A provider's answer to a request, handed to ``RPCHandler/handleReply(_:)``.
 public struct RPCReply: Sendable, Hashable {
+    /// What the provider answered.
     public enum Outcome: Sendable, Hashable {
         /// The procedure ran; its encoded result.
         case success([UInt8])
@@ -53,6 +54,7 @@ public struct RPCReply: Sendable, Hashable {
 
     /// The call the reply answers: the ``RPCRequest/callID`` of the request.
     public var callID: RPCCallID
+    /// What the provider answered.
     public var outcome: Outcome
 
     /// Creates a reply to the request with `callID`.
