@@ -63,7 +63,10 @@ package final class DeadlineSignal: Sendable {
 /// Drives an actor's deadlines with a single sleeper on `clock` until the calling task is
 /// cancelled: each turn calls `fire` on the actor with the current time, and sleeps until the
 /// deadline it returns (forever when nil) or until `signal` says an earlier one appeared.
-/// `fire` may await; the loop sleeps again only once it has returned.
+/// - Parameters:
+///   - clock: the component's clock; deadlines are durations since its origin.
+///   - signal: signalled by the actor whenever it adds a deadline earlier than every other.
+///   - fire: runs on the actor; it may await, and the loop sleeps again only once it returned.
 package func runDeadlineLoop(
     clock: ComponentClock,
     signal: DeadlineSignal,
