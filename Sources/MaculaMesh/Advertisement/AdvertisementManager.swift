@@ -1,8 +1,7 @@
-/// Keeps this node's service advertisements alive and its registry clean. ``advertise(_:provider:ttl:)``
-/// records an advertisement in the ``ServiceRegistry`` at once; ``run()`` refreshes its local TTL
-/// and publishes it again through the ``ServicePublisher`` every `reAdvertiseInterval`, until
-/// ``withdraw(_:)``, and prunes the registry every `cleanupInterval`. Without a running `run()`
-/// nothing is refreshed or published. Behavior: `architecture/memory_management_service_cleanup.md`.
+/// Keeps this node's service advertisements alive and its registry clean: ``run()`` refreshes and
+/// republishes each advertisement through the ``ServicePublisher`` every `reAdvertiseInterval`
+/// until it is withdrawn, and prunes the ``ServiceRegistry`` every `cleanupInterval`. Behavior:
+/// `architecture/memory_management_service_cleanup.md`.
 public actor AdvertisementManager: MemoryManaged {
     /// The name in metrics and logs: ``AdvertisementManagerConfiguration/componentName``.
     public nonisolated let componentName: String
@@ -54,10 +53,8 @@ public actor AdvertisementManager: MemoryManaged {
     ///   - service: the service name.
     ///   - provider: this node, as it should be reached for `service`.
     ///   - ttl: the advertisement's TTL; `configuration.advertisementTTL` (300 s) by default.
-    /// - Throws: ``AdvertisementError/invalidTTL`` when `ttl` is not longer than
-    ///   `reAdvertiseInterval` or longer than ``ConfigurationError/maximumDuration``;
-    ///   ``AdvertisementError/limitReached`` when `service` is new and the manager or the registry's
-    ///   local map is at its limit. Nothing changes when it throws.
+    /// - Throws: ``AdvertisementError/invalidTTL``, ``AdvertisementError/limitReached`` (when
+    ///   `service` is new); nothing changes then.
     /// - Complexity: O(log n).
     public func advertise(_ service: String, provider: ServiceProvider, ttl: Duration? = nil) throws(AdvertisementError) {
         let now = clock.now
@@ -110,8 +107,7 @@ public actor AdvertisementManager: MemoryManaged {
         core.records[service]?.advertisement
     }
 
-    /// Every advertisement the manager keeps, in no particular order.
-    /// - Complexity: O(n).
+    /// Every advertisement the manager keeps, in no particular order. - Complexity: O(n).
     public func advertisements() -> [ServiceAdvertisement] {
         core.records.values.map(\.advertisement)
     }
@@ -196,14 +192,11 @@ public actor AdvertisementManager: MemoryManaged {
         }
     }
 
-    /// The number of advertisements kept, against `maximumAdvertisements`.
-    /// - Complexity: O(1).
+    /// The number of advertisements kept, against `maximumAdvertisements`. - Complexity: O(1).
     public func memoryUsage() -> MemoryUsage { core.usage() }
 
-    /// Sets the most advertisements the manager keeps. None is evicted: over the limit, new ones
-    /// are refused.
-    /// - Throws: ``ConfigurationError`` naming `maximumAdvertisements` when `limit < 1`; nothing
-    ///   changes then.
+    /// Sets the most advertisements the manager keeps; over it new ones are refused, none evicted.
+    /// - Throws: ``ConfigurationError`` when `limit < 1`; nothing changes then.
     /// - Complexity: O(1).
     public func setLimit(_ limit: Int) throws(ConfigurationError) {
         try core.setLimit(limit)

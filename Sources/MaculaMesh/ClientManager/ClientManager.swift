@@ -1,10 +1,7 @@
-/// Tracks a gateway's connected clients and the streams each one has open, bounded: at most
-/// ``ClientManagerConfiguration/maximumClients`` clients (scaled by memory pressure) and
-/// ``ClientManagerConfiguration/maximumStreamsPerClient`` streams each. At the limit a newcomer is
-/// refused with ``ClientManagerError/maxClientsReached`` or, with ``ClientAdmission/wait``, waits
-/// first come first served up to a deadline that ``run()`` enforces. A client's streams go with it,
-/// however it is removed. Lowering the limit never removes a client: new ones are refused until the
-/// count is under it. Behavior and metrics: `architecture/memory_management_client_limits.md`.
+/// Tracks a gateway's connected clients and the streams each one has open, bounded by
+/// ``ClientManagerConfiguration``: at the limit a newcomer is refused, or waits first come first
+/// served up to a deadline that ``run()`` enforces; a client's streams go with it. Behavior and
+/// metrics: `architecture/memory_management_client_limits.md`.
 public final actor ClientManager<
     ClientID: Hashable & Sendable,
     ClientInfo: Sendable,
@@ -32,12 +29,11 @@ public final actor ClientManager<
     /// Creates a manager.
     /// - Parameters:
     ///   - configuration: limits, waiting and the metrics name.
-    ///   - clock: the clock ``run()`` enforces waiting deadlines on; the continuous clock by default.
+    ///   - clock: the clock ``run()`` enforces waiting deadlines on.
     ///   - metrics: receives rejections, removals and removed streams.
     ///   - log: receives the warning that callers wait for a `run()` that has not started.
-    ///   - isAlive: tells whether a client is still alive; ``prune()`` removes the clients for which
-    ///     it returns false. It runs inside the actor, so it must be quick and must not block.
-    ///     Without it, ``prune()`` removes nothing.
+    ///   - isAlive: the liveness check ``prune()`` uses (none: it removes nothing); it runs inside
+    ///     the actor and must not block.
     /// - Throws: ``ConfigurationError`` naming the field that breaks its rule.
     public init(
         configuration: ClientManagerConfiguration = .init(),
@@ -66,26 +62,21 @@ public final actor ClientManager<
     /// Whether `client` is connected. - Complexity: O(1).
     @inlinable public func isConnected(_ client: ClientID) -> Bool { core.info(for: client) != nil }
 
-    /// The info `client` was registered (or last re-registered) with, or nil when it is not
-    /// connected. - Complexity: O(1).
+    /// The info `client` was last registered with, or nil. - Complexity: O(1).
     @inlinable public func info(for client: ClientID) -> ClientInfo? { core.info(for: client) }
 
-    /// The streams `client` has open, in no particular order; empty when it has none or is not
-    /// connected.
-    /// - Complexity: O(1) (the array is shared, copy on write).
+    /// The streams `client` has open, in no particular order. - Complexity: O(1), copy on write.
     @inlinable public func streams(for client: ClientID) -> [StreamID] { core.streams(for: client) }
 
     /// The client `stream` belongs to, or nil when it is not open. - Complexity: O(1).
     @inlinable public func client(for stream: StreamID) -> ClientID? { core.client(for: stream) }
 
-    /// Registers `client`, refusing it when the manager is full (the seed's behavior). A client
-    /// that is already connected gets its info updated and is not counted twice; that is never
-    /// refused.
+    /// Registers `client`, refusing it when the manager is full; a connected client gets its info
+    /// updated and is never refused.
     /// - Parameters:
     ///   - client: the client's identity.
     ///   - info: what the gateway keeps about it.
-    /// - Throws: ``ClientManagerError/maxClientsReached`` when the manager holds its effective limit
-    ///   of clients or callers are waiting for a slot; ``ClientManagerError/shutdown``.
+    /// - Throws: ``ClientManagerError/maxClientsReached``, ``ClientManagerError/shutdown``.
     /// - Complexity: O(1).
     @inlinable
     public func clientConnected(_ client: ClientID, info: ClientInfo) throws(ClientManagerError) {
@@ -102,14 +93,9 @@ public final actor ClientManager<
     /// - Parameters:
     ///   - client: the client's identity.
     ///   - info: what the gateway keeps about it.
-    ///   - admission: ``ClientAdmission/reject`` refuses at once like ``clientConnected(_:info:)``;
-    ///     ``ClientAdmission/wait`` and ``ClientAdmission/wait(upTo:)`` wait up to a deadline.
-    /// - Throws: ``ClientManagerError/maxClientsReached`` when it may not wait;
-    ///   ``ClientManagerError/waitersLimitReached`` when the queue is full;
-    ///   ``ClientManagerError/timedOut`` at the deadline, counted from this call;
-    ///   ``ClientManagerError/notRunning`` when it would have to wait and a `run()` has returned (or
-    ///   returns while it waits); ``ClientManagerError/cancelled`` when its task is cancelled before
-    ///   it gets a slot (nothing is registered or queued then); ``ClientManagerError/shutdown``.
+    ///   - admission: whether and how long to wait.
+    /// - Throws: ``ClientManagerError``: `maxClientsReached` (it may not wait), `waitersLimitReached`,
+    ///   `timedOut`, `notRunning`, `cancelled` (nothing was registered or queued), `shutdown`.
     /// - Complexity: O(log w) for w waiters (the deadline heap); O(1) without waiting.
     public func clientConnected(
         _ client: ClientID, info: ClientInfo, admission: ClientAdmission
@@ -117,8 +103,8 @@ public final actor ClientManager<
         _ = try await register(client, info: info, admission: admission)
     }
 
-    /// Removes `client` and exactly the streams it has open, in one step. The freed slot goes to
-    /// the oldest waiter. An unknown client is a no-op.
+    /// Removes `client` and exactly its streams, in one step; the freed slot goes to the oldest
+    /// waiter. An unknown client is a no-op.
     /// - Parameter client: the client that disconnected.
     /// - Returns: what was removed, or nil when `client` was not connected.
     /// - Complexity: O(s) for the client's s streams (plus O(log w) when a waiter gets its slot).
@@ -134,18 +120,15 @@ public final actor ClientManager<
     /// `body` ends; the removal is awaited before this returns. Only the latest registration of a
     /// client owns it: if the client was disconnected, or registered again elsewhere, during `body`,
     /// the end of `body` leaves it alone.
-    ///
     /// - Parameters:
     ///   - client: the client's identity.
     ///   - info: what the gateway keeps about it.
-    ///   - admission: what to do when the manager is full (refuse at once by default).
+    ///   - admission: what to do when the manager is full; refuse by default.
     ///   - body: the client's work; it runs in the caller's isolation.
     /// - Returns: what `body` returns.
-    /// - Throws: before `body` runs, a ``ClientManagerError`` as ``clientConnected(_:info:admission:)``
-    ///   throws (``ClientManagerError/cancelled`` when the task is already cancelled on entry);
-    ///   then exactly what `body` throws.
-    /// - Complexity: as ``clientConnected(_:info:admission:)``, plus O(s) for the client's s
-    ///   streams at the end.
+    /// - Throws: before `body` runs, what ``clientConnected(_:info:admission:)`` throws; then
+    ///   exactly what `body` throws.
+    /// - Complexity: as ``clientConnected(_:info:admission:)``, plus O(s) for s streams at the end.
     public nonisolated(nonsending) func withClient<Value>(
         _ client: ClientID,
         info: ClientInfo,
@@ -168,10 +151,8 @@ public final actor ClientManager<
     /// - Parameters:
     ///   - stream: the stream's identity; unique across clients.
     ///   - client: the connected client that owns it.
-    /// - Throws: ``ClientManagerError/unknownClient`` when `client` is not connected;
-    ///   ``ClientManagerError/streamOwnedByAnotherClient`` when another client has `stream` open;
-    ///   ``ClientManagerError/maxStreamsReached`` at ``ClientManagerConfiguration/maximumStreamsPerClient``;
-    ///   ``ClientManagerError/shutdown``. Nothing changes when it throws.
+    /// - Throws: ``ClientManagerError``: `unknownClient`, `streamOwnedByAnotherClient`,
+    ///   `maxStreamsReached`, `shutdown`; nothing changes then.
     /// - Complexity: O(1).
     @inlinable
     public func openStream(_ stream: StreamID, for client: ClientID) throws(ClientManagerError) {
@@ -193,9 +174,7 @@ public final actor ClientManager<
     }
 
     /// Enforces the waiters' deadlines until its task is cancelled, then fails the callers still
-    /// waiting with ``ClientManagerError/notRunning``. Callers queued before it started and already
-    /// past their deadline fail at once with ``ClientManagerError/timedOut``. May be called again
-    /// after it returns.
+    /// waiting with ``ClientManagerError/notRunning``. May be called again after it returns.
     /// - Throws: ``ClientManagerError/alreadyRunning`` when another `run()` is active;
     ///   ``ClientManagerError/shutdown`` after ``shutdown()``. Cancellation is not an error.
     public func run() async throws(ClientManagerError) {
@@ -208,8 +187,8 @@ public final actor ClientManager<
         perform(core.runStopped())
     }
 
-    /// Removes every client with its streams (reason `shutdown`) and fails every waiter with
-    /// ``ClientManagerError/shutdown``; later registrations throw it. A second call does nothing.
+    /// Removes every client with its streams (reason `shutdown`) and fails every waiter; later
+    /// registrations throw ``ClientManagerError/shutdown``. A second call does nothing.
     /// - Complexity: O(n + s + w) for n clients, s streams and w waiters.
     public func shutdown() {
         perform(core.shutdown())
@@ -288,7 +267,7 @@ public final actor ClientManager<
 }
 
 extension ClientManager {
-    /// The number of connected clients, the limits and the high-water mark, read together.
+    /// The number of connected clients, the limits and the high-water mark.
     /// - Complexity: O(1).
     public func memoryUsage() -> MemoryUsage {
         let (usage, warning) = core.usage(now: clock.now)
@@ -296,10 +275,10 @@ extension ClientManager {
         return usage
     }
 
-    /// Sets the operator's client limit. Raising it hands the new slots to waiters at once;
-    /// lowering it below the count removes no client.
+    /// Sets the operator's client limit; raising it hands new slots to waiters, lowering it removes
+    /// no client.
     /// - Parameter limit: the new base limit; at least 1.
-    /// - Throws: ``ConfigurationError`` naming `maximumClients` when `limit < 1`; nothing changes.
+    /// - Throws: ``ConfigurationError`` when `limit < 1`; nothing changes.
     /// - Complexity: O(1), plus O(log w) per waiter served.
     public func setLimit(_ limit: Int) throws(ConfigurationError) {
         perform(try core.setBaseLimit(limit))
@@ -311,8 +290,7 @@ extension ClientManager {
         perform(core.setPressureScale(scale))
     }
 
-    /// Removes every client whose liveness check fails, with its streams (reason `dead`); without
-    /// a liveness check, nothing.
+    /// Removes every client whose liveness check fails, with its streams (reason `dead`).
     /// - Returns: how many clients were removed.
     /// - Complexity: O(n) checks for n clients, plus O(s) for the s streams removed.
     public func prune() -> Int {

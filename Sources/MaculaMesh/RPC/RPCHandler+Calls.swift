@@ -1,15 +1,14 @@
 extension RPCHandler {
-    /// Calls `procedure` with `arguments` and returns its result.
-    /// A local handler runs directly (timeouts do not apply; cancellation reaches it through the
-    /// caller's task); a remote call is described on ``RPCHandler``.
+    /// Calls `procedure` with `arguments` and returns its result. A local handler runs directly,
+    /// without timeouts.
     /// - Parameters:
     ///   - procedure: the procedure (and service) name.
     ///   - arguments: the encoded arguments, passed through untouched.
     ///   - options: per-call overrides of the configuration.
     /// - Returns: the encoded result.
-    /// - Throws: ``RPCError``: `cancelled`, `notRunning` (a `run()` has returned), `shutdown`,
-    ///   `tooManyPendingCalls`, `noProviders`, `discoveryTimedOut`, `discoveryFailed`,
-    ///   `attemptsExhausted`, `deadlineExceeded`, `procedureFailed`, `invalidOptions`.
+    /// - Throws: ``RPCError``: `cancelled`, `notRunning`, `shutdown`, `tooManyPendingCalls`,
+    ///   `noProviders`, `discoveryTimedOut`, `discoveryFailed`, `attemptsExhausted`,
+    ///   `deadlineExceeded`, `procedureFailed`, `invalidOptions`.
     /// - Complexity: O(log n) per step (start, each send, reply or deadline) for n pending calls.
     public func call(
         _ procedure: String,
@@ -36,7 +35,6 @@ extension RPCHandler {
         }
     }
 
-    /// What the calling task does next.
     enum CallStep {
         case local(RPCLocalHandler)
         case send(RPCCallID)

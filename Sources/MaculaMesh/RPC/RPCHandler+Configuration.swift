@@ -83,6 +83,12 @@ public struct RPCCallOptions: Sendable, Hashable {
     public var strategy: RPCProviderStrategy?
 
     /// Creates options; every field defaults to nil.
+    /// - Parameters:
+    ///   - timeout: the timeout of each attempt.
+    ///   - overallTimeout: the deadline of the whole call, from its start.
+    ///   - discoveryTimeout: how long to wait for a discovery.
+    ///   - maximumAttempts: the most attempts.
+    ///   - strategy: how attempts pick providers.
     public init(
         timeout: Duration? = nil,
         overallTimeout: Duration? = nil,

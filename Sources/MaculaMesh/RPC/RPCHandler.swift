@@ -1,13 +1,8 @@
-/// Calls remote procedures on the mesh: a local handler runs directly; otherwise the providers
-/// come from the ``ServiceRegistry`` (one discovery per service on a miss, shared by its callers),
-/// each attempt goes out through the ``RPCTransport`` with its own timeout, and a timed-out or
-/// unreachable provider is excluded and the next one tried. A cancelled caller's pending call, its
-/// deadline and its place in a discovery are removed before its `call` returns.
-///
-/// Size is pending calls plus pending discoveries, bounded by
-/// ``RPCHandlerConfiguration/maximumPendingCalls``; a lower limit drops none and refuses new calls.
-/// Remote calls need ``run()`` to enforce their deadlines (start order does not matter); local
-/// handlers do not. Behavior and metrics: `architecture/memory_management_caller_monitoring.md`.
+/// Calls remote procedures on the mesh: a local handler runs directly; otherwise the providers come
+/// from the ``ServiceRegistry`` (one shared discovery per service on a miss), and each attempt goes
+/// out through the ``RPCTransport`` with its own timeout, failing over to the next provider. A
+/// cancelled caller leaves nothing pending once its `call` returns. Remote calls need ``run()``.
+/// Behavior and metrics: `architecture/memory_management_caller_monitoring.md`.
 public actor RPCHandler: MemoryManaged {
     /// The name in metrics and logs: ``RPCHandlerConfiguration/componentName``.
     public nonisolated let componentName: String
@@ -20,9 +15,8 @@ public actor RPCHandler: MemoryManaged {
     let discovery: any RPCDiscovery
     let report: Reporter
     let wakeUp = DeadlineSignal()
-    /// The discoveries running in `run()`'s task group.
     var discoveryAborts = Aborts<UInt32>()
-    /// Tests waiting until a call's caller suspends (``waitUntilParked(_:)``); empty otherwise.
+    /// Tests waiting until a call's caller suspends; empty otherwise.
     var parkObservers: [RPCCallID: [Waiter<Void>]] = [:]
     var core: RPCHandlerCore
     /// The last call's options and their validated resolution, reused for equal options.
@@ -59,13 +53,11 @@ public actor RPCHandler: MemoryManaged {
         self.componentName = configuration.componentName
     }
 
-    /// Registers `handler` to run calls of `procedure` on this node directly (replacing any
-    /// handler registered for it before).
+    /// Registers `handler` to run calls of `procedure` on this node, replacing any earlier one.
     /// - Parameters:
     ///   - procedure: the procedure name.
     ///   - handler: runs in the caller's task with the encoded arguments.
-    /// - Throws: ``RPCError/localLimitReached`` when `procedure` is new and `maximumLocalProcedures`
-    ///   handlers are registered; ``RPCError/shutdown`` after ``shutdown()``.
+    /// - Throws: ``RPCError/localLimitReached``, ``RPCError/shutdown``.
     /// - Complexity: O(1).
     public func register(_ procedure: String, handler: @escaping RPCLocalHandler) throws(RPCError) {
         switch core.register(procedure, handler: handler) {
@@ -79,8 +71,7 @@ public actor RPCHandler: MemoryManaged {
         }
     }
 
-    /// Removes the local handler of `procedure`; later calls go to remote providers. A no-op for
-    /// a procedure without one.
+    /// Removes the local handler of `procedure`; a no-op for a procedure without one.
     /// - Returns: whether a handler was registered.
     /// - Complexity: O(1).
     @discardableResult
@@ -113,28 +104,24 @@ public actor RPCHandler: MemoryManaged {
         }
     }
 
-    /// Fails every pending call with ``RPCError/shutdown`` (a caller busy sending gets it when its
-    /// send returns), cancels the discoveries, and refuses everything after. A second call does nothing.
+    /// Fails every pending call with ``RPCError/shutdown``, cancels the discoveries, and refuses
+    /// everything after. A second call does nothing.
     /// - Complexity: O(n) for n table slots.
     public func shutdown() {
         perform(core.shutdown())
         wakeUp.signal()
     }
 
-    /// Calls pending now (waiting for a discovery, sending, or awaiting a reply).
-    /// - Complexity: O(1).
+    /// Calls pending now. - Complexity: O(1).
     public var pendingCallCount: Int { core.callCount }
 
-    /// Discoveries in flight now.
-    /// - Complexity: O(1).
+    /// Discoveries in flight now. - Complexity: O(1).
     public var pendingDiscoveryCount: Int { core.discoveries.count }
 
-    /// Deadlines held now (at most one per pending call).
-    /// - Complexity: O(1).
+    /// Deadlines held now, at most one per pending call. - Complexity: O(1).
     public var deadlineCount: Int { core.deadlines.count }
 
-    /// Size (pending calls + pending discoveries), limits and high-water mark.
-    /// - Complexity: O(1).
+    /// Size (pending calls + pending discoveries), limits and high-water mark. - Complexity: O(1).
     public func memoryUsage() -> MemoryUsage {
         if core.awaitsRun, let overdue = core.checkOverdueBeforeRun(now: now()) {
             report(.runNotStarted(overdueBy: overdue))
@@ -143,14 +130,12 @@ public actor RPCHandler: MemoryManaged {
     }
 
     /// Sets the base limit (`maximumPendingCalls`); no pending call is dropped.
-    /// - Throws: ``ConfigurationError`` naming `maximumPendingCalls` when `limit < 1`.
-    /// - Complexity: O(1).
+    /// - Throws: ``ConfigurationError`` when `limit < 1`. - Complexity: O(1).
     public func setLimit(_ limit: Int) throws(ConfigurationError) {
         try core.setBaseLimit(limit)
     }
 
-    /// Sets the pressure scale; no pending call is dropped.
-    /// - Complexity: O(1).
+    /// Sets the pressure scale; no pending call is dropped. - Complexity: O(1).
     public func setPressureScale(_ scale: Double) {
         core.setPressureScale(scale)
     }

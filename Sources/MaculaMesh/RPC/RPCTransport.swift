@@ -32,7 +32,13 @@ public struct RPCRequest: Sendable, Hashable {
     public var attempt: Int
 
     /// Creates a request.
-    /// Creates a request; `attempt` counts from 1.
+    /// Creates a request.
+    /// - Parameters:
+    ///   - callID: the call the attempt belongs to.
+    ///   - procedure: the procedure to run.
+    ///   - arguments: the encoded arguments.
+    ///   - provider: where the attempt goes.
+    ///   - attempt: the attempt number, from 1.
     public init(callID: RPCCallID, procedure: String, arguments: [UInt8], provider: ServiceProvider, attempt: Int) {
         self.callID = callID
         self.procedure = procedure
@@ -57,18 +63,29 @@ public struct RPCReply: Sendable, Hashable {
     /// What the provider answered.
     public var outcome: Outcome
 
-    /// Creates a reply to the request with `callID`.
+    /// Creates a reply.
+    /// - Parameters:
+    ///   - callID: the ``RPCRequest/callID`` of the request it answers.
+    ///   - outcome: the result or the provider's failure.
     public init(callID: RPCCallID, outcome: Outcome) {
         self.callID = callID
         self.outcome = outcome
     }
 
     /// A successful reply carrying `result`.
+    /// - Parameters:
+    ///   - callID: the call it answers.
+    ///   - result: the encoded result.
+    /// - Returns: the reply.
     public static func success(_ callID: RPCCallID, _ result: [UInt8]) -> RPCReply {
         RPCReply(callID: callID, outcome: .success(result))
     }
 
     /// A reply saying the procedure failed with `message`.
+    /// - Parameters:
+    ///   - callID: the call it answers.
+    ///   - message: the provider's message.
+    /// - Returns: the reply.
     public static func failure(_ callID: RPCCallID, _ message: String) -> RPCReply {
         RPCReply(callID: callID, outcome: .failure(message))
     }
