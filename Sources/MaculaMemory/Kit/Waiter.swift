@@ -1,6 +1,5 @@
 import Synchronization
 
-/// The states of a ``Waiter``, as the byte its atomic holds.
 private enum WaiterState {
     static let open: UInt8 = 0
     static let openWaiting: UInt8 = 1
@@ -12,16 +11,9 @@ private enum WaiterState {
 }
 
 /// One suspended caller of a component: resumed exactly once, with its outcome by the component
-/// (``finish(_:)``) or with nil by its task's cancellation, whichever comes first.
-///
-/// A core may store a waiter as an opaque value and return it in an action; only the actor calls
-/// its methods. A cancelled caller is resumed at once by its cancellation handler, outside the
-/// actor, and must, back on the actor, remove what the component holds for it before it returns.
-///
-/// States: open → claimed (cancellation can no longer win) → finished, or open → cancelled; each
-/// of open and claimed also records whether the caller has suspended yet.
-///
-/// Memory: one allocation (the object) per waiting caller; no lock.
+/// (``finish(_:)``) or with nil by its task's cancellation, whichever comes first. Only the actor
+/// calls its methods; a caller resumed by cancellation must, back on the actor, remove what the
+/// component holds for it before it returns. States: open → claimed → finished, or open → cancelled.
 @usableFromInline
 package final class Waiter<Outcome: Sendable>: @unchecked Sendable {
     // @unchecked Sendable is safe: `continuation` is written only by `wait()` before the
@@ -36,8 +28,7 @@ package final class Waiter<Outcome: Sendable>: @unchecked Sendable {
 
     package init() {}
 
-    /// Takes the waiter for an outcome the component is about to produce: afterwards the caller's
-    /// cancellation cannot win, and ``finish(_:)`` delivers.
+    /// Takes the waiter for an outcome about to be produced: cancellation can no longer win.
     /// - Returns: false when the cancellation won first, or it was already claimed or finished.
     /// - Complexity: O(1).
     package func claim() -> Bool {
@@ -56,10 +47,8 @@ package final class Waiter<Outcome: Sendable>: @unchecked Sendable {
         }
     }
 
-    /// Resumes the caller with `outcome`.
-    /// - Returns: false when the caller's cancellation won (it gets nil and the component undoes
-    ///   whatever `outcome` held), or it was already finished.
-    /// - Complexity: O(1).
+    /// - Returns: false when the caller's cancellation won (the component then undoes whatever
+    ///   `outcome` held), or it was already finished. - Complexity: O(1).
     @discardableResult
     package func finish(_ outcome: Outcome) -> Bool {
         var current = state.load(ordering: .acquiring)
@@ -86,8 +75,7 @@ package final class Waiter<Outcome: Sendable>: @unchecked Sendable {
         }
     }
 
-    /// The caller's task was cancelled: resume it with nil unless it is claimed or finished.
-    /// - Complexity: O(1).
+    /// Resumes the caller with nil unless it is claimed or finished. - Complexity: O(1).
     package func cancel() {
         var current = state.load(ordering: .acquiring)
         while true {
@@ -107,9 +95,8 @@ package final class Waiter<Outcome: Sendable>: @unchecked Sendable {
         }
     }
 
-    /// Suspends until the outcome arrives, or returns nil when the task is cancelled first; returns
-    /// at once when either already happened. Called once per waiter; a later call returns nil.
-    /// The caller stays in `isolation` (its actor) while it suspends and when it is resumed.
+    /// Suspends until the outcome arrives, or returns nil when the task is cancelled first. Called
+    /// once per waiter; the caller stays in `isolation` while it suspends.
     package func wait(isolation: isolated (any Actor)? = #isolation) async -> Outcome? {
         await withTaskCancellationHandler {
             await withUnsafeContinuation(isolation: isolation) { (continuation: UnsafeContinuation<Outcome?, Never>) in
