@@ -32,67 +32,55 @@ package final class Waiter<Outcome: Sendable>: @unchecked Sendable {
     /// - Returns: false when the cancellation won first, or it was already claimed or finished.
     /// - Complexity: O(1).
     package func claim() -> Bool {
-        var current = state.load(ordering: .acquiring)
-        while true {
-            let next: UInt8
+        transition { current in
             switch current {
-            case WaiterState.open: next = WaiterState.claimed
-            case WaiterState.openWaiting: next = WaiterState.claimedWaiting
-            default: return false
+            case WaiterState.open: WaiterState.claimed
+            case WaiterState.openWaiting: WaiterState.claimedWaiting
+            default: nil
             }
-            let (exchanged, original) = state.compareExchange(
-                expected: current, desired: next, ordering: .acquiringAndReleasing)
-            if exchanged { return true }
-            current = original
-        }
+        } != nil
     }
 
     /// - Returns: false when the caller's cancellation won (the component then undoes whatever
     ///   `outcome` held), or it was already finished. - Complexity: O(1).
     @discardableResult
     package func finish(_ outcome: Outcome) -> Bool {
-        var current = state.load(ordering: .acquiring)
-        while true {
+        let previous = transition { current in
             switch current {
             case WaiterState.open, WaiterState.claimed:
                 self.outcome = outcome
-                let (exchanged, original) = state.compareExchange(
-                    expected: current, desired: WaiterState.finished, ordering: .acquiringAndReleasing)
-                if exchanged { return true }
-                current = original
+                return WaiterState.finished
             case WaiterState.openWaiting, WaiterState.claimedWaiting:
-                let (exchanged, original) = state.compareExchange(
-                    expected: current, desired: WaiterState.done, ordering: .acquiringAndReleasing)
-                if exchanged {
-                    let continuation = self.continuation.take()
-                    continuation?.resume(returning: outcome)
-                    return true
-                }
-                current = original
+                return WaiterState.done
+            case WaiterState.cancelled:
+                // Written on a turn whose exchange lost to the cancellation; nobody reads it.
+                self.outcome = nil
+                return nil
             default:
-                return false
+                return nil
             }
+        }
+        switch previous {
+        case WaiterState.openWaiting?, WaiterState.claimedWaiting?:
+            continuation.take()?.resume(returning: outcome)
+            return true
+        case WaiterState.open?, WaiterState.claimed?:
+            return true
+        default:
+            return false
         }
     }
 
     /// Resumes the caller with nil unless it is claimed or finished. - Complexity: O(1).
     package func cancel() {
-        var current = state.load(ordering: .acquiring)
-        while true {
-            let next: UInt8
+        let previous = transition { current in
             switch current {
-            case WaiterState.open: next = WaiterState.cancelled
-            case WaiterState.openWaiting: next = WaiterState.done
-            default: return
+            case WaiterState.open: WaiterState.cancelled
+            case WaiterState.openWaiting: WaiterState.done
+            default: nil
             }
-            let (exchanged, original) = state.compareExchange(
-                expected: current, desired: next, ordering: .acquiringAndReleasing)
-            if exchanged {
-                if next == WaiterState.done { continuation.take()?.resume(returning: nil) }
-                return
-            }
-            current = original
         }
+        if previous == WaiterState.openWaiting { continuation.take()?.resume(returning: nil) }
     }
 
     /// Suspends until the outcome arrives, or returns nil when the task is cancelled first. Called
@@ -100,30 +88,41 @@ package final class Waiter<Outcome: Sendable>: @unchecked Sendable {
     package func wait(isolation: isolated (any Actor)? = #isolation) async -> Outcome? {
         await withTaskCancellationHandler {
             await withUnsafeContinuation(isolation: isolation) { (continuation: UnsafeContinuation<Outcome?, Never>) in
-                var current = state.load(ordering: .acquiring)
-                while true {
-                    let next: UInt8
+                let previous = transition { current in
                     switch current {
-                    case WaiterState.open: next = WaiterState.openWaiting
-                    case WaiterState.claimed: next = WaiterState.claimedWaiting
+                    case WaiterState.open, WaiterState.claimed:
+                        self.continuation = continuation
+                        return current == WaiterState.open ? WaiterState.openWaiting : WaiterState.claimedWaiting
                     case WaiterState.finished:
-                        state.store(WaiterState.done, ordering: .releasing)
-                        continuation.resume(returning: outcome.take())
-                        return
+                        self.continuation = nil
+                        return WaiterState.done
                     default:
-                        continuation.resume(returning: nil)
-                        return
+                        self.continuation = nil
+                        return nil
                     }
-                    self.continuation = continuation
-                    let (exchanged, original) = state.compareExchange(
-                        expected: current, desired: next, ordering: .acquiringAndReleasing)
-                    if exchanged { return }
-                    self.continuation = nil
-                    current = original
+                }
+                switch previous {
+                case WaiterState.open?, WaiterState.claimed?: break
+                case WaiterState.finished?: continuation.resume(returning: outcome.take())
+                default: continuation.resume(returning: nil)
                 }
             }
         } onCancel: {
             cancel()
         }
+    }
+
+    /// Moves the state from its current value to `next(current)` in one atomic exchange, retrying
+    /// when another party moved it first; `next` may prepare the fields the new state publishes.
+    /// - Returns: the state it moved from, or nil when `next` allowed no move.
+    private func transition(_ next: (UInt8) -> UInt8?) -> UInt8? {
+        var current = state.load(ordering: .acquiring)
+        while let desired = next(current) {
+            let (exchanged, original) = state.compareExchange(
+                expected: current, desired: desired, ordering: .acquiringAndReleasing)
+            if exchanged { return current }
+            current = original
+        }
+        return nil
     }
 }
