@@ -1,12 +1,9 @@
-/// A configuration value that breaks a rule, named so an operator can fix it.
-///
-/// Every Macula component validates its configuration when it is created or changed and throws
-/// this error instead of trapping. `field` names the offending setting exactly as it is spelled in
-/// code (for example `"maximumConnections"` or `"thresholds.high"`), `rule` says what it must be.
+/// A configuration value that breaks a rule, thrown instead of trapping. `field` names the setting
+/// as spelled in Swift (`"maximumConnections"`, `"thresholds.high"`); `rule` says what it must be.
 public struct ConfigurationError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// The configuration field, as spelled in Swift (`"limit"`, `"cleanupInterval"`, …).
+    /// The configuration field, as spelled in Swift.
     public let field: String
-    /// The rule the value broke, in plain words (`"must be at least 1"`).
+    /// The rule the value broke, in plain words.
     public let rule: String
     /// The rejected value, rendered for people.
     public let value: String
@@ -31,12 +28,11 @@ extension ConfigurationError {
         }
     }
 
-    /// The longest component name accepted, in UTF-8 bytes: a name is a label on every metric
-    /// sample and log event of its component.
+    /// The longest component name accepted, in UTF-8 bytes: it labels every metric sample.
     public static let maximumNameLength = 256
 
-    /// Throws unless `name`, a component name (field `componentName`), is not empty and at most
-    /// ``maximumNameLength`` UTF-8 bytes. Any characters are allowed: the exposition escapes them.
+    /// Throws unless `name` is not empty and at most ``maximumNameLength`` UTF-8 bytes; the
+    /// exposition escapes any character.
     package static func requireName(_ name: String) throws(ConfigurationError) {
         guard !name.isEmpty else {
             throw ConfigurationError(field: "componentName", rule: "must not be empty", value: "\"\"")
@@ -50,8 +46,8 @@ extension ConfigurationError {
         }
     }
 
-    /// The longest duration any Macula setting accepts (timeouts, intervals, TTLs): ten years, so
-    /// that every deadline (an instant plus such a duration) is one a clock can sleep towards.
+    /// The longest duration any setting accepts: ten years, so every deadline is one a clock can
+    /// sleep towards.
     public static let maximumDuration: Duration = .seconds(10 * 365 * 86_400)
 
     /// Throws unless `value` is in (0, ``maximumDuration``].

@@ -1,14 +1,12 @@
-/// The limit arithmetic every bounded component shares: the operator's base limit, the pressure
-/// monitor's scale, the effective limit they give, and the high-water mark of the size.
-///
-/// The effective limit is `max(1, ⌊base × scale⌋)`. The scale is kept in millionths, so the
-/// product is exact integer arithmetic: a base of 1,000 at scale 0.9 is exactly 900, never 899.
+/// The limit arithmetic every bounded component shares: base limit, pressure scale, the effective
+/// limit `max(1, ⌊base × scale⌋)` and the high-water mark. The scale is kept in millionths, so the
+/// product is exact: a base of 1,000 at scale 0.9 is 900, never 899.
 public struct MemoryBudget: Sendable, Hashable {
     /// The limit the operator configured.
     public private(set) var baseLimit: Int
     /// The scale the pressure monitor set, in (0, 1]; 1 when there is no pressure.
     public var pressureScale: Double { Double(scalePPM) / Self.ppm }
-    /// `max(1, ⌊baseLimit × pressureScale⌋)`: the limit the component enforces now.
+    /// `max(1, ⌊baseLimit × pressureScale⌋)`.
     public private(set) var effectiveLimit: Int
     /// The largest size recorded with ``recordSize(_:)`` since the component was created.
     public private(set) var highWaterMark: Int = 0
@@ -27,7 +25,6 @@ public struct MemoryBudget: Sendable, Hashable {
         self.effectiveLimit = baseLimit
     }
 
-    /// Sets the operator's base limit.
     /// - Throws: ``ConfigurationError`` naming `field` when `limit < 1`; the budget is unchanged.
     /// - Complexity: O(1).
     public mutating func setBaseLimit(_ limit: Int, field: String = "limit") throws(ConfigurationError) {
@@ -36,9 +33,8 @@ public struct MemoryBudget: Sendable, Hashable {
         recompute()
     }
 
-    /// Sets the pressure scale. Values are clamped into (0, 1]: a scale of 0 or less (−∞ included)
-    /// becomes one millionth (the effective limit is then 1), a scale above 1 (+∞ included) or NaN
-    /// becomes 1.
+    /// Sets the pressure scale, clamped into (0, 1]: 0 or less becomes one millionth, above 1 or
+    /// NaN becomes 1.
     /// - Complexity: O(1).
     public mutating func setPressureScale(_ scale: Double) {
         if scale.isNaN || scale >= 1 {
@@ -51,7 +47,7 @@ public struct MemoryBudget: Sendable, Hashable {
         recompute()
     }
 
-    /// Records the component's current size, raising the high-water mark when it is exceeded.
+    /// Raises the high-water mark when `size` exceeds it.
     /// - Complexity: O(1).
     @inline(__always)
     public mutating func recordSize(_ size: Int) {
@@ -69,8 +65,7 @@ public struct MemoryBudget: Sendable, Hashable {
         )
     }
 
-    /// Exact for every base limit up to `Int.max`: the product is taken in 128 bits, and the
-    /// quotient is at most `baseLimit` because `scalePPM` is at most 1,000,000.
+    /// Exact up to `Int.max`: the product is taken in 128 bits, and `scalePPM` ≤ 1,000,000.
     private mutating func recompute() {
         let product = baseLimit.multipliedFullWidth(by: scalePPM)
         let (scaled, _) = 1_000_000.dividingFullWidth(product)

@@ -1,13 +1,11 @@
-/// SplitMix64: a small, fast, seeded random generator. Equal seeds give equal sequences, so
-/// randomized tests replay exactly, a seeded `RPCHandler` picks the same providers on every run,
-/// and the demo's two worlds make the same workload choices.
+/// SplitMix64: a small seeded random generator; equal seeds give equal sequences.
 package struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
     /// Creates a generator whose sequence is determined by `seed`.
     package init(seed: UInt64) { state = seed }
 
-    /// Creates a generator from its raw state (the same as `init(seed:)`).
+    /// The same as `init(seed:)`.
     package init(state: UInt64) { self.state = state }
 
     /// The next 64 random bits. - Complexity: O(1).

@@ -1,10 +1,9 @@
 /// How work raced against an abort ended.
 package enum AbortableOutcome<Value: Sendable>: Sendable {
-    /// The work returned `Value`.
     case finished(Value)
-    /// The work threw (without being aborted or cancelled).
+    /// The work threw without being aborted or cancelled.
     case failed(any Error)
-    /// The abort was signalled, or the task running the race was cancelled.
+    /// The abort was signalled, or the racing task was cancelled.
     case interrupted
 }
 
@@ -32,14 +31,12 @@ package func raceAgainstAbort<Value: Sendable>(
     }
 }
 
-/// The abort signals of work a component runs in its `run()`'s task group, by the work's ID: one
-/// signal per piece of work in flight, gone when it is aborted or reports back.
+/// The abort signals of the work in flight in a `run()`'s task group, by the work's ID.
 package struct Aborts<ID: Hashable & Sendable>: Sendable {
     private var signals: [ID: DeadlineSignal] = [:]
 
     package init() {}
 
-    /// How many pieces of work are in flight.
     package var count: Int { signals.count }
 
     /// The signal for new work `id`; pass it to ``raceAgainstAbort(_:_:)``. - Complexity: O(1).

@@ -1,13 +1,7 @@
-/// A component's injected clock with its type erased, so that no public component type is generic
-/// over its clock.
-///
-/// Time is a `Duration` since the component's **origin**, the clock's reading when this value was
-/// made: every core in the package measures time that way, whatever the clock. Values copied from
-/// one another share their origin (the RPC handler and the advertisement manager use their
-/// registry's clock, so the three agree on every instant).
-///
-/// `ContinuousClock`, the default, is read directly; any other clock through a class that holds
-/// it, so that reading the default costs no more than reading `ContinuousClock` itself.
+/// A component's injected clock with its type erased, so no public component type is generic over
+/// its clock. Time is a `Duration` since the **origin**, the clock's reading when this value was
+/// made; copies share their origin. `ContinuousClock` is read directly, any other clock through a
+/// class that holds it.
 @usableFromInline
 package struct ComponentClock: Sendable {
     /// Any clock but `ContinuousClock`, read through closures that capture it and its origin.
@@ -22,11 +16,11 @@ package struct ComponentClock: Sendable {
         }
     }
 
-    /// The continuous clock's reading at the origin (unused when `custom` is set).
+    /// Unused when `custom` is set.
     @usableFromInline let origin: ContinuousClock.Instant
     @usableFromInline let custom: Custom?
 
-    /// Wraps `clock`; its current reading becomes the origin.
+    /// Its current reading becomes the origin.
     package init<C: Clock>(_ clock: C) where C.Duration == Duration {
         origin = ContinuousClock.now
         if clock is ContinuousClock {
@@ -47,8 +41,7 @@ package struct ComponentClock: Sendable {
         return origin.duration(to: .now)
     }
 
-    /// Suspends until the clock reaches `deadline` (a duration since the origin); returns at once
-    /// when it already has.
+    /// Suspends until the clock reaches `deadline`, a duration since the origin.
     /// - Throws: `CancellationError` when the task is cancelled first.
     package func sleep(until deadline: Duration) async throws {
         if let custom {

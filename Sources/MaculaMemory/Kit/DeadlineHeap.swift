@@ -1,13 +1,9 @@
-/// A binary min-heap of deadlines addressed by **slot**: an `Int32` the caller allocates, an index
-/// into the caller's own storage. Adding, moving and removing a slot's deadline costs O(log n) and
-/// hashes nothing: each slot's position in the heap is kept in an array indexed by slot.
+/// A binary min-heap of deadlines addressed by **slot**: an `Int32` index into the caller's own
+/// storage, so nothing is hashed. Equal deadlines come out in the order they were set (a moved
+/// deadline counts as newly set). The caller must not reuse a slot while it holds a deadline.
 ///
-/// Equal deadlines come out in the order they were set (a moved deadline counts as newly set).
-/// The caller owns the slots: it must not reuse a slot while that slot holds a deadline.
-///
-/// Specialization: this toolchain does not inline `@inlinable package` code across modules, so
-/// the hot methods are pre-specialized (`@_specialize(exported: true, …)`) for `Duration` and
-/// `Int64`; add a line for another hot deadline type.
+/// The hot methods are pre-specialized (`@_specialize(exported: true, …)`) because `@inlinable
+/// package` code is not inlined across modules on this toolchain; add a line for a new hot type.
 package struct SlotDeadlineHeap<Deadline: Comparable & Sendable>: Sendable {
     @usableFromInline
     struct Node: Sendable {
@@ -29,15 +25,13 @@ package struct SlotDeadlineHeap<Deadline: Comparable & Sendable>: Sendable {
     }
 
     @usableFromInline var nodes: [Node] = []
-    /// `positions[slot]` is the index in `nodes` of the slot's node, or -1 while the slot holds no
-    /// deadline. Emptied (capacity kept when small) whenever `nodes` is empty.
+    /// `positions[slot]` is the slot's index in `nodes`, or -1 while it holds no deadline.
     @usableFromInline var positions: [Int32] = []
     @usableFromInline var nextSequence: UInt64 = 0
 
     @inlinable
     package init() {}
 
-    /// Number of deadlines held.
     @inlinable
     package var count: Int { nodes.count }
     @inlinable
@@ -105,10 +99,7 @@ package struct SlotDeadlineHeap<Deadline: Comparable & Sendable>: Sendable {
     }
 
     /// Removes every deadline at or before `now`, in no particular order, and appends their slots
-    /// to `removed`.
-    ///
-    /// Pops one at a time while few are due; once more than n / (3 log₂ n) have come out, removes
-    /// the rest in one pass and rebuilds the heap bottom-up.
+    /// to `removed`: one at a time while few are due, then the rest in one pass and a rebuild.
     /// - Complexity: O(min(k log n, n)) for k deadlines removed; O(1) when none is due.
     @inlinable
     @_specialize(exported: true, where Deadline == Duration)
@@ -128,7 +119,7 @@ package struct SlotDeadlineHeap<Deadline: Comparable & Sendable>: Sendable {
         }
     }
 
-    /// Removes every due node in one pass, then restores the heap bottom-up (Floyd). O(n).
+    /// Removes every due node in one pass, then restores the heap bottom-up (Floyd). - Complexity: O(n).
     @inlinable
     mutating func removeDueInOnePass(at now: Deadline, into removed: inout [Int32]) {
         var kept: [Node] = []
@@ -158,7 +149,6 @@ package struct SlotDeadlineHeap<Deadline: Comparable & Sendable>: Sendable {
         positions.removeAll()
     }
 
-    /// Removes the node at `index` and marks its slot free.
     @inlinable
     @discardableResult
     mutating func removeNode(at index: Int) -> Deadline {
@@ -175,7 +165,7 @@ package struct SlotDeadlineHeap<Deadline: Comparable & Sendable>: Sendable {
         return removed.deadline
     }
 
-    /// Keeps memory proportional to what is held: an empty heap drops its position table.
+    /// An empty heap drops its position table.
     @inlinable
     mutating func dropPositionsIfEmpty() {
         if nodes.isEmpty { positions.removeAll(keepingCapacity: positions.capacity < 1024) }
@@ -216,18 +206,12 @@ package struct SlotDeadlineHeap<Deadline: Comparable & Sendable>: Sendable {
     }
 }
 
-/// A min-heap of deadlines keyed by ID: the one ordered structure an actor keeps for all of its
-/// deadlines (TTL expiries, call timeouts, waiting deadlines). A ``SlotDeadlineHeap`` plus a
-/// table from ID to slot, so the ID is hashed once per operation, never once per level.
-///
-/// Equal deadlines come out in insertion order, so deadline order is deterministic.
-///
-/// Specialization: the hot methods are pre-specialized for `<String, Duration>` and
-/// `<UInt64, Int64>` (see ``SlotDeadlineHeap``).
+/// A min-heap of deadlines keyed by ID: a ``SlotDeadlineHeap`` plus a table from ID to slot, so an
+/// ID is hashed once per operation. Equal deadlines come out in insertion order. Pre-specialized
+/// like ``SlotDeadlineHeap``.
 package struct DeadlineHeap<ID: Hashable & Sendable, Deadline: Comparable & Sendable>: Sendable {
     @usableFromInline var byDeadline = SlotDeadlineHeap<Deadline>()
-    /// `ids[slot]` is the ID held in `slot`, nil while the slot is free. Emptied (capacity kept
-    /// when small) whenever the heap is empty.
+    /// `ids[slot]` is the ID held in `slot`, nil while the slot is free.
     @usableFromInline var ids: [ID?] = []
     @usableFromInline var freeSlots: [Int32] = []
     @usableFromInline var slotOf: [ID: Int32] = [:]
@@ -235,7 +219,6 @@ package struct DeadlineHeap<ID: Hashable & Sendable, Deadline: Comparable & Send
     @inlinable
     package init() {}
 
-    /// Number of deadlines held.
     @inlinable
     package var count: Int { byDeadline.count }
     @inlinable
@@ -256,8 +239,7 @@ package struct DeadlineHeap<ID: Hashable & Sendable, Deadline: Comparable & Send
     @inlinable
     package func contains(_ id: ID) -> Bool { slotOf[id] != nil }
 
-    /// Sets `id`'s deadline, inserting it or moving it. A moved entry counts as newly inserted for
-    /// ties. - Complexity: O(log n).
+    /// A moved entry counts as newly inserted for ties. - Complexity: O(log n).
     @inlinable
     @_specialize(exported: true, where ID == String, Deadline == Duration)
     @_specialize(exported: true, where ID == UInt64, Deadline == Int64)
@@ -349,7 +331,6 @@ package struct DeadlineHeap<ID: Hashable & Sendable, Deadline: Comparable & Send
         return removed
     }
 
-    /// Frees `slot` (its ID already out of `slotOf`, its deadline out of the heap).
     @inlinable
     mutating func release(_ slot: Int32) {
         ids[Int(slot)] = nil
@@ -357,7 +338,7 @@ package struct DeadlineHeap<ID: Hashable & Sendable, Deadline: Comparable & Send
         dropSlotsIfEmpty()
     }
 
-    /// Keeps memory proportional to what is held: an empty heap drops its slot table.
+    /// An empty heap drops its slot table.
     @inlinable
     mutating func dropSlotsIfEmpty() {
         if byDeadline.isEmpty {

@@ -1,9 +1,6 @@
 
-/// Wakes an actor's `run()` loop early, when a deadline earlier than the one it sleeps towards
-/// appears (or the first deadline appears while it waits for any).
-///
-/// A signal sent while nobody waits is remembered, so a loop never misses one that arrives
-/// between computing its next deadline and starting to wait.
+/// Wakes an actor's `run()` loop early when a deadline earlier than the one it sleeps towards
+/// appears. A signal sent while nobody waits is remembered until ``clearPending()``.
 package final class DeadlineSignal: Sendable {
     private struct State {
         var pending = false
@@ -28,10 +25,8 @@ package final class DeadlineSignal: Sendable {
         waiter?.resume()
     }
 
-    /// Forgets a signal sent while nobody waited. The loop calls this on the actor right before it
-    /// computes its next deadline: every signal sent before that point is already reflected in the
-    /// deadline it computes, so keeping it would only wake the loop for nothing (and cancel a
-    /// sleep that tests on a manual clock have already observed). - Complexity: O(1).
+    /// Forgets a signal sent while nobody waited. The loop calls it on the actor right before it
+    /// computes its next deadline, which reflects every earlier signal. - Complexity: O(1).
     package func clearPending() {
         state.withLock { $0.pending = false }
     }
@@ -66,18 +61,12 @@ package final class DeadlineSignal: Sendable {
 }
 
 /// Drives an actor's deadlines with a single sleeper on `clock` until the calling task is
-/// cancelled (the timer model every Macula actor follows).
-///
-/// Each turn reads the clock once and calls `fire` on the actor with the current time; `fire`
-/// handles whatever is due and returns the next deadline, or nil when there is none. The loop then
-/// sleeps until that deadline, or until `signal` says an earlier one appeared.
-///
+/// cancelled: each turn calls `fire` on the actor with the current time, and sleeps until the
+/// deadline it returns (forever when nil) or until `signal` says an earlier one appeared.
 /// - Parameters:
 ///   - clock: the component's clock; deadlines are durations since its origin.
-///   - signal: the actor's signal; the actor calls ``DeadlineSignal/signal()`` whenever it adds a
-///     deadline earlier than every other one.
-///   - fire: runs on the actor. It may await (for example to close what the deadlines removed);
-///     the loop sleeps again only once it has returned. A synchronous closure works as well.
+///   - signal: signalled by the actor whenever it adds a deadline earlier than every other.
+///   - fire: runs on the actor; it may await, and the loop sleeps again only once it returned.
 package func runDeadlineLoop(
     clock: ComponentClock,
     signal: DeadlineSignal,
@@ -85,9 +74,7 @@ package func runDeadlineLoop(
     fire: (Duration) async -> Duration?
 ) async {
     while !Task.isCancelled {
-        // Signals and `fire` both run on the actor, so clearing here loses none: a deadline added
-        // before this point is seen by `fire`, one added after it (also while `fire` awaits)
-        // signals again.
+        // Signals and `fire` both run on the actor, so clearing here loses none.
         signal.clearPending()
         guard let next = await fire(clock.now) else {
             await signal.wait()

@@ -1,9 +1,5 @@
-/// A first-in-first-out queue whose elements can also be removed by ID from anywhere, in O(1):
-/// the queue of callers waiting for room.
-///
-/// Removal from the middle leaves a tombstone that is skipped when it reaches the front; the queue
-/// compacts itself when tombstones outnumber live elements, so its memory stays proportional to
-/// the live count (amortised O(1) per operation).
+/// A first-in-first-out queue whose elements can also be removed by ID, in O(1). Removal leaves a
+/// tombstone skipped at the front; the queue compacts when tombstones outnumber live elements.
 package struct FIFOQueue<ID: Hashable, Element> {
     private var order: [ID] = []
     private var head = 0
@@ -24,7 +20,7 @@ package struct FIFOQueue<ID: Hashable, Element> {
         order.append(id)
     }
 
-    /// Removes the element queued under `id`. - Returns: it, or nil (a no-op) when absent.
+    /// - Returns: the element queued under `id`, or nil (a no-op) when absent.
     /// - Complexity: amortised O(1).
     @discardableResult
     package mutating func remove(_ id: ID) -> Element? {

@@ -1,12 +1,9 @@
-/// What a core asks its actor to report: the one vocabulary every component's actions share, so
-/// that metrics and the shared log warning are reported one way everywhere.
+/// What a core asks its actor to report: one vocabulary for every component's metrics and the
+/// shared log warning.
 @usableFromInline @frozen
 package enum Report: Sendable, Hashable {
-    /// `count` entries left, for `reason`.
     case removed(Int, RemovalReason)
-    /// One request was refused, for `reason`.
     case rejected(RejectionReason)
-    /// `count` occurrences of `event`.
     case event(MemoryEvent, Int)
     /// Work accepted before `run()` started is past its deadline by this much (logged once).
     case runNotStarted(overdueBy: Duration)

@@ -1,35 +1,23 @@
-/// The bounded first-come-first-served queue of callers waiting for room, each with a deadline:
-/// the one waiting queue of every component, with the shared admission rules.
-///
-/// A caller is queued while the component's `run()` has not started or runs; once a `run()` has
-/// stopped it is refused (`notRunning`), after shutdown too (`shutDown`). Deadlines are `Duration`s
-/// since the component's origin.
-///
-/// Invariant: every queued caller has exactly one deadline, and nothing else has one.
+/// The bounded first-come-first-served queue of callers waiting for room, each with a deadline,
+/// under the shared admission rules of ``RunLifecycle``. Invariant: every queued caller has exactly
+/// one deadline, and nothing else has one.
 package struct WaitQueue<Element: Sendable>: Sendable {
-    /// Why a caller may not wait.
     package enum Refusal: Error, Sendable, Hashable {
-        /// The component allows no waiting (capacity 0).
+        /// Capacity 0.
         case noWaiting
-        /// The queue holds its capacity.
         case full
-        /// A `run()` has stopped and none runs.
         case notRunning
-        /// The component is shut down.
         case shutDown
     }
 
-    /// A queued caller.
     package struct Queued: Sendable, Hashable {
-        /// Its ID in the queue.
         package var id: UInt64
-        /// Its deadline is now the earliest: the deadline loop must wake.
+        /// The deadline loop must wake.
         package var isEarliest: Bool
-        /// Set when `run()` has not started: what to report for work accepted before it.
+        /// Set when `run()` has not started.
         package var beforeRun: AcceptedBeforeRun?
     }
 
-    /// How many callers may wait at once.
     package let capacity: Int
     private var queue = FIFOQueue<UInt64, Element>()
     private var deadlines = DeadlineHeap<UInt64, Duration>()
@@ -46,9 +34,7 @@ package struct WaitQueue<Element: Sendable>: Sendable {
     package var nextDeadline: Duration? { deadlines.first?.deadline }
     package subscript(id: UInt64) -> Element? { queue[id] }
 
-    /// Queues `element` until `deadline`, under the admission rules.
-    /// - Throws: the ``Refusal``; nothing changes then.
-    /// - Complexity: O(log w) for w waiting callers.
+    /// - Throws: the ``Refusal``; nothing changes then. - Complexity: O(log w) for w waiting callers.
     package mutating func enqueue(
         _ element: Element, deadline: Duration, lifecycle: RunLifecycle, now: Duration
     ) throws(Refusal) -> Queued {
@@ -66,8 +52,7 @@ package struct WaitQueue<Element: Sendable>: Sendable {
         return Queued(id: lastID, isEarliest: deadlines.first?.id == lastID, beforeRun: beforeRun)
     }
 
-    /// Removes the caller queued under `id`. - Returns: it, or nil (a no-op) when it already left.
-    /// - Complexity: O(log w).
+    /// - Returns: the caller, or nil (a no-op) when it already left. - Complexity: O(log w).
     @discardableResult
     package mutating func remove(_ id: UInt64) -> Element? {
         guard let element = queue.remove(id) else { return nil }
@@ -99,9 +84,8 @@ package struct WaitQueue<Element: Sendable>: Sendable {
         return queue.removeAll()
     }
 
-    /// The one-time warning that callers queued before `run()` started are past their deadline.
-    /// - Returns: how far past its deadline the oldest is, when the warning is due now.
-    /// - Complexity: O(1).
+    /// - Returns: how far past its deadline the oldest caller queued before `run()` is, when the
+    ///   one-time warning is due. - Complexity: O(1).
     package mutating func checkOverdue(_ lifecycle: RunLifecycle, now: Duration) -> Duration? {
         overdueBeforeRun.check(lifecycle, earliestDeadline: nextDeadline, now: now)
     }
@@ -113,7 +97,6 @@ package struct WaitQueue<Element: Sendable>: Sendable {
 }
 
 extension AcceptedBeforeRun {
-    /// The reports for work accepted before `run()` started.
     package var reports: [Report] {
         var reports: [Report] = [.event(.waitingForRun, 1)]
         if let overdueBy { reports.append(.runNotStarted(overdueBy: overdueBy)) }

@@ -1,6 +1,5 @@
 import Synchronization
 
-/// The states of a ``Waiter``, as the byte its atomic holds.
 private enum WaiterState {
     static let open: UInt8 = 0
     static let openWaiting: UInt8 = 1
@@ -12,16 +11,9 @@ private enum WaiterState {
 }
 
 /// One suspended caller of a component: resumed exactly once, with its outcome by the component
-/// (``finish(_:)``) or with nil by its task's cancellation, whichever comes first.
-///
-/// A core may store a waiter as an opaque value and return it in an action; only the actor calls
-/// its methods. A cancelled caller is resumed at once by its cancellation handler, outside the
-/// actor, and must, back on the actor, remove what the component holds for it before it returns.
-///
-/// States: open → claimed (cancellation can no longer win) → finished, or open → cancelled; each
-/// of open and claimed also records whether the caller has suspended yet.
-///
-/// Memory: one allocation (the object) per waiting caller; no lock.
+/// (``finish(_:)``) or with nil by its task's cancellation, whichever comes first. Only the actor
+/// calls its methods; a caller resumed by cancellation must, back on the actor, remove what the
+/// component holds for it before it returns. States: open → claimed → finished, or open → cancelled.
 @usableFromInline
 package final class Waiter<Outcome: Sendable>: @unchecked Sendable {
     // @unchecked Sendable is safe: `continuation` is written only by `wait()` before the
@@ -36,107 +28,101 @@ package final class Waiter<Outcome: Sendable>: @unchecked Sendable {
 
     package init() {}
 
-    /// Takes the waiter for an outcome the component is about to produce: afterwards the caller's
-    /// cancellation cannot win, and ``finish(_:)`` delivers.
+    /// Takes the waiter for an outcome about to be produced: cancellation can no longer win.
     /// - Returns: false when the cancellation won first, or it was already claimed or finished.
     /// - Complexity: O(1).
     package func claim() -> Bool {
-        var current = state.load(ordering: .acquiring)
-        while true {
-            let next: UInt8
+        transition { current in
             switch current {
-            case WaiterState.open: next = WaiterState.claimed
-            case WaiterState.openWaiting: next = WaiterState.claimedWaiting
-            default: return false
+            case WaiterState.open: WaiterState.claimed
+            case WaiterState.openWaiting: WaiterState.claimedWaiting
+            default: nil
             }
-            let (exchanged, original) = state.compareExchange(
-                expected: current, desired: next, ordering: .acquiringAndReleasing)
-            if exchanged { return true }
-            current = original
-        }
+        } != nil
     }
 
-    /// Resumes the caller with `outcome`.
-    /// - Returns: false when the caller's cancellation won (it gets nil and the component undoes
-    ///   whatever `outcome` held), or it was already finished.
-    /// - Complexity: O(1).
+    /// - Returns: false when the caller's cancellation won (the component then undoes whatever
+    ///   `outcome` held), or it was already finished. - Complexity: O(1).
     @discardableResult
     package func finish(_ outcome: Outcome) -> Bool {
-        var current = state.load(ordering: .acquiring)
-        while true {
+        let previous = transition { current in
             switch current {
             case WaiterState.open, WaiterState.claimed:
                 self.outcome = outcome
-                let (exchanged, original) = state.compareExchange(
-                    expected: current, desired: WaiterState.finished, ordering: .acquiringAndReleasing)
-                if exchanged { return true }
-                current = original
+                return WaiterState.finished
             case WaiterState.openWaiting, WaiterState.claimedWaiting:
-                let (exchanged, original) = state.compareExchange(
-                    expected: current, desired: WaiterState.done, ordering: .acquiringAndReleasing)
-                if exchanged {
-                    let continuation = self.continuation.take()
-                    continuation?.resume(returning: outcome)
-                    return true
-                }
-                current = original
+                return WaiterState.done
+            case WaiterState.cancelled:
+                // Written on a turn whose exchange lost to the cancellation; nobody reads it.
+                self.outcome = nil
+                return nil
             default:
-                return false
+                return nil
             }
+        }
+        switch previous {
+        case WaiterState.openWaiting?, WaiterState.claimedWaiting?:
+            continuation.take()?.resume(returning: outcome)
+            return true
+        case WaiterState.open?, WaiterState.claimed?:
+            return true
+        default:
+            return false
         }
     }
 
-    /// The caller's task was cancelled: resume it with nil unless it is claimed or finished.
-    /// - Complexity: O(1).
+    /// Resumes the caller with nil unless it is claimed or finished. - Complexity: O(1).
     package func cancel() {
-        var current = state.load(ordering: .acquiring)
-        while true {
-            let next: UInt8
+        let previous = transition { current in
             switch current {
-            case WaiterState.open: next = WaiterState.cancelled
-            case WaiterState.openWaiting: next = WaiterState.done
-            default: return
+            case WaiterState.open: WaiterState.cancelled
+            case WaiterState.openWaiting: WaiterState.done
+            default: nil
             }
-            let (exchanged, original) = state.compareExchange(
-                expected: current, desired: next, ordering: .acquiringAndReleasing)
-            if exchanged {
-                if next == WaiterState.done { continuation.take()?.resume(returning: nil) }
-                return
-            }
-            current = original
         }
+        if previous == WaiterState.openWaiting { continuation.take()?.resume(returning: nil) }
     }
 
-    /// Suspends until the outcome arrives, or returns nil when the task is cancelled first; returns
-    /// at once when either already happened. Called once per waiter; a later call returns nil.
-    /// The caller stays in `isolation` (its actor) while it suspends and when it is resumed.
+    /// Suspends until the outcome arrives, or returns nil when the task is cancelled first. Called
+    /// once per waiter; the caller stays in `isolation` while it suspends.
     package func wait(isolation: isolated (any Actor)? = #isolation) async -> Outcome? {
         await withTaskCancellationHandler {
             await withUnsafeContinuation(isolation: isolation) { (continuation: UnsafeContinuation<Outcome?, Never>) in
-                var current = state.load(ordering: .acquiring)
-                while true {
-                    let next: UInt8
+                let previous = transition { current in
                     switch current {
-                    case WaiterState.open: next = WaiterState.openWaiting
-                    case WaiterState.claimed: next = WaiterState.claimedWaiting
+                    case WaiterState.open, WaiterState.claimed:
+                        self.continuation = continuation
+                        return current == WaiterState.open ? WaiterState.openWaiting : WaiterState.claimedWaiting
                     case WaiterState.finished:
-                        state.store(WaiterState.done, ordering: .releasing)
-                        continuation.resume(returning: outcome.take())
-                        return
+                        self.continuation = nil
+                        return WaiterState.done
                     default:
-                        continuation.resume(returning: nil)
-                        return
+                        self.continuation = nil
+                        return nil
                     }
-                    self.continuation = continuation
-                    let (exchanged, original) = state.compareExchange(
-                        expected: current, desired: next, ordering: .acquiringAndReleasing)
-                    if exchanged { return }
-                    self.continuation = nil
-                    current = original
+                }
+                switch previous {
+                case WaiterState.open?, WaiterState.claimed?: break
+                case WaiterState.finished?: continuation.resume(returning: outcome.take())
+                default: continuation.resume(returning: nil)
                 }
             }
         } onCancel: {
             cancel()
         }
+    }
+
+    /// Moves the state from its current value to `next(current)` in one atomic exchange, retrying
+    /// when another party moved it first; `next` may prepare the fields the new state publishes.
+    /// - Returns: the state it moved from, or nil when `next` allowed no move.
+    private func transition(_ next: (UInt8) -> UInt8?) -> UInt8? {
+        var current = state.load(ordering: .acquiring)
+        while let desired = next(current) {
+            let (exchanged, original) = state.compareExchange(
+                expected: current, desired: desired, ordering: .acquiringAndReleasing)
+            if exchanged { return current }
+            current = original
+        }
+        return nil
     }
 }

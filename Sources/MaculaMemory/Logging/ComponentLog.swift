@@ -1,17 +1,12 @@
-/// One thing a Macula component logs: a cleanup pass, a failed publish, a pressure level change,
-/// work left waiting because `run()` has not started.
-///
-/// Its shape follows swift-log, so that a bridge is a few lines (see
-/// `architecture/memory_management_monitoring.md`).
+/// One thing a Macula component logs, shaped after swift-log so a bridge is a few lines.
 public struct ComponentLogEvent: Hashable, Sendable, CustomStringConvertible {
     /// The severity; raw values are swift-log's `Logger.Level` names.
     public enum Level: String, Hashable, Sendable, Comparable, CaseIterable {
-        /// Routine and frequent: a cleanup pass that removed nothing, a successful publish.
+        /// Routine and frequent.
         case debug
-        /// Worth keeping: a cleanup pass that removed expired services, a pressure level change.
+        /// Worth keeping.
         case info
-        /// Something is wrong: a failed or timed-out publish, a failed memory reading, work past
-        /// its deadline because `run()` has not started.
+        /// Something is wrong.
         case warning
 
         private var rank: Int {
@@ -26,8 +21,7 @@ public struct ComponentLogEvent: Hashable, Sendable, CustomStringConvertible {
         public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rank < rhs.rank }
     }
 
-    /// What happened, as a stable snake_case name to match on. An open set, like ``MemoryEvent``:
-    /// each component adds its kinds as static members.
+    /// What happened, as a stable snake_case name; an open set like ``MemoryEvent``.
     public struct Kind: Hashable, Sendable, CustomStringConvertible {
         /// The snake_case name.
         public let name: String
@@ -36,9 +30,8 @@ public struct ComponentLogEvent: Hashable, Sendable, CustomStringConvertible {
         /// The snake_case name.
         public var description: String { name }
 
-        /// Work that needs the component's `run()` was accepted before `run()` started and is now
-        /// past its deadline: `run()` is not running (level warning, once per component);
-        /// metadata `overdue_by`, how far past its deadline the oldest such work is.
+        /// Work accepted before `run()` started is past its deadline (warning, once per component);
+        /// metadata `overdue_by`.
         public static let runNotStarted = Kind("run_not_started")
     }
 
@@ -46,7 +39,7 @@ public struct ComponentLogEvent: Hashable, Sendable, CustomStringConvertible {
     public var level: Level
     /// What happened.
     public var kind: Kind
-    /// The ``MemoryManaged/componentName`` (or configured name) of the component that logged it.
+    /// The name of the component that logged it.
     public var component: String
     /// A sentence for people.
     public var message: String
@@ -75,11 +68,9 @@ public struct ComponentLogEvent: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// Where a Macula component sends its log events: give every component the same one (a bridge to
-/// swift-log in a server, `RecordingComponentLog` from MaculaTesting in tests).
+/// Where a Macula component sends its log events.
 ///
-/// - Important: It is called from inside the component's actor: an implementation must be cheap
-///   and must not block (hand the event to swift-log, or buffer it).
+/// - Important: it is called inside the component's actor: it must be cheap and must not block.
 public protocol ComponentLogHandler: Sendable {
     /// Records `event`.
     func log(_ event: ComponentLogEvent)

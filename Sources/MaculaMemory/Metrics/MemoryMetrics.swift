@@ -1,24 +1,16 @@
-/// The events Macula components push to metrics.
-///
-/// Every method is synchronous, gets the component's name, and has a default implementation that
-/// does nothing, so a conformance written today keeps compiling when a later version adds events.
-/// Components call these from inside their actor, so an implementation must be cheap and must not
-/// block: count, do not log synchronously to a slow sink.
-///
-/// Sizes, limits and high-water marks are not pushed, so a change of size costs a component no
-/// metrics call: a ``MemoryMetricsRegistry`` pulls them from registered components when a snapshot
-/// is taken.
+/// The events Macula components push to metrics. Every method has a default that does nothing;
+/// components call them inside their actor, so an implementation must be cheap and must not block.
+/// Sizes and limits are not pushed: a ``MemoryMetricsRegistry`` pulls them.
 public protocol MemoryMetrics: Sendable {
     /// `count` entries left `component` for `reason`.
     func entriesRemoved(_ count: Int, reason: RemovalReason, component: String)
-    /// `component` refused a request (at a limit, after a wait timed out, or because its `run()`
-    /// had returned).
+    /// `component` refused a request.
     func requestRejected(reason: RejectionReason, component: String)
-    /// `component` saw `count` occurrences of `event` (calls started, failovers, late replies, …).
+    /// `component` saw `count` occurrences of `event`.
     func eventRecorded(_ event: MemoryEvent, count: Int, component: String)
     /// The pressure monitor moved from `from` to `to` on `reading`.
     func pressureLevelChanged(from: MemoryPressureLevel, to: MemoryPressureLevel, reading: MemoryReading)
-    /// The pressure monitor took `reading` and is at `level` after it (every check, changed or not).
+    /// The pressure monitor took `reading` and is at `level` after it (every check).
     func memoryReadingTaken(_ reading: MemoryReading, level: MemoryPressureLevel)
 }
 
@@ -36,8 +28,7 @@ public struct NoMemoryMetrics: MemoryMetrics {
     public init() {}
 }
 
-/// Forwards every event to several sinks, in order: for example the built-in
-/// ``MemoryMetricsRegistry`` and a bridge to swift-metrics.
+/// Forwards every event to several sinks, in order.
 public struct MemoryMetricsMultiplexer: MemoryMetrics {
     /// The sinks, called in this order.
     public let sinks: [any MemoryMetrics]

@@ -1,19 +1,8 @@
 
-/// The built-in metrics registry: counts every event the components push, knows the registered
-/// components, and produces a ``MemorySnapshot`` (the seed's `get_stats`) and the Prometheus text
-/// exposition.
-///
-/// Events are counted under one lock, in O(1) each. Sizes, limits and high-water marks are not
-/// pushed: ``snapshot()`` pulls them from the registered components, so a change of size costs a
-/// component no metrics call. Components are held weakly: a component that is deallocated drops
-/// out of the snapshot, and its counters stay.
-///
-/// ```swift
-/// let registry = MemoryMetricsRegistry()
-/// let pool = ConnectionPool(…, metrics: registry)
-/// try registry.register(pool)
-/// let text = await registry.prometheusText()
-/// ```
+/// The built-in metrics registry: counts every event the components push (under one lock, O(1)
+/// each) and pulls sizes and limits from the registered components for a ``MemorySnapshot`` and
+/// the Prometheus text. Components are held weakly; a deallocated one leaves the snapshot and its
+/// counters stay.
 public final class MemoryMetricsRegistry: MemoryMetrics, Sendable {
     private struct WeakComponent: Sendable {
         weak var component: (any MemoryManaged)?
@@ -40,9 +29,8 @@ public final class MemoryMetricsRegistry: MemoryMetrics, Sendable {
     public init() {}
 
     /// Adds `component` to the snapshot, under its ``MemoryManaged/componentName``.
-    /// - Throws: ``ConfigurationError`` for `componentName` when it is empty or longer than
-    ///   ``ConfigurationError/maximumNameLength`` UTF-8 bytes, or when another live component is
-    ///   already registered under that name (give each instance its own name).
+    /// - Throws: ``ConfigurationError`` for `componentName` when the name is invalid or another live
+    ///   component is registered under it.
     /// - Complexity: O(1).
     public func register(_ component: any MemoryManaged) throws(ConfigurationError) {
         let name = component.componentName
@@ -97,8 +85,6 @@ public final class MemoryMetricsRegistry: MemoryMetrics, Sendable {
     }
 
     /// The stats of every component (registered, or seen in an event) and the pressure state.
-    ///
-    /// Usage is read from each live registered component in one isolated step per component.
     /// - Complexity: O(components + counter series).
     public func snapshot() async -> MemorySnapshot {
         let (components, frozen) = state.withLock { state in

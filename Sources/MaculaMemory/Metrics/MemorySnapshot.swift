@@ -1,4 +1,4 @@
-/// A point-in-time view of every component's memory and the pressure state (the seed's `get_stats`).
+/// A point-in-time view of every component's memory and the pressure state.
 public struct MemorySnapshot: Sendable {
     /// One entry per component, sorted by name.
     public var components: [ComponentStats]
@@ -32,8 +32,7 @@ public struct MemorySnapshot: Sendable {
 public struct ComponentStats: Sendable {
     /// The component's name (its `component` label).
     public var name: String
-    /// Size, limits and high-water mark; nil for a component that pushed events but is not
-    /// registered (or has been deallocated).
+    /// Size, limits and high-water mark; nil for a component that is not registered (any more).
     public var usage: MemoryUsage?
     /// Entries removed, by reason, since the registry was created.
     public var removals: [RemovalReason: Int] = [:]

@@ -1,14 +1,13 @@
-/// Why entries left a component. An open set: components add reasons as static members in
-/// extensions, and the reason's `name` is the `reason` label value in metrics.
+/// Why entries left a component, the `reason` label value. An open set: components add reasons
+/// as static members in extensions.
 public struct RemovalReason: Hashable, Sendable, CustomStringConvertible {
     /// The label value, in snake_case.
     public let name: String
-    /// Creates a reason; `name` should be snake_case, it becomes a metrics label value.
+    /// Creates a reason; `name` should be snake_case.
     public init(_ name: String) { self.name = name }
     public var description: String { name }
 
-    /// Removed to make room at the limit (least recently used, closest to expiry, …), or because
-    /// the operator lowered the base limit.
+    /// Removed to make room at the limit, or because the operator lowered it.
     public static let evicted = RemovalReason("evicted")
     /// Its time to live passed.
     public static let expired = RemovalReason("expired")
@@ -42,13 +41,11 @@ public struct RejectionReason: Hashable, Sendable, CustomStringConvertible {
     public static let waitersLimitReached = RejectionReason("waiters_limit_reached")
     /// A caller waited for room until its deadline.
     public static let waitTimedOut = RejectionReason("wait_timed_out")
-    /// A caller would have had to wait, but the component's `run()` had ended (and not started
-    /// again), so nothing would enforce its deadline.
+    /// A caller would have had to wait while the component's `run()` had ended.
     public static let notRunning = RejectionReason("not_running")
 }
 
-/// Something a component counts that is neither a removal nor a rejection (calls started,
-/// failovers, late replies, re-advertisements, cleanup passes). An open set, like ``RemovalReason``.
+/// Something a component counts that is neither a removal nor a rejection; an open set.
 public struct MemoryEvent: Hashable, Sendable, CustomStringConvertible {
     /// The label value, in snake_case.
     public let name: String
@@ -56,8 +53,6 @@ public struct MemoryEvent: Hashable, Sendable, CustomStringConvertible {
     public init(_ name: String) { self.name = name }
     public var description: String { name }
 
-    /// Work that needs the component's `run()` (a caller waiting with a deadline) arrived before
-    /// `run()` started: it was accepted and waits; its deadline counts from now and is enforced as
-    /// soon as `run()` runs.
+    /// Work that needs the component's `run()` was accepted before `run()` started.
     public static let waitingForRun = MemoryEvent("waiting_for_run")
 }

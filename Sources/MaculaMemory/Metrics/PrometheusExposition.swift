@@ -1,24 +1,7 @@
 extension MemorySnapshot {
-    /// The snapshot in the Prometheus text exposition format (version 0.0.4).
-    ///
-    /// Every family has `# HELP` and `# TYPE`; names carry the `macula_` prefix, are snake_case, in
-    /// base units, and counters end in `_total`; label values are escaped (backslash, double quote,
-    /// newline); the text ends with a newline. The families:
-    ///
-    /// | family | type | labels |
-    /// |---|---|---|
-    /// | `macula_component_entries` | gauge | `component` |
-    /// | `macula_component_limit_entries` | gauge | `component` |
-    /// | `macula_component_base_limit_entries` | gauge | `component` |
-    /// | `macula_component_high_water_mark_entries` | gauge | `component` |
-    /// | `macula_component_pressure_scale_ratio` | gauge | `component` |
-    /// | `macula_component_removed_entries_total` | counter | `component`, `reason` |
-    /// | `macula_component_rejected_requests_total` | counter | `component`, `reason` |
-    /// | `macula_component_events_total` | counter | `component`, `event` |
-    /// | `macula_memory_pressure_level` | gauge | (0 normal, 1 medium, 2 high) |
-    /// | `macula_memory_pressure_used_bytes` | gauge | |
-    /// | `macula_memory_pressure_limit_bytes` | gauge | |
-    /// | `macula_memory_pressure_level_changes_total` | counter | `level` |
+    /// The snapshot in the Prometheus text exposition format (version 0.0.4): every family has
+    /// `# HELP` and `# TYPE`, names carry the `macula_` prefix, counters end in `_total`, label
+    /// values are escaped. The families: `architecture/memory_management_monitoring.md`.
     public func prometheusText() -> String {
         var out = PrometheusWriter()
         let measured = components.compactMap { stats in stats.usage.map { (stats.name, $0) } }

@@ -1,10 +1,10 @@
 /// How much memory pressure the ``MemoryPressureMonitor`` sees.
 public enum MemoryPressureLevel: Int, Sendable, Hashable, Comparable, CaseIterable, CustomStringConvertible {
-    /// Below the medium threshold: every component runs at its base limit.
+    /// Below the medium threshold.
     case normal = 0
-    /// Above the medium threshold: limits are scaled down (default 0.9).
+    /// At or above the medium threshold: limits scaled down.
     case medium = 1
-    /// Above the high threshold: limits are scaled down further (default 0.8).
+    /// At or above the high threshold: limits scaled down further.
     case high = 2
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
@@ -20,10 +20,9 @@ public enum MemoryPressureLevel: Int, Sendable, Hashable, Comparable, CaseIterab
 
 /// One measurement of the process's memory.
 public struct MemoryReading: Sendable, Hashable {
-    /// Bytes in use by the measure the reader takes (heap in use, resident set, cgroup usage).
+    /// Bytes in use, by the reader's measure.
     public var usedBytes: Int
-    /// The bytes available to the process, when known (the cgroup's `memory.max`, or physical
-    /// memory). Needed for thresholds given as a fraction.
+    /// The bytes available to the process, when known; thresholds given as a fraction need it.
     public var limitBytes: Int?
 
     /// Creates a reading.

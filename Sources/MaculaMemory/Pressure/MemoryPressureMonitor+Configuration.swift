@@ -1,28 +1,26 @@
-/// The settings of a ``MemoryPressureMonitor``: how readings map to levels, and what each level
-/// does to the components.
+/// The settings of a ``MemoryPressureMonitor``.
 public struct MemoryPressureMonitorConfiguration: Sendable, Hashable {
     /// Where the `medium` and `high` levels begin.
     public enum Thresholds: Sendable, Hashable {
         /// Absolute bytes of the reading's `usedBytes`.
         case bytes(medium: Int, high: Int)
-        /// Fractions of the reading's `limitBytes` (the cgroup limit or physical memory).
+        /// Fractions of the reading's `limitBytes`.
         case fractionOfLimit(medium: Double, high: Double)
     }
 
-    /// Where `medium` and `high` begin. Default: 80 % and 90 % of the memory available.
+    /// Default: 80 % and 90 % of the memory available.
     public var thresholds: Thresholds
-    /// The margin, as a fraction of a level's threshold, by which a reading must fall below that
-    /// threshold before the level is left. Default 0.05: a monitor at `high` with a threshold
-    /// of 1 GB goes back down only below 950 MB. Must be in [0, 1).
+    /// The fraction of a level's threshold by which a reading must fall below it to leave the
+    /// level (0.05). In [0, 1).
     public var hysteresis: Double
-    /// The pressure scale applied to every component at `medium`. Default 0.9.
+    /// The pressure scale of every component at `medium` (0.9).
     public var mediumScale: Double
-    /// The pressure scale applied to every component at `high`. Default 0.8.
+    /// The pressure scale of every component at `high` (0.8).
     public var highScale: Double
-    /// How often ``MemoryPressureMonitor/run()`` takes a reading. Default 5 seconds.
+    /// How often ``MemoryPressureMonitor/run()`` takes a reading (5 s).
     /// In (0, ``ConfigurationError/maximumDuration``].
     public var checkInterval: Duration
-    /// The name the monitor uses in its log events (`memory_pressure_monitor`). Not empty, at most
+    /// The name in its log events (`memory_pressure_monitor`). Not empty, at most
     /// ``ConfigurationError/maximumNameLength`` UTF-8 bytes.
     public var componentName: String
 
@@ -43,7 +41,6 @@ public struct MemoryPressureMonitorConfiguration: Sendable, Hashable {
         self.componentName = componentName
     }
 
-    /// The scale for `level`.
     /// - Parameter level: a pressure level.
     /// - Returns: 1 at `normal`, ``mediumScale`` at `medium`, ``highScale`` at `high`.
     public func scale(for level: MemoryPressureLevel) -> Double {
@@ -54,7 +51,6 @@ public struct MemoryPressureMonitorConfiguration: Sendable, Hashable {
         }
     }
 
-    /// Checks every rule above.
     /// - Throws: ``ConfigurationError`` naming the first field that breaks its rule.
     public func validate() throws(ConfigurationError) {
         switch thresholds {

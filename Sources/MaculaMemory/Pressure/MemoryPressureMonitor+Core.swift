@@ -1,10 +1,8 @@
-/// The pressure monitor's pure logic: readings to levels, with hysteresis. No clock, no I/O.
+/// The pressure monitor's logic: readings to levels, with hysteresis.
 package struct MemoryPressureCore: Sendable {
-    /// What a reading did to the level.
     package enum Action: Equatable, Sendable {
-        /// The level is unchanged.
         case none
-        /// The level changed: apply `scale` to every component and prune each.
+        /// Apply `scale` to every component and prune each.
         case applyLevel(from: MemoryPressureLevel, to: MemoryPressureLevel, scale: Double)
         /// The reading could not be judged (a fraction threshold without a known limit).
         case unjudged
@@ -12,7 +10,7 @@ package struct MemoryPressureCore: Sendable {
 
     package let configuration: MemoryPressureMonitorConfiguration
     package private(set) var level: MemoryPressureLevel = .normal
-    /// Whether the last reading failed (a failure is warned about once, until a reading succeeds).
+    /// A failure is warned about once, until a reading succeeds.
     package private(set) var readingFailing = false
 
     package init(configuration: MemoryPressureMonitorConfiguration) {
@@ -22,10 +20,8 @@ package struct MemoryPressureCore: Sendable {
     /// The scale components get at the current level.
     package var scale: Double { configuration.scale(for: level) }
 
-    /// Judges `reading`. The level rises to the highest level whose threshold the reading has
-    /// reached. Otherwise it falls while the reading is below the current level's threshold by
-    /// more than the hysteresis margin: one reading may take it from `high` straight to `normal`.
-    /// - Complexity: O(1).
+    /// Judges `reading`: the level rises to the highest threshold reached, or falls while the
+    /// reading is below the current threshold less the margin. - Complexity: O(1).
     package mutating func readingTaken(_ reading: MemoryReading) -> Action {
         readingFailing = false
         guard let medium = threshold(.medium, reading), let high = threshold(.high, reading) else {
@@ -51,8 +47,7 @@ package struct MemoryPressureCore: Sendable {
     }
 
     /// A reading failed; the level is kept.
-    /// - Returns: whether to warn: true for the first failure after a reading that worked.
-    /// - Complexity: O(1).
+    /// - Returns: true for the first failure after a reading that worked. - Complexity: O(1).
     package mutating func readingFailed() -> Bool {
         defer { readingFailing = true }
         return !readingFailing

@@ -1,23 +1,9 @@
-/// Coordinates memory pressure across components (the seed's `macula_memory_pressure`, shaped after
-/// Envoy's overload manager).
-///
-/// Each check takes one ``MemoryReading`` and maps it to ``MemoryPressureLevel``:
-/// - a level is **entered** as soon as the reading reaches its threshold;
-/// - a level is **left** only when the reading falls below its threshold by the hysteresis margin
-///   (default 5 % of the threshold). A reading that wobbles around a threshold inside the margin
-///   does not flap. One reading may leave several levels at once: a reading below the medium
-///   threshold less the margin takes the monitor from `high` straight to `normal`. **Restore
-///   rule**: the monitor goes back to `normal` only then, which is why the default source is heap
-///   in use (it falls when memory is freed; resident memory often does not).
-///
-/// On a change of level the monitor sets every registered component's pressure scale (1.0 / 0.9 /
-/// 0.8 by default), prunes each one, reports the change to the metrics hooks and logs it (info).
-/// Level changes are applied one after another, in the order they were judged: a check, a
-/// registration or a level change waits for the one before it to finish, so a slow component can
-/// never make an older level land after a newer one. A reading that fails keeps the level and is
-/// logged (warning) once, until a reading works again.
-///
-/// Components are held weakly: registering does not keep one alive.
+/// Coordinates memory pressure across components. Each check maps one ``MemoryReading`` to a
+/// ``MemoryPressureLevel``: a level is entered when a reading reaches its threshold and left only
+/// when one falls below it by the hysteresis margin (one reading may leave several levels). On a
+/// change it sets every registered component's pressure scale, prunes each, and reports and logs
+/// the change; checks, registrations and level changes take turns, so levels land in the order they
+/// were judged. Components are held weakly. Behavior: `architecture/memory_management.md`.
 public actor MemoryPressureMonitor {
     private struct WeakComponent {
         weak var component: (any MemoryManaged)?
@@ -35,7 +21,7 @@ public actor MemoryPressureMonitor {
     private let logHandler: any ComponentLogHandler
     private var components: [ObjectIdentifier: WeakComponent] = [:]
     private var lifecycle = RunLifecycle.notStarted
-    /// Callers waiting for their turn to judge or apply, oldest first.
+    /// Oldest first.
     private var turnQueue: [CheckedContinuation<Void, Never>] = []
     private var turnTaken = false
 
@@ -71,8 +57,8 @@ public actor MemoryPressureMonitor {
     /// - Complexity: O(n) for n registrations.
     public var registeredCount: Int { components.values.filter { $0.component != nil }.count }
 
-    /// Registers `component`. When the level is `medium` or `high` it gets the current scale at once
-    /// (and is pruned) before this returns. Registering twice is a no-op.
+    /// Registers `component`; at `medium` or `high` it gets the current scale (and is pruned)
+    /// before this returns. Registering twice is a no-op.
     /// - Complexity: O(1) plus the component's own work.
     public func register(_ component: any MemoryManaged) async {
         await takeTurn()
@@ -84,14 +70,14 @@ public actor MemoryPressureMonitor {
         endTurn()
     }
 
-    /// Unregisters `component`; its scale is left as it is. Unknown components are a no-op.
+    /// Unregisters `component`, leaving its scale as it is. A no-op for an unknown component.
     /// - Complexity: O(1).
     public func unregister(_ component: any MemoryManaged) {
         components[ObjectIdentifier(component)] = nil
     }
 
     /// Takes one reading now and applies a level change if there is one.
-    /// - Returns: the level after the check. When the reading fails, the level is kept.
+    /// - Returns: the level after the check; a failed reading keeps it.
     /// - Complexity: O(n) for n registered components when the level changes, O(1) otherwise.
     @discardableResult
     public func check() async -> MemoryPressureLevel {
@@ -127,11 +113,10 @@ public actor MemoryPressureMonitor {
         return level
     }
 
-    /// Checks every ``MemoryPressureMonitorConfiguration/checkInterval`` on the clock until the
-    /// task is cancelled, then returns. The first check is immediate. May be called again after
-    /// it returns.
+    /// Checks at once, then every ``MemoryPressureMonitorConfiguration/checkInterval`` on the clock
+    /// until its task is cancelled. May be called again after it returns.
     /// - Throws: ``MemoryPressureMonitorError/alreadyRunning`` when another `run()` is active.
-    ///   Cancellation is not an error: `run()` returns normally.
+    ///   Cancellation is not an error.
     public func run() async throws(MemoryPressureMonitorError) {
         switch lifecycle.start() {
         case .started: break
@@ -148,7 +133,6 @@ public actor MemoryPressureMonitor {
         }
     }
 
-    /// Waits until no other check, registration or level change is in progress.
     private func takeTurn() async {
         if !turnTaken {
             turnTaken = true
@@ -157,7 +141,6 @@ public actor MemoryPressureMonitor {
         await withCheckedContinuation { turnQueue.append($0) }
     }
 
-    /// Hands the turn to the oldest waiter, or frees it.
     private func endTurn() {
         if turnQueue.isEmpty {
             turnTaken = false
@@ -172,11 +155,10 @@ public actor MemoryPressureMonitor {
 }
 
 extension ComponentLogEvent.Kind {
-    /// The memory pressure level changed (level info); metadata `from`, `to`, `used_bytes`,
-    /// `scale`.
+    /// The pressure level changed (info); metadata `from`, `to`, `used_bytes`, `scale`.
     public static let pressureLevelChanged = Self("pressure_level_changed")
-    /// A memory reading failed and the level was kept (level warning, once until a reading
-    /// works again); metadata `error`, `level`.
+    /// A reading failed and the level was kept (warning, once until a reading works); metadata
+    /// `error`, `level`.
     public static let memoryReadingFailed = Self("memory_reading_failed")
 }
 

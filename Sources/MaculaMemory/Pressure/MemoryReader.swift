@@ -12,8 +12,7 @@ public protocol MemoryReader: Sendable {
     func read() throws(MemoryReadError) -> MemoryReading
 }
 
-/// A memory source that could not be read (a missing `/proc` file, an allocator that does not
-/// report). The monitor keeps its level when a reading fails.
+/// A memory source that could not be read; the monitor keeps its level.
 public struct MemoryReadError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What failed, in words.
     public let reason: String
@@ -22,29 +21,19 @@ public struct MemoryReadError: Error, Hashable, Sendable, CustomStringConvertibl
     public var description: String { "memory reading failed: \(reason)" }
 }
 
-/// The built-in memory sources.
-///
-/// - ``heapInUse``, the default: bytes the C allocator has handed out and not taken back (glibc
-///   `mallinfo2`; on Apple platforms the malloc zones' `size_in_use`). It falls when memory is
-///   freed, so the monitor can go back to `normal` after relief. Under ThreadSanitizer or
-///   AddressSanitizer (which replace the allocator) it throws: glibc then reports zeros.
-/// - ``resident``: the resident set (`/proc/self/statm`, Apple `task_info`). Measured on Linux:
-///   after freeing most of a large heap, resident memory stays high even after `malloc_trim`, so a
-///   monitor on resident memory may never see `normal` again. Use it with care.
-/// - ``cgroup``: the cgroup v2 `memory.current` against `memory.max` (what the OOM killer
-///   enforces in a container); throws where there is no cgroup v2 or no limit.
-///
-/// Every source reports `limitBytes` as the cgroup's `memory.max` when one is set, else the
-/// machine's physical memory, so thresholds given as a fraction work with each of them.
+/// The built-in memory sources; each reports `limitBytes` as the cgroup's `memory.max` when set,
+/// else physical memory.
 public struct SystemMemoryReader: MemoryReader {
     private enum Source: Sendable { case heap, resident, cgroup }
     private let source: Source
 
-    /// Heap bytes in use (the default).
+    /// Heap bytes the C allocator has handed out and not taken back (the default; it falls when
+    /// memory is freed). Throws under ThreadSanitizer and AddressSanitizer, which replace the allocator.
     public static let heapInUse = SystemMemoryReader(source: .heap)
-    /// The resident set size.
+    /// The resident set size; it often stays high after frees, so the monitor may never see
+    /// `normal` again.
     public static let resident = SystemMemoryReader(source: .resident)
-    /// The cgroup v2 memory usage against its limit.
+    /// The cgroup v2 `memory.current` against `memory.max`; throws without cgroup v2 or a limit.
     public static let cgroup = SystemMemoryReader(source: .cgroup)
 
     public func read() throws(MemoryReadError) -> MemoryReading {
@@ -71,8 +60,7 @@ public struct SystemMemoryReader: MemoryReader {
         }
         let bytes = macula_heap_bytes_in_use()
         guard bytes >= 0 else { throw MemoryReadError("the C allocator does not report heap usage") }
-        // A running process always has heap in use: a zero is a failed reading (an allocator
-        // that glibc does not see), never an empty heap, and must not restore `normal`.
+        // A zero is a failed reading (an allocator glibc does not see), never an empty heap.
         guard bytes > 0 else { throw MemoryReadError("the C allocator reported 0 bytes in use") }
         return Int(bytes)
         #endif

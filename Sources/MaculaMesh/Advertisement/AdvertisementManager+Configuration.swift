@@ -1,26 +1,23 @@
-/// The settings of an ``AdvertisementManager``: how often it cleans up, how long advertisements
-/// live, how often and how patiently it re-publishes them.
+/// The settings of an ``AdvertisementManager``.
 public struct AdvertisementManagerConfiguration: Sendable, Hashable {
-    /// How often `run()` prunes the registry's expired entries. Default 60 s (the seed's).
-    /// In (0, ``ConfigurationError/maximumDuration``].
+    /// How often `run()` prunes the registry (60 s). In (0, ``ConfigurationError/maximumDuration``].
     public var cleanupInterval: Duration
-    /// The TTL of an advertisement when `advertise` gets none. Default 300 s (the seed's). Longer
-    /// than `reAdvertiseInterval`, at most ``ConfigurationError/maximumDuration``.
+    /// The TTL when `advertise` gets none (300 s). Longer than `reAdvertiseInterval`, at most
+    /// ``ConfigurationError/maximumDuration``.
     public var advertisementTTL: Duration
-    /// How long after each (re-)advertisement the manager refreshes the local TTL and publishes
-    /// again. Must be shorter than every advertisement's TTL. Default 150 s: half the TTL, so one
-    /// failed publish can be retried before the remote copy expires. Greater than zero.
+    /// How long after each advertisement the manager refreshes the local TTL and publishes again
+    /// (150 s, half the TTL, so a failed publish can be retried before the remote copy expires).
+    /// Shorter than every advertisement's TTL; greater than zero.
     public var reAdvertiseInterval: Duration
-    /// How long one publish may take before it is cancelled and retried. Default 30 s.
+    /// How long one publish may take before it is cancelled and retried (30 s).
     /// In (0, ``ConfigurationError/maximumDuration``].
     public var publishTimeout: Duration
-    /// The delay before retrying a failed publish; it doubles with each consecutive failure, up to
-    /// `reAdvertiseInterval`. Default 5 s. In (0, ``ConfigurationError/maximumDuration``].
+    /// The delay before retrying a failed publish (5 s), doubling per consecutive failure up to
+    /// `reAdvertiseInterval`. In (0, ``ConfigurationError/maximumDuration``].
     public var publishRetryDelay: Duration
-    /// The most advertisements the manager keeps alive. Default 1,000 (the registry's default
-    /// `maximumLocalServices`). At least 1.
+    /// The most advertisements the manager keeps alive (1,000). At least 1.
     public var maximumAdvertisements: Int
-    /// The name the manager uses in metrics and logs (`advertisement_manager`). Not empty, at most
+    /// The name in metrics and logs (`advertisement_manager`). Not empty, at most
     /// ``ConfigurationError/maximumNameLength`` UTF-8 bytes.
     public var componentName: String
 
@@ -43,7 +40,6 @@ public struct AdvertisementManagerConfiguration: Sendable, Hashable {
         self.componentName = componentName
     }
 
-    /// Checks every rule above.
     /// - Throws: ``ConfigurationError`` naming the first field that breaks its rule.
     public func validate() throws(ConfigurationError) {
         try ConfigurationError.requireDuration(cleanupInterval, field: "cleanupInterval")

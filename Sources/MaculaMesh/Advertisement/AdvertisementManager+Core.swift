@@ -1,14 +1,8 @@
-/// The pure state of an ``AdvertisementManager``: the advertisements it keeps alive, their
-/// publication state, and every deadline (the cleanup tick, each service's next re-advertisement,
-/// each running publish's timeout) in one heap.
-///
-/// Invariants:
-/// - every record has exactly one `.reAdvertise` deadline; a record is `.publishing` exactly when
-///   it has a `.publishTimeout` deadline or its attempt timed out or was superseded; at most one
-///   attempt per service is in flight (a new one starts only when the previous attempt's task has
-///   reported back), across withdrawals too: the running attempt of a withdrawn service is
-///   kept in `unowned` until its task reports back, and advertising the service again adopts it;
-/// - `.cleanup` is in the heap exactly while `run()` runs.
+/// The state of an ``AdvertisementManager``: the advertisements it keeps, their publication state,
+/// and every deadline in one heap. Invariants: every record has exactly one `.reAdvertise`
+/// deadline; at most one publish attempt per service is in flight, across withdrawals too (a
+/// withdrawn service's running attempt stays in `unowned` until it reports back); `.cleanup` is in
+/// the heap exactly while `run()` runs.
 struct AdvertisementManagerCore: Sendable {
     typealias Instant = Duration
 
@@ -18,36 +12,30 @@ struct AdvertisementManagerCore: Sendable {
         case publishTimeout(String)
     }
 
-    /// A publish in flight.
     struct Attempt: Sendable {
-        /// The attempt's ID; the actor aborts the publish by it (timeout, superseded, withdrawn).
+        /// The actor aborts the publish by this ID.
         let id: UInt64
-        /// Whether the timeout passed; the attempt's end then counts as a failure.
+        /// Once the timeout passed, the attempt's end counts as a failure.
         var timedOut = false
-        /// Whether `advertise` changed the advertisement while this attempt ran; its end then
-        /// schedules a publish of the new one at once, whatever it reported.
+        /// Set when `advertise` changed the advertisement meanwhile: its end publishes the new one.
         var superseded = false
     }
 
     enum Publication: Sendable {
-        /// No publish in flight; the next happens at the `.reAdvertise` deadline. → publishing
         case idle
-        /// A publish task is running. → idle when it reports back
         case publishing(Attempt)
     }
 
     struct Record: Sendable {
         var advertisement: ServiceAdvertisement
         var publication: Publication = .idle
-        /// Consecutive failed publishes, for the back-off.
         var failures = 0
     }
 
-    /// How a publish ended, as the publishing task saw it.
     enum PublishOutcome: Sendable {
         case published
         case failed(any Error)
-        /// Cancelled: aborted by the actor, or by the task's cancellation.
+        /// Aborted by the actor, or by the task's cancellation.
         case interrupted
     }
 
@@ -58,17 +46,14 @@ struct AdvertisementManagerCore: Sendable {
     }
 
     enum AdvertisedAction: Sendable {
-        /// The same advertisement was already kept: nothing to schedule.
         case unchanged
-        /// Scheduled for publication now: wake the loop (when `wakeLoop`) so `run()` sees the
-        /// earlier deadline, and abort attempt `abort` (when set), the superseded advertisement's.
+        /// Wake the loop when `wakeLoop`; abort the superseded attempt `abort` when set.
         case scheduled(wakeLoop: Bool, abort: UInt64?)
     }
 
     enum WithdrawnAction: Sendable {
-        /// The service was not kept (a no-op).
         case unknown
-        /// Forgotten; abort attempt `abort` (when set), its running publish.
+        /// Abort the running attempt `abort` when set.
         case removed(ServiceAdvertisement, abort: UInt64?)
     }
 
@@ -77,37 +62,30 @@ struct AdvertisementManagerCore: Sendable {
         case alreadyRunning
     }
 
-    /// What `run()` does for the deadlines that passed.
     enum TickAction: Sendable {
-        /// Prune the registry.
         case cleanup
-        /// Refresh the local TTL; a publish of this advertisement is already in flight.
+        /// A publish of this advertisement is already in flight.
         case refresh(ServiceAdvertisement)
-        /// Refresh the local TTL and start a publish task for `attempt`.
         case refreshAndPublish(ServiceAdvertisement, attempt: UInt64)
-        /// The publish of this advertisement (attempt `attempt`) timed out: abort it.
         case abortTimedOut(ServiceAdvertisement, attempt: UInt64)
     }
 
     enum PublishFinishedAction: Sendable {
-        /// The attempt is not current (its service was withdrawn or re-advertised): ignore.
+        /// The service was withdrawn or re-advertised meanwhile: ignore.
         case stale
         case published(ServiceAdvertisement)
-        /// The publish threw; the next attempt is in `retryIn`.
         case failed(ServiceAdvertisement, error: any Error, failures: Int, retryIn: Duration, wakeLoop: Bool)
-        /// The attempt ended after its timeout (already logged); the next attempt is in `retryIn`.
+        /// Ended after its timeout (already logged).
         case timedOutRetry(retryIn: Duration, wakeLoop: Bool)
-        /// The attempt was cancelled without failing: publish again as soon as `run()` runs.
+        /// Cancelled without failing: publish again as soon as `run()` runs.
         case republish(wakeLoop: Bool)
     }
 
     let configuration: AdvertisementManagerConfiguration
     private(set) var lifecycle = RunLifecycle.notStarted
     private(set) var records: [String: Record] = [:]
-    /// The attempts still running for services that were withdrawn meanwhile (already told to
-    /// abort), by service: one per service at most, each gone when its task reports back. An
-    /// advertisement of the service takes its attempt over, so that no second publish starts
-    /// while a task that ignores cancellation still runs.
+    /// The still-running attempts of withdrawn services, by service; advertising the service again
+    /// adopts its attempt, so no second publish starts beside a task that ignores cancellation.
     private(set) var unowned: [String: Attempt] = [:]
     private(set) var deadlines = DeadlineHeap<DeadlineID, Instant>()
     private(set) var budget: MemoryBudget
@@ -119,10 +97,7 @@ struct AdvertisementManagerCore: Sendable {
         self.budget = try MemoryBudget(baseLimit: configuration.maximumAdvertisements, field: "maximumAdvertisements")
     }
 
-    // MARK: Advertising
-
-    /// Whether `service` may be advertised with `ttl`. Changes nothing.
-    /// - Complexity: O(1).
+    /// Changes nothing. - Complexity: O(1).
     func admit(_ service: String, ttl: Duration) -> AdmitAction {
         guard ttl > configuration.reAdvertiseInterval, ttl <= ConfigurationError.maximumDuration else {
             return .invalidTTL
@@ -133,9 +108,8 @@ struct AdvertisementManagerCore: Sendable {
         return .admitted
     }
 
-    /// Keeps `advertisement` alive from now on (the registry accepted it): a new or changed one is
-    /// published at once (as soon as `run()` runs), an unchanged one keeps its schedule.
-    /// - Complexity: O(log n).
+    /// A new or changed advertisement is published as soon as `run()` runs; an unchanged one keeps
+    /// its schedule. - Complexity: O(log n).
     mutating func advertised(_ advertisement: ServiceAdvertisement, now: Instant) -> AdvertisedAction {
         let service = advertisement.service
         var abort: UInt64?
@@ -144,8 +118,7 @@ struct AdvertisementManagerCore: Sendable {
             record.advertisement = advertisement
             record.failures = 0
             if case .publishing(let attempt) = record.publication {
-                // The superseded publish is cancelled; its task reports `.interrupted`, which
-                // schedules the new advertisement's publish (one attempt in flight per service).
+                // Its task reports `.interrupted`, which schedules the new publish.
                 abort = attempt.id
                 deadlines.remove(.publishTimeout(service))
                 record.publication = .publishing(Attempt(id: attempt.id, timedOut: false, superseded: true))
@@ -154,8 +127,7 @@ struct AdvertisementManagerCore: Sendable {
         } else {
             var record = Record(advertisement: advertisement)
             if let attempt = unowned.removeValue(forKey: service) {
-                // The attempt of an earlier advertisement still runs (it was told to abort):
-                // when it reports back, the new advertisement is published at once.
+                // An earlier advertisement's attempt still runs: its end publishes the new one.
                 record.publication = .publishing(Attempt(id: attempt.id, timedOut: false, superseded: true))
             }
             records[service] = record
@@ -164,9 +136,7 @@ struct AdvertisementManagerCore: Sendable {
         return .scheduled(wakeLoop: schedule(.reAdvertise(service), at: now), abort: abort)
     }
 
-    /// Forgets `service`: no more refreshes or publishes. Its running publish, if any, is told to
-    /// abort and kept (unowned) until its task reports back.
-    /// - Complexity: O(log n).
+    /// Its running publish, if any, is kept in `unowned` until it reports back. - Complexity: O(log n).
     mutating func withdrawn(_ service: String) -> WithdrawnAction {
         guard let record = records.removeValue(forKey: service) else { return .unknown }
         deadlines.remove(.reAdvertise(service))
@@ -179,9 +149,7 @@ struct AdvertisementManagerCore: Sendable {
         return .removed(record.advertisement, abort: abort)
     }
 
-    // MARK: run()
-
-    /// `run()` starts at `now`: the first cleanup is one interval away.
+    /// The first cleanup is one interval away.
     mutating func runStarted(now: Instant) -> RunStartedAction {
         switch lifecycle.start() {
         case .alreadyRunning, .shutDown:
@@ -192,22 +160,20 @@ struct AdvertisementManagerCore: Sendable {
         }
     }
 
-    /// `run()` ended (its task group has drained, so every attempt has reported back).
+    /// Called once `run()`'s task group has drained, so every attempt has reported back.
     mutating func runEnded(now: Instant) {
         _ = lifecycle.end()
         deadlines.remove(.cleanup)
-        // Unreachable when every attempt reported back, as the unowned ones did too.
         unowned.removeAll()
         for (service, record) in records {
             guard case .publishing = record.publication else { continue }
-            // Unreachable when every attempt reported back; kept so a next `run()` publishes.
+            // Kept so a next `run()` publishes.
             records[service]?.publication = .idle
             deadlines.remove(.publishTimeout(service))
             deadlines.set(.reAdvertise(service), deadline: now)
         }
     }
 
-    /// Handles every deadline at or before `now`.
     /// - Returns: the actions to carry out, and the next deadline.
     /// - Complexity: O(k log n) for k deadlines handled.
     mutating func deadlinesPassed(now: Instant) -> (actions: [TickAction], next: Instant?) {
@@ -241,7 +207,6 @@ struct AdvertisementManagerCore: Sendable {
         return (actions, deadlines.first?.deadline)
     }
 
-    /// The publish task of `attempt` for `service` reported `outcome`.
     /// - Complexity: O(log n).
     mutating func publishFinished(_ service: String, attempt id: UInt64, outcome: PublishOutcome, now: Instant) -> PublishFinishedAction {
         guard var record = records[service], case .publishing(let attempt) = record.publication, attempt.id == id else {
@@ -252,7 +217,6 @@ struct AdvertisementManagerCore: Sendable {
         deadlines.remove(.publishTimeout(service))
         let action: PublishFinishedAction
         if attempt.timedOut {
-            // Ended after its timeout (already logged): a failure, whatever it reported.
             record.failures += 1
             let delay = retryDelay(afterFailures: record.failures)
             action = .timedOutRetry(retryIn: delay, wakeLoop: scheduleEarlier(.reAdvertise(service), at: now + delay))
@@ -276,8 +240,6 @@ struct AdvertisementManagerCore: Sendable {
         return action
     }
 
-    // MARK: Limits
-
     mutating func setLimit(_ limit: Int) throws(ConfigurationError) {
         try budget.setBaseLimit(limit, field: "maximumAdvertisements")
     }
@@ -287,8 +249,6 @@ struct AdvertisementManagerCore: Sendable {
     }
 
     func usage() -> MemoryUsage { budget.usage(size: records.count) }
-
-    // MARK: Helpers
 
     /// `publishRetryDelay × 2^(failures − 1)`, at most `reAdvertiseInterval`.
     func retryDelay(afterFailures failures: Int) -> Duration {
@@ -301,8 +261,7 @@ struct AdvertisementManagerCore: Sendable {
         return min(delay, configuration.reAdvertiseInterval)
     }
 
-    /// Sets a deadline. - Returns: whether `run()` runs and the deadline is now the earliest (its
-    /// loop, sleeping towards a later one, must wake).
+    /// - Returns: whether `run()` runs and the deadline is now the earliest, so its loop must wake.
     private mutating func schedule(_ id: DeadlineID, at deadline: Instant) -> Bool {
         let earliest = deadlines.first?.deadline
         deadlines.set(id, deadline: deadline)
@@ -310,7 +269,7 @@ struct AdvertisementManagerCore: Sendable {
         return earliest.map { deadline < $0 } ?? true
     }
 
-    /// Moves a deadline earlier only (a retry never postpones the regular re-advertisement).
+    /// Moves a deadline earlier only: a retry never postpones the regular re-advertisement.
     private mutating func scheduleEarlier(_ id: DeadlineID, at deadline: Instant) -> Bool {
         if let current = deadlines.deadline(of: id), !(deadline < current) { return false }
         return schedule(id, at: deadline)

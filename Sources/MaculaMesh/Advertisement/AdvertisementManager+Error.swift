@@ -1,7 +1,5 @@
-/// Why the ``AdvertisementManager`` refused a request.
-///
-/// Compare with the static members (`error == .limitReached`): two errors are equal when they
-/// have the same code; ``service`` and ``description`` carry the context for people.
+/// Why the ``AdvertisementManager`` refused a request. Compare with the static members: two errors
+/// are equal when they have the same code; ``service`` and ``description`` carry the context.
 public struct AdvertisementError: Error, Hashable, Sendable, CustomStringConvertible {
     private enum Code: Hashable, Sendable {
         case limitReached
@@ -20,13 +18,12 @@ public struct AdvertisementError: Error, Hashable, Sendable, CustomStringConvert
         self.detail = detail
     }
 
-    /// No room for another advertisement: the manager's `maximumAdvertisements` or the registry's
-    /// local limit (both lowered by memory pressure) is reached. Advertisements are never evicted;
-    /// withdraw one or raise the limit.
+    /// No room for another advertisement: the manager's or the registry's local limit is reached.
+    /// Advertisements are never evicted; withdraw one or raise the limit.
     public static let limitReached = AdvertisementError(.limitReached)
 
-    /// The TTL was not longer than `reAdvertiseInterval` (the service could expire between two
-    /// re-advertisements) or was longer than ten years.
+    /// The TTL was not longer than `reAdvertiseInterval`, or longer than
+    /// ``ConfigurationError/maximumDuration``.
     public static let invalidTTL = AdvertisementError(.invalidTTL)
 
     /// `run()` was called while another `run()` of the same manager is running.
@@ -40,8 +37,7 @@ public struct AdvertisementError: Error, Hashable, Sendable, CustomStringConvert
         Self(.invalidTTL, service: service, detail: detail)
     }
 
-    /// Equal when the codes are equal; the context (service, limit, TTL) is not compared, so
-    /// `error == .invalidTTL` works for any invalid TTL.
+    /// Equal when the codes are equal; the context is not compared.
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
     /// Hashes the code only, consistently with `==`.
     public func hash(into hasher: inout Hasher) { hasher.combine(code) }

@@ -1,35 +1,7 @@
-/// Keeps this node's service advertisements alive and its registry clean (the seed's
-/// `macula_advertisement_manager`).
-///
-/// - ``advertise(_:provider:ttl:)`` records the advertisement in the ``ServiceRegistry`` and keeps
-///   it alive: every `reAdvertiseInterval` (default 150 s, shorter than the TTL) `run()` refreshes
-///   its local TTL and publishes it again through the embedder's ``ServicePublisher``, so an
-///   actively advertised service never expires. ``withdraw(_:)`` stops that at once and
-///   withdraws the local advertisement.
-/// - ``run()`` also prunes the registry every `cleanupInterval` (default 60 s) and reports the
-///   count through its ``ComponentLogHandler`` (info when something was removed, debug when
-///   nothing was). The registry's ``ServiceRegistry/prune()`` does one pass directly.
-///
-/// ## One timer, one task group
-/// The cleanup tick, every service's next re-advertisement and every running publish's timeout
-/// are deadlines in one heap, driven by one sleeper on the registry's clock. Publishes run as
-/// child tasks of a task group owned by `run()`: at most one per service at a time, each
-/// bounded by `publishTimeout` (a deadline in the same heap; when it passes the publish is
-/// cancelled and retried). A failed or timed-out publish is retried after `publishRetryDelay`,
-/// doubling per consecutive failure up to `reAdvertiseInterval`. The local TTL is refreshed on
-/// schedule whatever the publish does: the local entry says what this node serves, and an
-/// unreachable mesh must not make it forget its own services. When `run()` ends, its task group
-/// cancels and awaits every running publish, so nothing outlives it.
-///
-/// ## Sharing the registry's executor
-/// The manager runs on its registry's serial executor, so each of its operations updates its own
-/// state and the registry's in one step with no suspension in between: a concurrent `advertise`
-/// and `withdraw` can never leave the two disagreeing. The cost: the two actors' work is
-/// serialized together (both are short, synchronous steps).
-///
-/// Advertisements made before `run()` starts are recorded in the registry at once and published
-/// when it starts. Without a running `run()` nothing refreshes them, so they expire after their
-/// TTL like any advertisement nobody re-advertises.
+/// Keeps this node's service advertisements alive and its registry clean: ``run()`` refreshes and
+/// republishes each advertisement through the ``ServicePublisher`` every `reAdvertiseInterval`
+/// until it is withdrawn, and prunes the ``ServiceRegistry`` every `cleanupInterval`. Behavior:
+/// `architecture/memory_management_service_cleanup.md`.
 public actor AdvertisementManager: MemoryManaged {
     /// The name in metrics and logs: ``AdvertisementManagerConfiguration/componentName``.
     public nonisolated let componentName: String
@@ -43,10 +15,9 @@ public actor AdvertisementManager: MemoryManaged {
     private let report: Reporter
     private var core: AdvertisementManagerCore
     private let wakeUp = DeadlineSignal()
-    /// The publishes running in `run()`'s task group, by attempt.
     private var publishAborts = Aborts<UInt64>()
 
-    /// The registry's executor: see "Sharing the registry's executor" above.
+    /// The registry's executor, so the manager's state and the registry's change in one step.
     public nonisolated var unownedExecutor: UnownedSerialExecutor { registry.unownedExecutor }
 
     private var clock: ComponentClock { registry.clock }
@@ -75,22 +46,15 @@ public actor AdvertisementManager: MemoryManaged {
         self.componentName = configuration.componentName
     }
 
-    // MARK: Advertising
-
-    /// Advertises `service` as provided by this node and keeps it alive until it is withdrawn.
-    ///
-    /// The local advertisement is in the registry when this returns; the publish happens in
-    /// `run()` (at once when it runs, otherwise when it starts). Advertising a service again with
-    /// the same provider and TTL refreshes its local TTL; with a different one it also cancels a
-    /// publish in flight and publishes the new advertisement at once.
+    /// Advertises `service` as provided by this node and keeps it alive until it is withdrawn. The
+    /// local advertisement is in the registry when this returns; `run()` publishes it. Advertising
+    /// again with another provider or TTL cancels a publish in flight and publishes again at once.
     /// - Parameters:
     ///   - service: the service name.
     ///   - provider: this node, as it should be reached for `service`.
     ///   - ttl: the advertisement's TTL; `configuration.advertisementTTL` (300 s) by default.
-    /// - Throws: ``AdvertisementError/invalidTTL`` when `ttl` is not longer than
-    ///   `reAdvertiseInterval` or longer than ten years; ``AdvertisementError/limitReached`` when
-    ///   `service` is new and the manager or the registry's local map is at its limit. Nothing
-    ///   changes when it throws.
+    /// - Throws: ``AdvertisementError/invalidTTL``, ``AdvertisementError/limitReached`` (when
+    ///   `service` is new); nothing changes then.
     /// - Complexity: O(log n).
     public func advertise(_ service: String, provider: ServiceProvider, ttl: Duration? = nil) throws(AdvertisementError) {
         let now = clock.now
@@ -120,10 +84,8 @@ public actor AdvertisementManager: MemoryManaged {
         }
     }
 
-    /// Stops keeping `service` alive, at once: no more refreshes or publishes (a publish in flight
-    /// is cancelled), and its local advertisement is withdrawn from the registry. The remote copy
-    /// expires on its own after its TTL. Withdrawing a service the manager does not keep is a
-    /// no-op (it does not touch the registry).
+    /// Stops keeping `service` alive at once (a publish in flight is cancelled) and withdraws its
+    /// local advertisement; the remote copy expires after its TTL. A no-op for an unknown service.
     /// - Returns: whether the manager kept `service`.
     /// - Complexity: O(log n).
     @discardableResult
@@ -145,19 +107,15 @@ public actor AdvertisementManager: MemoryManaged {
         core.records[service]?.advertisement
     }
 
-    /// Every advertisement the manager keeps, in no particular order.
-    /// - Complexity: O(n): for inspection, not hot paths.
+    /// Every advertisement the manager keeps, in no particular order. - Complexity: O(n).
     public func advertisements() -> [ServiceAdvertisement] {
         core.records.values.map(\.advertisement)
     }
 
-    // MARK: run()
-
-    /// Drives the cleanup tick, the re-advertisements and the publish timeouts until the calling
-    /// task is cancelled, then cancels and awaits every publish in flight and returns. The shape
-    /// of swift-service-lifecycle's `Service.run()`.
+    /// Drives the cleanup tick, the re-advertisements and the publish timeouts until its task is
+    /// cancelled, then cancels and awaits every publish in flight and returns.
     /// - Throws: ``AdvertisementError/alreadyRunning`` when another `run()` of this manager is
-    ///   running. Cancellation is not an error: `run()` returns normally.
+    ///   running. Cancellation is not an error.
     public func run() async throws(AdvertisementError) {
         switch core.runStarted(now: clock.now) {
         case .alreadyRunning:
@@ -234,16 +192,11 @@ public actor AdvertisementManager: MemoryManaged {
         }
     }
 
-    // MARK: MemoryManaged
-
-    /// The number of advertisements kept, against `maximumAdvertisements`.
-    /// - Complexity: O(1).
+    /// The number of advertisements kept, against `maximumAdvertisements`. - Complexity: O(1).
     public func memoryUsage() -> MemoryUsage { core.usage() }
 
-    /// Sets the most advertisements the manager keeps. Advertisements are never evicted: over the
-    /// limit, new ones are refused until some are withdrawn.
-    /// - Throws: ``ConfigurationError`` naming `maximumAdvertisements` when `limit < 1`; nothing
-    ///   changes then.
+    /// Sets the most advertisements the manager keeps; over it new ones are refused, none evicted.
+    /// - Throws: ``ConfigurationError`` when `limit < 1`; nothing changes then.
     /// - Complexity: O(1).
     public func setLimit(_ limit: Int) throws(ConfigurationError) {
         try core.setLimit(limit)
@@ -255,16 +208,12 @@ public actor AdvertisementManager: MemoryManaged {
         core.setPressureScale(scale)
     }
 
-    /// Removes nothing and returns 0: the manager's entries are advertisements it keeps alive, so
-    /// none ever expires while kept. Pruning the registry is the registry's own
-    /// ``ServiceRegistry/prune()`` (which `run()` calls every cleanup interval); it reports its
-    /// removals under the registry's name.
+    /// Removes nothing and returns 0: a kept advertisement never expires. The registry prunes
+    /// itself (``ServiceRegistry/prune()``, which `run()` calls every cleanup interval).
     /// - Complexity: O(1).
     public func prune() -> Int { 0 }
 
-    // MARK: Effects
-
-    /// Refreshes (or re-inserts) the local advertisement. - Returns: the registry's refusal, if any.
+    /// - Returns: the registry's refusal, if any.
     private func refreshLocally(_ advertisement: ServiceAdvertisement, now: Duration) -> ServiceRegistryError? {
         registry.assumeIsolated { registry -> ServiceRegistryError? in
             do throws(ServiceRegistryError) {

@@ -4,9 +4,8 @@ public struct ServiceAdvertisement: Hashable, Sendable, CustomStringConvertible 
     public var service: String
     /// This node, as it should be reached for ``service``.
     public var provider: ServiceProvider
-    /// How long the advertisement lives unless it is published again; the publisher should give
-    /// the remote copy (a DHT record) the same TTL, so that it expires on its own once this node
-    /// stops re-advertising.
+    /// How long the advertisement lives unless published again; the publisher should give the
+    /// remote copy the same TTL.
     public var ttl: Duration
 
     /// Creates an advertisement.
@@ -20,19 +19,13 @@ public struct ServiceAdvertisement: Hashable, Sendable, CustomStringConvertible 
     public var description: String { "\(service) by \(provider) for \(ttl)" }
 }
 
-/// Publishes this node's advertisements to the mesh (the DHT in the original Macula). The
-/// embedder supplies one to ``AdvertisementManager``; `MaculaTesting` has an in-memory
-/// `RecordingServicePublisher` for tests.
+/// Publishes this node's advertisements to the mesh, supplied by the embedder.
 ///
-/// - Important: ``publish(_:)`` should honor task cancellation: the manager cancels an attempt
-///   that outlives `publishTimeout`, that an `advertise` with a new provider supersedes, or that
-///   is still running when `run()` ends. An attempt that ignores cancellation keeps its task
-///   alive until it returns; the manager never starts a second attempt for the same service in
-///   the meantime, so at most one task per advertised service can be held up this way.
+/// - Important: ``publish(_:)`` should honor task cancellation: the manager cancels an attempt on
+///   timeout, on a superseding `advertise` and when `run()` ends, and starts no second attempt for
+///   the service while one that ignores cancellation still runs.
 public protocol ServicePublisher: Sendable {
-    /// Publishes `advertisement`, replacing any earlier publication of the same service by this
-    /// node.
-    /// - Throws: any error; the manager logs it and retries with exponential back-off (see
-    ///   ``AdvertisementManagerConfiguration/publishRetryDelay``).
+    /// Publishes `advertisement`, replacing this node's earlier publication of the same service.
+    /// - Throws: any error; the manager logs it and retries with back-off.
     func publish(_ advertisement: ServiceAdvertisement) async throws
 }

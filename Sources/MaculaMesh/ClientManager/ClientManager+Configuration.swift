@@ -1,34 +1,25 @@
 /// The settings of a ``ClientManager``, with the seed's defaults.
 public struct ClientManagerConfiguration: Sendable, Hashable {
-    /// The most clients the manager tracks at once (the seed's `max_clients`, 10,000). It is the
-    /// base limit of the MaculaMemory contract: ``ClientManager/setLimit(_:)`` changes it and the
-    /// pressure scale multiplies it. At least 1.
+    /// The most clients the manager tracks at once (10,000): the base limit that
+    /// ``ClientManager/setLimit(_:)`` changes and the pressure scale multiplies. At least 1.
     public var maximumClients: Int
 
-    /// The most streams one client may have open at once (100). Beyond it
-    /// ``ClientManager/openStream(_:for:)`` throws ``ClientManagerError/maxStreamsReached``.
-    ///
-    /// 100 is the usual per-connection default of the transports a mesh client speaks (HTTP/2's
-    /// `SETTINGS_MAX_CONCURRENT_STREAMS` is recommended to be no smaller than 100, RFC 9113
-    /// §6.5.2, and QUIC stacks commonly default to 100 bidirectional streams), so a well-behaved
-    /// peer never meets it, while the stream map stays bounded by
-    /// `maximumClients × maximumStreamsPerClient` (1,000,000 at the defaults). At least 1.
+    /// The most streams one client may have open at once (100, the usual per-connection default
+    /// of HTTP/2 and QUIC), beyond which ``ClientManager/openStream(_:for:)`` throws
+    /// ``ClientManagerError/maxStreamsReached``. At least 1.
     public var maximumStreamsPerClient: Int
 
-    /// How many callers may wait at once for a free client slot (1,000). Beyond it a waiting
-    /// caller gets ``ClientManagerError/waitersLimitReached`` at once. 0 means nobody waits: a
-    /// caller that asks to wait and finds no slot gets ``ClientManagerError/maxClientsReached``,
-    /// and the manager works without its ``ClientManager/run()`` loop. At least 0.
+    /// How many callers may wait at once for a free slot (1,000); beyond it a caller gets
+    /// ``ClientManagerError/waitersLimitReached``. 0 means nobody waits (and no ``ClientManager/run()``
+    /// is needed). At least 0.
     public var maximumWaiters: Int
 
-    /// How long a caller admitted with ``ClientAdmission/wait`` waits for a free slot before it
-    /// gets ``ClientManagerError/timedOut`` (5 seconds). ``ClientAdmission/wait(upTo:)`` sets its
-    /// own bound instead. In (0, ``ConfigurationError/maximumDuration``].
+    /// How long a caller admitted with ``ClientAdmission/wait`` waits for a slot (5 s) before
+    /// ``ClientManagerError/timedOut``. In (0, ``ConfigurationError/maximumDuration``].
     public var waitTimeout: Duration
 
-    /// The name the manager uses in metrics and logs (`client_manager`, the seed's module name).
-    /// Give each manager in a process its own. Not empty, at most
-    /// ``ConfigurationError/maximumNameLength`` UTF-8 bytes.
+    /// The name in metrics and logs (`client_manager`); one per manager in a process. Not empty,
+    /// at most ``ConfigurationError/maximumNameLength`` UTF-8 bytes.
     public var componentName: String
 
     /// Creates a configuration; every parameter defaults to the seed's value.
@@ -46,7 +37,6 @@ public struct ClientManagerConfiguration: Sendable, Hashable {
         self.componentName = componentName
     }
 
-    /// Checks every rule above.
     /// - Throws: ``ConfigurationError`` naming the first field that breaks its rule.
     public func validate() throws(ConfigurationError) {
         try ConfigurationError.require(maximumClients, atLeast: 1, field: "maximumClients")
@@ -57,10 +47,8 @@ public struct ClientManagerConfiguration: Sendable, Hashable {
     }
 }
 
-/// What a new client does when the manager is full: be refused at once (the default, as in the
-/// seed) or wait, first come first served, for a slot up to a deadline.
-///
-/// The deadline counts from the call and is enforced by ``ClientManager/run()``.
+/// What a new client does when the manager is full: be refused at once (the default) or wait,
+/// first come first served, for a slot up to a deadline counted from the call.
 public struct ClientAdmission: Sendable, Hashable, CustomStringConvertible {
     enum Kind: Sendable, Hashable {
         case reject
@@ -82,7 +70,6 @@ public struct ClientAdmission: Sendable, Hashable, CustomStringConvertible {
         ClientAdmission(kind: .wait(timeout))
     }
 
-    /// How long to wait under `configuration`; nil when the caller must not wait.
     func timeout(in configuration: ClientManagerConfiguration) -> Duration? {
         switch kind {
         case .reject: nil

@@ -1,13 +1,7 @@
-/// The client manager's state and rules: clients with their streams, the limit, and the queue of
-/// callers waiting for a slot. A synchronous value: it takes the time as an argument and returns
-/// what the actor must do.
-///
-/// Invariants (``invariantViolations()``):
-/// - every stream in `owners` is listed, at the index it records, in its client's `streams`, and
-///   every listed stream is in `owners`;
-/// - the queue is empty or no slot is free (a freed slot is offered to the oldest waiter in the
-///   step that frees it, so a newcomer never passes the queue);
-/// - at most one offer is outstanding, and it is answered before any other call.
+/// The client manager's state: clients with their streams, the limit, and the callers waiting for
+/// a slot. Invariants (``invariantViolations()``): `owners` and the clients' `streams` list the
+/// same streams at the recorded indexes; the queue is empty or no slot is free; at most one offer
+/// is outstanding, answered before any other call.
 @usableFromInline
 package struct ClientManagerCore<
     ClientID: Hashable & Sendable,
@@ -19,9 +13,7 @@ package struct ClientManagerCore<
     @usableFromInline
     struct Client: Sendable {
         @usableFromInline var info: ClientInfo
-        /// The registration that owns the client now.
         @usableFromInline var registration: UInt64
-        /// Its open streams; each stream's index is recorded in `owners`.
         @usableFromInline var streams: [StreamID]
 
         @inlinable
@@ -44,7 +36,6 @@ package struct ClientManagerCore<
         }
     }
 
-    /// A waiting caller's outcome: its registration, or why it got none.
     @usableFromInline package typealias Outcome = Result<UInt64, ClientManagerError>
 
     struct Waiting: Sendable {
@@ -53,25 +44,17 @@ package struct ClientManagerCore<
         var waiter: Waiter<Outcome>
     }
 
-    /// What the actor must do, in order.
     @usableFromInline
     package enum Action: Sendable {
-        /// The oldest waiter may take a freed slot: ``Waiter/claim()`` it, then call
-        /// ``answerOffer(claimed:)`` with the result. Always the last action of a list.
+        /// ``Waiter/claim()`` it, then call ``answerOffer(claimed:)``. Always the last action.
         case offer(Waiter<Outcome>)
-        /// Finish the waiter with `outcome`; when that delivers, report `rejection` (if any).
         case resume(Waiter<Outcome>, Outcome, rejection: RejectionReason?)
-        /// Report to metrics or the log.
         case report(Report)
-        /// A deadline earlier than every other appeared: wake the deadline loop.
         case wakeDeadlineLoop
     }
 
-    /// What a caller that may wait gets.
     package enum Admission: Sendable {
-        /// Registered at once.
         case registered(UInt64)
-        /// Queued under this ID: wait.
         case queued(UInt64, [Action])
     }
 
@@ -93,8 +76,6 @@ package struct ClientManagerCore<
         waiters = WaitQueue(capacity: configuration.maximumWaiters)
     }
 
-    // MARK: Reading
-
     @inlinable package var clientCount: Int { clients.count }
     @inlinable package var streamCount: Int { owners.count }
     package var waiterCount: Int { waiters.count }
@@ -105,28 +86,21 @@ package struct ClientManagerCore<
     @inlinable package func streams(for client: ClientID) -> [StreamID] { clients[client]?.streams ?? [] }
     @inlinable package func client(for stream: StreamID) -> ClientID? { owners[stream]?.client }
 
-    /// Every connected client with its info, for a liveness check. - Complexity: O(n).
+    /// - Complexity: O(n).
     package var connected: [(ClientID, ClientInfo)] { clients.map { ($0.key, $0.value.info) } }
 
-    /// Whether callers are queued.
     @usableFromInline var hasWaiters: Bool { !waiters.isEmpty }
 
-    /// No newcomer fits: at the limit, or callers are queued ahead of it.
     @inlinable var isFull: Bool { clients.count >= budget.effectiveLimit || hasWaiters }
 
-    /// The usage; while callers wait for a `run()` that has not started, also the one-time warning
-    /// when they are past their deadline at `now`. - Complexity: O(1).
+    /// Also the one-time `run_not_started` warning when queued callers are overdue. - Complexity: O(1).
     mutating func usage(now: Duration) -> (MemoryUsage, Report?) {
         let overdue = waiters.isEmpty ? nil : waiters.checkOverdue(lifecycle, now: now)
         return (budget.usage(size: clients.count), overdue.map { .runNotStarted(overdueBy: $0) })
     }
 
-    // MARK: Lifecycle
-
-    /// `run()` began at `now`.
-    /// - Returns: the reports due (the one-time warning for overdue callers queued before it).
-    /// - Throws: `alreadyRunning` or `shutdown`; nothing changes then.
-    /// - Complexity: O(1).
+    /// - Returns: the one-time warning for overdue callers queued before it.
+    /// - Throws: `alreadyRunning` or `shutdown`; nothing changes then. - Complexity: O(1).
     package mutating func runStarted(now: Duration) throws(ClientManagerError) -> [Action] {
         let overdue = waiters.checkOverdue(lifecycle, now: now)
         switch lifecycle.start() {
@@ -136,14 +110,13 @@ package struct ClientManagerCore<
         }
     }
 
-    /// `run()` ended: every waiter fails with `notRunning`. - Complexity: O(w) for w waiters.
+    /// Fails every waiter with `notRunning`. - Complexity: O(w) for w waiters.
     package mutating func runStopped() -> [Action] {
         guard lifecycle.end() else { return [] }
         return failAllWaiters(.notRunning)
     }
 
-    /// Removes every client and stream and fails every waiter with `shutdown`; later calls are
-    /// refused. A second call removes nothing. - Complexity: O(n + s + w).
+    /// A second call removes nothing. - Complexity: O(n + s + w).
     package mutating func shutdown() -> [Action] {
         _ = lifecycle.shutDown()
         var actions: [Action] = [.report(.removed(clients.count, .shutdown)), .report(.event(.streamsRemoved, owners.count))]
@@ -153,12 +126,8 @@ package struct ClientManagerCore<
         return actions
     }
 
-    // MARK: Clients
-
-    /// Registers `client`, or updates its info when it is connected already (not counted twice).
     /// - Returns: the new registration.
-    /// - Throws: `maxClientsReached` when a newcomer does not fit; `shutdown`.
-    /// - Complexity: O(1).
+    /// - Throws: `maxClientsReached` when a newcomer does not fit; `shutdown`. - Complexity: O(1).
     @inlinable
     package mutating func clientConnected(_ client: ClientID, info: ClientInfo) throws(ClientManagerError) -> UInt64 {
         if case .shutDown = lifecycle { throw .shutdown }
@@ -167,10 +136,8 @@ package struct ClientManagerCore<
         return register(client, info: info)
     }
 
-    /// Registers `client` like ``clientConnected(_:info:)``, or queues `waiter` until
-    /// `now + timeout` when the manager is full.
-    /// - Throws: `maxClientsReached` when nobody may wait; `waitersLimitReached`; `notRunning` when
-    ///   a `run()` has stopped; `shutdown`.
+    /// Queues `waiter` until `now + timeout` when the manager is full.
+    /// - Throws: `maxClientsReached`, `waitersLimitReached`, `notRunning`, `shutdown`.
     /// - Complexity: O(log w) for w waiters.
     package mutating func clientConnected(
         _ client: ClientID, info: ClientInfo, waiter: Waiter<Outcome>, timeout: Duration, now: Duration
@@ -195,17 +162,13 @@ package struct ClientManagerCore<
         return .queued(queued.id, actions)
     }
 
-    /// A queued caller was cancelled: removes its entry and deadline. A no-op when it already
-    /// left the queue.
-    /// - Returns: whether its entry was removed.
-    /// - Complexity: O(log w).
+    /// - Returns: false, a no-op, when the waiter already left the queue. - Complexity: O(log w).
     @discardableResult
     package mutating func waiterCancelled(_ id: UInt64) -> Bool {
         waiters.remove(id) != nil
     }
 
-    /// The answer to the last ``Action/offer(_:)``: `claimed` when the waiter was claimed (it
-    /// gets the slot), false when its cancellation won (the slot goes to the next).
+    /// `claimed` is false when the waiter's cancellation won; the slot then goes to the next.
     /// - Complexity: O(log w).
     package mutating func answerOffer(claimed: Bool) -> [Action] {
         guard let id = offered, let waiting = waiters.remove(id) else { return [] }
@@ -219,25 +182,20 @@ package struct ClientManagerCore<
         return actions + offerSlot()
     }
 
-    /// Fails every waiter whose deadline is at or before `now` with `timedOut`.
     /// - Returns: the actions and the next deadline. - Complexity: O(k log w) for k timed out.
     package mutating func deadlinePassed(now: Duration) -> (actions: [Action], next: Duration?) {
         let actions = waiters.popDue(at: now).map { fail($0.element, .timedOut) }
         return (actions, waiters.nextDeadline)
     }
 
-    /// Removes `client` and exactly its streams; the freed slot is offered to the oldest waiter.
-    /// Unknown clients are a no-op.
-    /// - Complexity: O(s) for its s streams.
+    /// - Complexity: O(s) for the client's s streams.
     @inlinable
     package mutating func clientDisconnected(_ client: ClientID) -> (removed: Disconnection?, actions: [Action]) {
         guard let removed = remove(client) else { return (nil, []) }
         return (removed, hasWaiters ? offerSlot() : [])
     }
 
-    /// The scope that registered `client` under `registration` ended: removes it as
-    /// ``clientDisconnected(_:)`` does, only if that registration still owns it.
-    /// - Complexity: O(s).
+    /// Removes `client` only if `registration` still owns it. - Complexity: O(s).
     @inlinable
     package mutating func registrationEnded(
         _ client: ClientID, registration: UInt64
@@ -246,9 +204,8 @@ package struct ClientManagerCore<
         return clientDisconnected(client)
     }
 
-    /// Removes the clients in `dead` (those whose liveness check failed), with their streams.
-    /// - Returns: the actions (removals reported with reason `dead`) and how many were removed.
-    /// - Complexity: O(d + s) for d clients and their s streams.
+    /// - Returns: the actions and how many were removed. - Complexity: O(d + s) for d clients and
+    ///   their s streams.
     package mutating func removeDead(_ dead: [ClientID]) -> (removed: Int, actions: [Action]) {
         var removed = 0
         var streams = 0
@@ -260,9 +217,6 @@ package struct ClientManagerCore<
         return (removed, [.report(.removed(removed, .dead)), .report(.event(.streamsRemoved, streams))] + offerSlot())
     }
 
-    // MARK: Streams
-
-    /// Opens `stream` for `client`. Opening a stream the client already has is a no-op.
     /// - Throws: `unknownClient`, `streamOwnedByAnotherClient`, `maxStreamsReached`, `shutdown`.
     /// - Complexity: O(1).
     @inlinable
@@ -292,25 +246,19 @@ package struct ClientManagerCore<
         return true
     }
 
-    // MARK: Limits
-
-    /// Sets the operator's limit. Raising it offers the new slots to waiters; lowering it keeps
-    /// every client and refuses newcomers until the count is under it.
     /// - Throws: ``ConfigurationError`` when `limit < 1`. - Complexity: O(1).
     package mutating func setBaseLimit(_ limit: Int) throws(ConfigurationError) -> [Action] {
         try budget.setBaseLimit(limit, field: "maximumClients")
         return offerSlot()
     }
 
-    /// Sets the pressure scale, with the rules of ``setBaseLimit(_:)``. - Complexity: O(1).
+    /// - Complexity: O(1).
     package mutating func setPressureScale(_ scale: Double) -> [Action] {
         budget.setPressureScale(scale)
         return offerSlot()
     }
 
-    // MARK: Building blocks
-
-    /// Updates a connected client's info under a new registration. - Returns: nil when unknown.
+    /// - Returns: nil when `client` is unknown.
     @inlinable
     mutating func reregister(_ client: ClientID, info: ClientInfo) -> UInt64? {
         guard let index = clients.index(forKey: client) else { return nil }
@@ -337,8 +285,7 @@ package struct ClientManagerCore<
         return Disconnection(client: client, info: entry.info, streams: entry.streams)
     }
 
-    /// Offers a free slot to the oldest waiter. A waiter whose client is connected already takes
-    /// no slot (its info is updated), so it is offered too.
+    /// A waiter whose client is connected already takes no slot, so it is offered one regardless.
     @usableFromInline
     mutating func offerSlot() -> [Action] {
         guard offered == nil, let (id, waiting) = waiters.first(),
@@ -357,8 +304,7 @@ package struct ClientManagerCore<
         return waiters.removeAll().map { fail($0.element, error) }
     }
 
-    /// Every broken invariant, described; empty when the state is consistent. For tests.
-    /// - Complexity: O(n + s + w).
+    /// For tests. - Complexity: O(n + s + w).
     package func invariantViolations() -> [String] {
         var violations = waiters.invariantViolations()
         var listed = 0

@@ -1,7 +1,4 @@
-/// Why a ``ClientManager`` refused a request.
-///
-/// Compare with the static members (`error == .maxClientsReached`). The ``description`` says what
-/// to do about it.
+/// Why a ``ClientManager`` refused a request; compare with the static members.
 public struct ClientManagerError: Error, Hashable, Sendable, CustomStringConvertible {
     private enum Code: Hashable, Sendable {
         case maxClientsReached
@@ -20,13 +17,11 @@ public struct ClientManagerError: Error, Hashable, Sendable, CustomStringConvert
 
     private init(_ code: Code) { self.code = code }
 
-    /// The manager holds its effective limit of clients (``ClientManagerConfiguration/maximumClients``
-    /// scaled by memory pressure), or callers are already waiting for a slot and a newcomer may not
-    /// pass them.
+    /// The manager holds its effective limit of clients, or callers are already waiting for a
+    /// slot and a newcomer may not pass them.
     public static let maxClientsReached = ClientManagerError(.maxClientsReached)
 
-    /// Every slot was taken and the queue of callers waiting for one was full
-    /// (``ClientManagerConfiguration/maximumWaiters``).
+    /// Every slot was taken and the queue of waiting callers was full.
     public static let waitersLimitReached = ClientManagerError(.waitersLimitReached)
 
     /// The caller waited for a slot until its deadline without getting one.
@@ -35,9 +30,8 @@ public struct ClientManagerError: Error, Hashable, Sendable, CustomStringConvert
     /// The caller's task was cancelled before it was registered; nothing of it was kept.
     public static let cancelled = ClientManagerError(.cancelled)
 
-    /// The caller would have had to wait for a slot after a ``ClientManager/run()`` returned (and
-    /// before one started again), so nothing would enforce its deadline; or `run()` returned while
-    /// the caller waited.
+    /// The caller would have had to wait for a slot while no ``ClientManager/run()`` runs after one
+    /// returned, or `run()` returned while it waited.
     public static let notRunning = ClientManagerError(.notRunning)
 
     /// ``ClientManager/run()`` was called while another call to it was still running.
@@ -52,8 +46,7 @@ public struct ClientManagerError: Error, Hashable, Sendable, CustomStringConvert
     /// The client already has ``ClientManagerConfiguration/maximumStreamsPerClient`` streams open.
     public static let maxStreamsReached = ClientManagerError(.maxStreamsReached)
 
-    /// The stream ID is already open for another client. The manager never moves a stream from
-    /// one client to another silently.
+    /// The stream ID is already open for another client.
     public static let streamOwnedByAnotherClient = ClientManagerError(.streamOwnedByAnotherClient)
 
     public var description: String {
@@ -81,7 +74,6 @@ public struct ClientManagerError: Error, Hashable, Sendable, CustomStringConvert
         }
     }
 
-    /// The rejection this error reports to metrics, when it is one.
     var rejectionReason: RejectionReason? {
         switch code {
         case .maxClientsReached: .limitReached

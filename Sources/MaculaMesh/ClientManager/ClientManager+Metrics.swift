@@ -1,4 +1,3 @@
-// The label values the client manager adds to the open metric sets of MaculaMemory.
 
 extension RejectionReason {
     /// A client already had its maximum number of streams open when it opened another.
@@ -6,7 +5,6 @@ extension RejectionReason {
 }
 
 extension MemoryEvent {
-    /// Streams removed together with their client (disconnect, end of a `withClient` scope,
-    /// liveness check, shutdown). Explicit ``ClientManager/closeStream(_:)`` calls are not counted.
+    /// Streams removed together with their client; ``ClientManager/closeStream(_:)`` is not counted.
     public static let streamsRemoved = MemoryEvent("streams_removed")
 }

@@ -1,48 +1,7 @@
-/// Tracks a gateway's connected clients and the streams each one has open, bounded, with
-/// backpressure and coordinated cleanup (the seed's `macula_gateway_client_manager`).
-///
-/// - **Bounded**: at most ``ClientManagerConfiguration/maximumClients`` clients (10,000 by default,
-///   scaled by memory pressure) and ``ClientManagerConfiguration/maximumStreamsPerClient`` streams
-///   per client. At the limit a new client is refused with a typed error
-///   (``ClientManagerError/maxClientsReached``), or, when its caller asks to with
-///   ``ClientAdmission/wait``, waits first come first served for a slot up to a deadline.
-/// - **Every stream has an owner**: a stream is opened for a connected client and belongs to it;
-///   a stream for an unknown client is refused and a stream ID already open for another client is
-///   never taken over.
-/// - **The owner's departure cleans up at once**: ``clientDisconnected(_:)`` removes the client and
-///   exactly its streams in one step, and ``withClient(_:info:admission:_:)`` does it
-///   however the client's task ends, like an Erlang monitor.
-///
-/// ```swift
-/// let clients = try ClientManager<String, PeerInfo, UInt64>(
-///     configuration: .init(maximumClients: 10_000, maximumStreamsPerClient: 100)
-/// )
-/// let deadlines = Task { try await clients.run() }   // or add it to your ServiceGroup
-///
-/// try await clients.withClient(peer, info: PeerInfo(address: "10.0.0.7"), admission: .wait(upTo: .seconds(2))) {
-///     try await clients.openStream(streamID, for: peer)
-///     try await serve()
-/// }   // here the peer and its streams are gone, whether it returned, threw or was cancelled
-/// ```
-/// (compiled in `Tests/MaculaMeshTests/ClientManager/ClientManagerDocumentationExamples.swift`)
-///
-/// **Limits.** Clients belong to live connections, so lowering the limit (``setLimit(_:)``, or
-/// memory pressure through ``setPressureScale(_:)``) never removes one: every client is kept and new
-/// ones are refused until the count is under the new limit. ``prune()`` removes the clients whose
-/// liveness check (given to the initializer) fails.
-///
-/// **Waiting** needs ``run()``, which enforces every waiter's deadline with one sleeper on the
-/// injected clock. Start order does not matter: a caller that must wait before `run()` has started
-/// is accepted, and its deadline, counted from its arrival, is enforced as soon as `run()` runs;
-/// once a `run()` has returned, a caller that would have to wait gets
-/// ``ClientManagerError/notRunning``. A freed slot goes to the oldest waiter in the same step that
-/// frees it, so a newcomer never passes the queue.
-///
-/// **Metrics**: size through ``memoryUsage()``; rejections (`limit_reached`,
-/// `waiters_limit_reached`, `wait_timed_out`, `not_running`, `stream_limit_reached`); the event
-/// `waiting_for_run` for a caller queued before `run()` started; removed clients with reason
-/// `disconnected` (explicit disconnect or end of a `withClient` scope), `dead` (``prune()``) or
-/// `shutdown`; and the streams removed with them as the event `streams_removed`.
+/// Tracks a gateway's connected clients and the streams each one has open, bounded by
+/// ``ClientManagerConfiguration``: at the limit a newcomer is refused, or waits first come first
+/// served up to a deadline that ``run()`` enforces; a client's streams go with it. Behavior and
+/// metrics: `architecture/memory_management_client_limits.md`.
 public final actor ClientManager<
     ClientID: Hashable & Sendable,
     ClientInfo: Sendable,
@@ -58,8 +17,7 @@ public final actor ClientManager<
 
     /// The name used in metrics: ``ClientManagerConfiguration/componentName``.
     public nonisolated let componentName: String
-    /// The configuration the manager was created with (the limit may have changed since; see
-    /// ``memoryUsage()``).
+    /// The configuration the manager was created with; the limit may have changed since.
     public nonisolated let configuration: ClientManagerConfiguration
 
     @usableFromInline var core: Core
@@ -71,12 +29,11 @@ public final actor ClientManager<
     /// Creates a manager.
     /// - Parameters:
     ///   - configuration: limits, waiting and the metrics name.
-    ///   - clock: the clock ``run()`` enforces waiting deadlines on; the continuous clock by default.
+    ///   - clock: the clock ``run()`` enforces waiting deadlines on.
     ///   - metrics: receives rejections, removals and removed streams.
     ///   - log: receives the warning that callers wait for a `run()` that has not started.
-    ///   - isAlive: tells whether a client is still alive; ``prune()`` removes the clients for which
-    ///     it returns false. It runs inside the actor, so it must be quick and must not block.
-    ///     Without it, ``prune()`` removes nothing.
+    ///   - isAlive: the liveness check ``prune()`` uses (none: it removes nothing); it runs inside
+    ///     the actor and must not block.
     /// - Throws: ``ConfigurationError`` naming the field that breaks its rule.
     public init(
         configuration: ClientManagerConfiguration = .init(),
@@ -93,8 +50,6 @@ public final actor ClientManager<
         self.isAlive = isAlive
     }
 
-    // MARK: Reading
-
     /// How many clients are connected. - Complexity: O(1).
     @inlinable public var clientCount: Int { core.clientCount }
 
@@ -107,28 +62,21 @@ public final actor ClientManager<
     /// Whether `client` is connected. - Complexity: O(1).
     @inlinable public func isConnected(_ client: ClientID) -> Bool { core.info(for: client) != nil }
 
-    /// The info `client` was registered (or last re-registered) with, or nil when it is not
-    /// connected. - Complexity: O(1).
+    /// The info `client` was last registered with, or nil. - Complexity: O(1).
     @inlinable public func info(for client: ClientID) -> ClientInfo? { core.info(for: client) }
 
-    /// The streams `client` has open, in no particular order; empty when it has none or is not
-    /// connected.
-    /// - Complexity: O(1) (the array is shared, copy on write).
+    /// The streams `client` has open, in no particular order. - Complexity: O(1), copy on write.
     @inlinable public func streams(for client: ClientID) -> [StreamID] { core.streams(for: client) }
 
     /// The client `stream` belongs to, or nil when it is not open. - Complexity: O(1).
     @inlinable public func client(for stream: StreamID) -> ClientID? { core.client(for: stream) }
 
-    // MARK: Clients
-
-    /// Registers `client`, refusing it when the manager is full (the seed's behavior). A client
-    /// that is already connected gets its info updated and is not counted twice; that is never
-    /// refused.
+    /// Registers `client`, refusing it when the manager is full; a connected client gets its info
+    /// updated and is never refused.
     /// - Parameters:
     ///   - client: the client's identity.
     ///   - info: what the gateway keeps about it.
-    /// - Throws: ``ClientManagerError/maxClientsReached`` when the manager holds its effective limit
-    ///   of clients or callers are waiting for a slot; ``ClientManagerError/shutdown``.
+    /// - Throws: ``ClientManagerError/maxClientsReached``, ``ClientManagerError/shutdown``.
     /// - Complexity: O(1).
     @inlinable
     public func clientConnected(_ client: ClientID, info: ClientInfo) throws(ClientManagerError) {
@@ -140,23 +88,14 @@ public final actor ClientManager<
         }
     }
 
-    /// Registers `client`, waiting for a free slot when `admission` says so and the manager is
-    /// full. Waiters are served first come first served; a freed slot goes to the oldest one at
-    /// once.
-    ///
+    /// Registers `client`, waiting first come first served for a free slot when `admission` says
+    /// so and the manager is full.
     /// - Parameters:
     ///   - client: the client's identity.
     ///   - info: what the gateway keeps about it.
-    ///   - admission: ``ClientAdmission/reject`` refuses at once like ``clientConnected(_:info:)``;
-    ///     ``ClientAdmission/wait`` and ``ClientAdmission/wait(upTo:)`` wait up to a deadline.
-    /// - Throws: ``ClientManagerError/maxClientsReached`` when it may not wait (or
-    ///   ``ClientManagerConfiguration/maximumWaiters`` is 0); ``ClientManagerError/waitersLimitReached``
-    ///   when the queue is full; ``ClientManagerError/timedOut`` at the deadline, counted from this
-    ///   call (enforced by ``run()``, also when `run()` starts after the call);
-    ///   ``ClientManagerError/notRunning`` when it would have to wait and a `run()` has returned (or
-    ///   returns while it waits); ``ClientManagerError/cancelled`` when its task is cancelled
-    ///   before it gets a slot (it is then removed from the queue before this returns, and nothing
-    ///   was registered); ``ClientManagerError/shutdown``.
+    ///   - admission: whether and how long to wait.
+    /// - Throws: ``ClientManagerError``: `maxClientsReached` (it may not wait), `waitersLimitReached`,
+    ///   `timedOut`, `notRunning`, `cancelled` (nothing was registered or queued), `shutdown`.
     /// - Complexity: O(log w) for w waiters (the deadline heap); O(1) without waiting.
     public func clientConnected(
         _ client: ClientID, info: ClientInfo, admission: ClientAdmission
@@ -164,8 +103,8 @@ public final actor ClientManager<
         _ = try await register(client, info: info, admission: admission)
     }
 
-    /// Removes `client` and exactly the streams it has open, in one step. The freed slot goes to
-    /// the oldest waiter. An unknown client is a no-op.
+    /// Removes `client` and exactly its streams, in one step; the freed slot goes to the oldest
+    /// waiter. An unknown client is a no-op.
     /// - Parameter client: the client that disconnected.
     /// - Returns: what was removed, or nil when `client` was not connected.
     /// - Complexity: O(s) for the client's s streams (plus O(log w) when a waiter gets its slot).
@@ -178,34 +117,18 @@ public final actor ClientManager<
     }
 
     /// Registers `client` for the duration of `body` and removes it, with all its streams, however
-    /// `body` ends: it returns, throws, or its task is cancelled. The removal is awaited before
-    /// this returns, on every path.
-    ///
-    /// Swift's version of an Erlang monitor: run a connection's handler inside it and no client or
-    /// stream outlives the connection.
-    ///
-    /// Registration tokens: each registration of a client (this call, ``clientConnected(_:info:)``
-    /// on a connected client, a waiter's grant) takes over the client and its streams, and the
-    /// latest one owns it. When `body` ends, `withClient` removes the client only if its own
-    /// registration still owns it. So if the client was disconnected during `body`, nothing happens
-    /// at the end; and if it reconnected meanwhile (another connection registered the same ID while
-    /// the old handler was unwinding), the old handler's exit leaves the new connection alone.
-    ///
+    /// `body` ends; the removal is awaited before this returns. Only the latest registration of a
+    /// client owns it: if the client was disconnected, or registered again elsewhere, during `body`,
+    /// the end of `body` leaves it alone.
     /// - Parameters:
     ///   - client: the client's identity.
     ///   - info: what the gateway keeps about it.
-    ///   - admission: what to do when the manager is full (refuse at once by default).
-    ///   - body: the client's work, typically serving its connection. It runs in the caller's
-    ///     isolation (this method is `nonisolated(nonsending)`), so it may touch the caller's state.
+    ///   - admission: what to do when the manager is full; refuse by default.
+    ///   - body: the client's work; it runs in the caller's isolation.
     /// - Returns: what `body` returns.
-    /// - Throws: Before `body` runs, a ``ClientManagerError`` when the client cannot be registered
-    ///   (as ``clientConnected(_:info:admission:)``), including ``ClientManagerError/cancelled``
-    ///   when the task is cancelled before the client is registered or is already cancelled on
-    ///   entry (`body` does not run then). Once `body` runs, exactly what `body` throws, unchanged:
-    ///   a body that throws `CancellationError` rethrows it. ``ConnectionPool/withConnection(to:isolation:_:)``
-    ///   reports errors the same way.
-    /// - Complexity: as ``clientConnected(_:info:admission:)``, plus O(s) for the client's s
-    ///   streams at the end.
+    /// - Throws: before `body` runs, what ``clientConnected(_:info:admission:)`` throws; then
+    ///   exactly what `body` throws.
+    /// - Complexity: as ``clientConnected(_:info:admission:)``, plus O(s) for s streams at the end.
     public nonisolated(nonsending) func withClient<Value>(
         _ client: ClientID,
         info: ClientInfo,
@@ -224,16 +147,12 @@ public final actor ClientManager<
         return try outcome.get()
     }
 
-    // MARK: Streams
-
     /// Opens `stream` for `client`. Opening a stream the client already has is a no-op.
     /// - Parameters:
     ///   - stream: the stream's identity; unique across clients.
     ///   - client: the connected client that owns it.
-    /// - Throws: ``ClientManagerError/unknownClient`` when `client` is not connected;
-    ///   ``ClientManagerError/streamOwnedByAnotherClient`` when another client has `stream` open;
-    ///   ``ClientManagerError/maxStreamsReached`` at ``ClientManagerConfiguration/maximumStreamsPerClient``;
-    ///   ``ClientManagerError/shutdown``. Nothing changes when it throws.
+    /// - Throws: ``ClientManagerError``: `unknownClient`, `streamOwnedByAnotherClient`,
+    ///   `maxStreamsReached`, `shutdown`; nothing changes then.
     /// - Complexity: O(1).
     @inlinable
     public func openStream(_ stream: StreamID, for client: ClientID) throws(ClientManagerError) {
@@ -254,17 +173,8 @@ public final actor ClientManager<
         core.closeStream(stream)
     }
 
-    // MARK: Lifecycle
-
-    /// Enforces the waiters' deadlines with one sleeper on the clock until the task is cancelled,
-    /// then returns; the callers still waiting then fail with ``ClientManagerError/notRunning``.
-    /// May be called again after it returns. A `run()` still running when ``shutdown()`` is called
-    /// has nothing left to do and idles until its task is cancelled.
-    ///
-    /// Start order does not matter: callers that began waiting before it started are waiting
-    /// still, and those already past their deadline fail at once with
-    /// ``ClientManagerError/timedOut``, in deadline order (and the one-time
-    /// ``ComponentLogEvent/Kind/runNotStarted`` warning is logged).
+    /// Enforces the waiters' deadlines until its task is cancelled, then fails the callers still
+    /// waiting with ``ClientManagerError/notRunning``. May be called again after it returns.
     /// - Throws: ``ClientManagerError/alreadyRunning`` when another `run()` is active;
     ///   ``ClientManagerError/shutdown`` after ``shutdown()``. Cancellation is not an error.
     public func run() async throws(ClientManagerError) {
@@ -277,18 +187,14 @@ public final actor ClientManager<
         perform(core.runStopped())
     }
 
-    /// Removes every client with its streams (reason `shutdown`) and fails every waiter with
-    /// ``ClientManagerError/shutdown``. Later registrations and stream openings throw
-    /// ``ClientManagerError/shutdown``; disconnects and closes are no-ops. Calling it again does
-    /// nothing.
+    /// Removes every client with its streams (reason `shutdown`) and fails every waiter; later
+    /// registrations throw ``ClientManagerError/shutdown``. A second call does nothing.
     /// - Complexity: O(n + s + w) for n clients, s streams and w waiters.
     public func shutdown() {
         perform(core.shutdown())
     }
 
-    // MARK: Internal
-
-    /// Registers `client` under `admission`. - Returns: its registration.
+    /// - Returns: the client's registration.
     private func register(
         _ client: ClientID, info: ClientInfo, admission: ClientAdmission
     ) async throws(ClientManagerError) -> UInt64 {
@@ -315,8 +221,7 @@ public final actor ClientManager<
         case .queued(let id, let actions):
             perform(actions)
             guard let outcome = await waiter.wait() else {
-                // Resumed by its cancellation handler, outside the actor: remove what the core
-                // holds for it before returning.
+                // Cancelled: its entry is still in the core.
                 core.waiterCancelled(id)
                 throw .cancelled
             }
@@ -324,14 +229,12 @@ public final actor ClientManager<
         }
     }
 
-    /// The end of a `withClient` scope.
     private func registrationEnded(_ client: ClientID, registration: UInt64) {
         let (removed, actions) = core.registrationEnded(client, registration: registration)
         if let removed { recordDisconnection(removed) }
         perform(actions)
     }
 
-    /// Carries out the core's actions, answering each offer at once.
     @usableFromInline
     func perform(_ actions: [Core.Action]) {
         var actions = actions
@@ -363,12 +266,8 @@ public final actor ClientManager<
     }
 }
 
-// MARK: - MemoryManaged
-
 extension ClientManager {
-    /// The number of connected clients, the limits and the high-water mark, read together. While
-    /// callers wait for a `run()` that has not started, it also checks their deadlines for the
-    /// one-time ``ComponentLogEvent/Kind/runNotStarted`` warning.
+    /// The number of connected clients, the limits and the high-water mark.
     /// - Complexity: O(1).
     public func memoryUsage() -> MemoryUsage {
         let (usage, warning) = core.usage(now: clock.now)
@@ -376,25 +275,22 @@ extension ClientManager {
         return usage
     }
 
-    /// Sets the operator's client limit. Raising it hands the new slots to waiters at once.
-    /// Lowering it below the count keeps every client (they belong to live connections) and
-    /// refuses new ones until the count is under it.
+    /// Sets the operator's client limit; raising it hands new slots to waiters, lowering it removes
+    /// no client.
     /// - Parameter limit: the new base limit; at least 1.
-    /// - Throws: ``ConfigurationError`` naming `maximumClients` when `limit < 1`; nothing changes.
+    /// - Throws: ``ConfigurationError`` when `limit < 1`; nothing changes.
     /// - Complexity: O(1), plus O(log w) per waiter served.
     public func setLimit(_ limit: Int) throws(ConfigurationError) {
         perform(try core.setBaseLimit(limit))
     }
 
-    /// Sets the pressure scale; the effective limit is `max(1, ⌊limit × scale⌋)`. As with
-    /// ``setLimit(_:)``, a lower limit keeps every client and refuses new ones.
+    /// Sets the pressure scale; the effective limit is `max(1, ⌊limit × scale⌋)`.
     /// - Complexity: O(1), plus O(log w) per waiter served.
     public func setPressureScale(_ scale: Double) {
         perform(core.setPressureScale(scale))
     }
 
-    /// Removes every client whose liveness check fails, with its streams (reason `dead`). Without
-    /// a liveness check it removes nothing. A lowered limit does not make it remove live clients.
+    /// Removes every client whose liveness check fails, with its streams (reason `dead`).
     /// - Returns: how many clients were removed.
     /// - Complexity: O(n) checks for n clients, plus O(s) for the s streams removed.
     public func prune() -> Int {

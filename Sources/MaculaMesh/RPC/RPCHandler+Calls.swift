@@ -1,29 +1,22 @@
-// The calling task's side of the handler: a thin async driver over synchronous steps, the
-// suspension that cancellation can reach, and the cancelled caller's own cleanup.
-
 extension RPCHandler {
-    /// Calls `procedure` with `arguments` and returns its result.
-    ///
-    /// A local handler runs directly (timeouts do not apply; cancellation reaches it through the
-    /// caller's task). Otherwise the call follows the lifecycle in the type's documentation.
+    /// Calls `procedure` with `arguments` and returns its result. A local handler runs directly,
+    /// without timeouts.
     /// - Parameters:
     ///   - procedure: the procedure (and service) name.
     ///   - arguments: the encoded arguments, passed through untouched.
     ///   - options: per-call overrides of the configuration.
     /// - Returns: the encoded result.
-    /// - Throws: ``RPCError``: `cancelled`, `notRunning` (a `run()` has returned), `shutdown`,
-    ///   `tooManyPendingCalls`, `noProviders`, `discoveryTimedOut`, `discoveryFailed`,
-    ///   `attemptsExhausted`, `deadlineExceeded`, `procedureFailed`, `invalidOptions`.
+    /// - Throws: ``RPCError``: `cancelled`, `notRunning`, `shutdown`, `tooManyPendingCalls`,
+    ///   `noProviders`, `discoveryTimedOut`, `discoveryFailed`, `attemptsExhausted`,
+    ///   `deadlineExceeded`, `procedureFailed`, `invalidOptions`.
     /// - Complexity: O(log n) per step (start, each send, reply or deadline) for n pending calls.
     public func call(
         _ procedure: String,
         arguments: [UInt8] = [],
         options: RPCCallOptions = RPCCallOptions()
     ) async throws(RPCError) -> [UInt8] {
-        // A thin async driver: everything that does not cross a suspension point happens in
-        // synchronous helpers kept out of line (`@inline(never)`), so their locals live on the
-        // thread's stack, not in this async frame. Measured: with them inlined the frame was
-        // 1.7 KB, and every pending call paid for it with extra task-allocator slabs.
+        // The steps are `@inline(never)` so their locals stay out of this async frame, which every
+        // pending call keeps.
         var step = callStarted(procedure, options: options)
         while true {
             switch step {
@@ -42,7 +35,6 @@ extension RPCHandler {
         }
     }
 
-    /// What the calling task does next.
     enum CallStep {
         case local(RPCLocalHandler)
         case send(RPCCallID)
@@ -92,7 +84,6 @@ extension RPCHandler {
         }
     }
 
-    /// Reports a call accepted before `run()` started.
     func acceptedBeforeRun(_ beforeRun: AcceptedBeforeRun?) {
         guard let beforeRun else { return }
         report(.event(.waitingForRun, 1))
@@ -101,7 +92,6 @@ extension RPCHandler {
         }
     }
 
-    /// The request for the attempt `id` is on.
     @inline(never)
     func request(_ id: RPCCallID, procedure: String, arguments: [UInt8]) -> RPCRequest {
         // The call is live: only its own task removes a call that is sending.
@@ -135,9 +125,8 @@ extension RPCHandler {
         }
     }
 
-    /// Suspends the caller until the actor or its cancellation resumes it. The waiter is parked
-    /// in the core in the same actor turn in which the core decided that the caller waits, so
-    /// every resumption finds it.
+    /// The waiter is parked in the same actor turn in which the core decided that the caller
+    /// waits, so every resumption finds it.
     func suspend(_ id: RPCCallID) async -> RPCStep {
         let waiter = Waiter<RPCStep>()
         core.park(id, waiter)
@@ -147,7 +136,7 @@ extension RPCHandler {
         return await waiter.wait() ?? .cancelled
     }
 
-    /// The cancelled caller removes its own entry, before its `call` returns.
+    /// The cancelled caller removes its own entry before its `call` returns.
     @inline(never)
     func leave(_ id: RPCCallID, _ procedure: String) -> RPCError {
         switch core.callerCancelled(id) {
@@ -179,8 +168,7 @@ extension RPCHandler {
         }
     }
 
-    /// The registry's providers of `service` (nil on a miss), read synchronously on the executor
-    /// the two actors share.
+    /// Reads synchronously on the executor the two actors share.
     @inline(never)
     func cachedProviders(for service: String) -> [ServiceProvider]? {
         registry.assumeIsolated { $0.cachedProviders(for: service) }

@@ -1,51 +1,40 @@
-/// How an ``RPCHandler`` picks the provider for each attempt among those not yet tried by the call.
+/// How an ``RPCHandler`` picks the provider for each attempt among those the call has not tried.
 public enum RPCProviderStrategy: Sendable, Hashable {
-    /// A uniformly random untried provider. The generator is seeded from
-    /// ``RPCHandlerConfiguration/randomSeed`` when it is set, so tests replay exactly.
+    /// A uniformly random untried provider; seeded from ``RPCHandlerConfiguration/randomSeed`` when set.
     case random
-    /// The providers in turn: a counter per service advances on every attempt, and the attempt
-    /// takes the first untried provider from there.
+    /// The providers in turn, from a counter per service that every attempt advances.
     case roundRobin
-    /// The first untried provider, in the order the registry returns them (this node's own
-    /// advertisement first, then the discovered providers in their preference order).
+    /// The first untried provider, in the registry's order (this node's own advertisement first).
     case first
 }
 
-/// The settings of an ``RPCHandler``; each per-call field can be overridden by
-/// ``RPCCallOptions``.
+/// The settings of an ``RPCHandler``; ``RPCCallOptions`` overrides the per-call ones.
 public struct RPCHandlerConfiguration: Sendable, Hashable {
-    /// How long one attempt waits for its reply before the provider is excluded and the next one
-    /// is tried. Default 5 s (the seed's call timeout). In (0, ``ConfigurationError/maximumDuration``].
+    /// How long one attempt waits for its reply before the next provider is tried (5 s).
+    /// In (0, ``ConfigurationError/maximumDuration``].
     public var callTimeout: Duration
-    /// The longest a call may take over all of its attempts and its discovery; nil (the default)
-    /// for no overall deadline. In (0, ``ConfigurationError/maximumDuration``] when set.
+    /// The longest a call may take, discovery included; nil (the default) for no overall deadline.
+    /// In (0, ``ConfigurationError/maximumDuration``] when set.
     public var overallTimeout: Duration?
-    /// How long a caller waits for the discovery of a service with no cached providers; nil (the
-    /// default) means ``callTimeout`` (the call's own attempt timeout when it overrides it).
-    /// Waiting for discovery does not use up an attempt. In (0, ``ConfigurationError/maximumDuration``] when set.
+    /// How long a caller waits for a discovery, which uses up no attempt; nil (the default) means
+    /// the attempt timeout. In (0, ``ConfigurationError/maximumDuration``] when set.
     public var discoveryTimeout: Duration?
-    /// The most attempts a call makes, each on a different provider; the smaller of this and the
-    /// number of providers. Default 3. At least 1.
+    /// The most attempts a call makes, each on a different provider (3). At least 1.
     public var maximumAttempts: Int
-    /// How each attempt picks its provider. Default ``RPCProviderStrategy/random``.
+    /// How each attempt picks its provider (``RPCProviderStrategy/random``).
     public var providerStrategy: RPCProviderStrategy
-    /// The seed of the generator behind ``RPCProviderStrategy/random``; nil (the default) seeds it
-    /// from the system generator.
+    /// The seed of ``RPCProviderStrategy/random``; nil (the default) seeds from the system.
     public var randomSeed: UInt64?
-    /// The most pending entries: calls waiting for a discovery, a send or a reply, plus the
-    /// discoveries they wait for (one per service). Beyond it a call fails at once with
-    /// ``RPCError/tooManyPendingCalls``. Default 10,000. This is the memory contract's base limit.
-    /// At least 1.
+    /// The most pending calls plus the discoveries they wait for (10,000): the memory contract's
+    /// base limit. Beyond it a call fails with ``RPCError/tooManyPendingCalls``. At least 1.
     public var maximumPendingCalls: Int
-    /// The most local handlers ``RPCHandler/register(_:handler:)`` keeps. Default 1,000. At least 1.
+    /// The most local handlers ``RPCHandler/register(_:handler:)`` keeps (1,000). At least 1.
     public var maximumLocalProcedures: Int
-    /// The name the handler uses in metrics and logs (`rpc_handler`). Not empty, at most
+    /// The name in metrics and logs (`rpc_handler`). Not empty, at most
     /// ``ConfigurationError/maximumNameLength`` UTF-8 bytes.
     public var componentName: String
 
-    /// Creates a configuration; every parameter defaults to the value documented on its property
-    /// (5 s per attempt, no overall deadline, discovery timeout equal to the call timeout, at most
-    /// 3 attempts, random providers, 10,000 pending calls, 1,000 local procedures).
+    /// Creates a configuration; every parameter defaults to the value documented on its property.
     public init(
         callTimeout: Duration = .seconds(5),
         overallTimeout: Duration? = nil,
@@ -68,7 +57,6 @@ public struct RPCHandlerConfiguration: Sendable, Hashable {
         self.componentName = componentName
     }
 
-    /// Checks every rule above.
     /// - Throws: ``ConfigurationError`` naming the first field that breaks its rule.
     public func validate() throws(ConfigurationError) {
         try ConfigurationError.requireDuration(callTimeout, field: "callTimeout")
@@ -83,24 +71,18 @@ public struct RPCHandlerConfiguration: Sendable, Hashable {
 
 /// Per-call overrides of the ``RPCHandlerConfiguration``: nil fields take the handler's.
 public struct RPCCallOptions: Sendable, Hashable {
-    /// The timeout of each attempt (the configuration's ``RPCHandlerConfiguration/callTimeout``
-    /// when nil).
+    /// The timeout of each attempt.
     public var timeout: Duration?
-    /// The deadline of the whole call, from its start (the configuration's
-    /// ``RPCHandlerConfiguration/overallTimeout`` when nil).
+    /// The deadline of the whole call, from its start.
     public var overallTimeout: Duration?
-    /// How long this caller waits for a discovery (the configuration's
-    /// ``RPCHandlerConfiguration/discoveryTimeout`` when nil, and the attempt timeout when that is
-    /// nil too).
+    /// How long this caller waits for a discovery.
     public var discoveryTimeout: Duration?
-    /// The most attempts (the configuration's ``RPCHandlerConfiguration/maximumAttempts`` when
-    /// nil); always at most the number of providers.
+    /// The most attempts; never more than the providers.
     public var maximumAttempts: Int?
-    /// How attempts pick providers (the configuration's
-    /// ``RPCHandlerConfiguration/providerStrategy`` when nil).
+    /// How attempts pick providers.
     public var strategy: RPCProviderStrategy?
 
-    /// Creates options; every field defaults to nil (the handler's configuration).
+    /// Creates options; every field defaults to nil.
     /// - Parameters:
     ///   - timeout: the timeout of each attempt.
     ///   - overallTimeout: the deadline of the whole call, from its start.
@@ -122,7 +104,6 @@ public struct RPCCallOptions: Sendable, Hashable {
     }
 }
 
-/// The options of one call with every default filled in and checked: what the core works with.
 struct ResolvedCallOptions: Sendable {
     var timeout: Duration
     var overallTimeout: Duration?
@@ -130,8 +111,7 @@ struct ResolvedCallOptions: Sendable {
     var maximumAttempts: Int
     var strategy: RPCProviderStrategy
 
-    /// Fills `options` from `configuration`.
-    /// - Returns: the options, or the name and rule of the first invalid field.
+    /// - Throws: ``ConfigurationError`` naming the first invalid field.
     init(_ options: RPCCallOptions, configuration: RPCHandlerConfiguration) throws(ConfigurationError) {
         timeout = options.timeout ?? configuration.callTimeout
         overallTimeout = options.overallTimeout ?? configuration.overallTimeout

@@ -1,17 +1,13 @@
 extension RPCHandlerCore {
-    // MARK: Starting a call
 
     enum CallStartAction: Sendable {
-        /// Refused at once; `counted` is the rejection to count, if any.
         case rejected(RPCError, counted: Rejection?)
-        /// Send the first attempt. `beforeRun` when the call was accepted before `run()` started.
+        /// `beforeRun` when the call was accepted before `run()` started.
         case send(RPCCallID, RPCAttempt, wakeLoop: Bool, beforeRun: AcceptedBeforeRun?)
-        /// Wait for a discovery (`discoveryCreated` when this call started it; it starts when
-        /// `run()` runs). `beforeRun` when the call was accepted before `run()` started.
+        /// `discoveryCreated` when this call started the discovery.
         case awaitDiscovery(RPCCallID, wakeLoop: Bool, discoveryCreated: Bool, beforeRun: AcceptedBeforeRun?)
     }
 
-    /// A refused call, for metrics.
     enum Rejection: Sendable {
         case limitReached, notRunning
 
@@ -23,11 +19,8 @@ extension RPCHandlerCore {
         }
     }
 
-    /// A remote call starts: with the registry's providers, or nil on a cache miss (it then joins
-    /// the discovery of `service`, starting one if none runs). Before `run()` has started the call
-    /// goes as far as it can: it is sent to a cached provider at once, or waits for a discovery
-    /// that starts when `run()` does; its deadlines count from now.
-    /// - Complexity: O(log n), plus O(1) amortised for a discovery.
+    /// A remote call starts, with the registry's providers or nil on a miss (it then joins the
+    /// discovery of `service`). - Complexity: O(log n), plus O(1) amortised for a discovery.
     mutating func callStarted(
         service: String,
         providers: [ServiceProvider]?,
@@ -75,21 +68,15 @@ extension RPCHandlerCore {
         return .awaitDiscovery(id, wakeLoop: wake || joined == nil, discoveryCreated: joined == nil, beforeRun: beforeRun)
     }
 
-    // MARK: Sends and replies
-
     enum SendCompletedAction: Sendable {
-        /// Suspend until the reply, the deadline or the end.
         case awaitReply
-        /// The send failed (or the attempt timed out meanwhile): send this next attempt now.
+        /// The send failed or the attempt timed out meanwhile: send this next attempt now.
         case send(RPCAttempt, wakeLoop: Bool)
-        /// The call is over and its entry gone.
         case finished(Result<[UInt8], RPCError>, Removal)
     }
 
-    /// Whether `sendCompleted(id, failed:now:)` will look at `now`: only when it may fail over
-    /// or the call has an overall deadline. Lets the actor skip reading the clock on the common
-    /// path (a send that worked, no overall deadline).
-    /// - Complexity: O(1).
+    /// Whether `sendCompleted(id, failed:now:)` needs `now` (a possible failover, or an overall
+    /// deadline), so the common path reads no clock. - Complexity: O(1).
     func sendCompletionNeedsTime(_ id: RPCCallID, failed: Bool) -> Bool {
         guard let slot = liveSlot(id) else { return false }
         if failed || calls[slot].overallDeadline != Self.never { return true }
@@ -97,8 +84,7 @@ extension RPCHandlerCore {
         return false
     }
 
-    /// The caller's `send` of the attempt in flight returned (`failed` when it threw).
-    /// - Complexity: O(log n).
+    /// `failed` when the send threw. - Complexity: O(log n).
     mutating func sendCompleted(_ id: RPCCallID, failed: Bool, now: Duration) -> SendCompletedAction {
         guard let slot = liveSlot(id), case .sending(let interruption) = calls[slot].phase else {
             // Unreachable: only the caller's own task removes a call that is sending.
@@ -136,15 +122,12 @@ extension RPCHandlerCore {
     }
 
     enum ReplyAction: Sendable {
-        /// Resume the caller; the entry is gone.
         case resume(Resume)
         /// The caller is still sending: it picks the reply up when its send returns.
         case stored
-        /// No pending call has this ID (it ended, or never existed): discard and count.
         case late
     }
 
-    /// A reply arrived.
     /// - Complexity: O(log n).
     mutating func replyReceived(_ reply: RPCReply) -> ReplyAction {
         let id = reply.callID
@@ -165,15 +148,12 @@ extension RPCHandlerCore {
     }
 
     enum CallerCancelledAction: Sendable {
-        /// The entry is gone; abort the discovery `abort` (nobody waits for it) when set.
+        /// Abort the discovery `abort`, when set: nobody waits for it any more.
         case removed(abort: UInt32?)
-        /// Nothing to remove: the call had already ended.
         case unknown
     }
 
-    /// The caller's task was cancelled: remove its call, its deadline and its place in a
-    /// discovery (dropping the discovery when it was the last waiter).
-    /// - Complexity: O(log n).
+    /// Removes the call, its deadline and its place in a discovery. - Complexity: O(log n).
     mutating func callerCancelled(_ id: RPCCallID) -> CallerCancelledAction {
         guard let slot = liveSlot(id) else { return .unknown }
         var abort: UInt32?
@@ -184,11 +164,8 @@ extension RPCHandlerCore {
         return .removed(abort: abort)
     }
 
-    // MARK: Failover
-
     enum Failover { case next(RPCAttempt, wakeLoop: Bool), exhausted(tried: Int) }
 
-    /// Excludes the provider in flight and picks the next one, if the call may try another.
     mutating func failover(_ slot: Int, _ id: RPCCallID, now: Duration) -> Failover {
         calls[slot].excluded.append(calls[slot].current)
         let call = calls[slot]

@@ -1,10 +1,7 @@
 extension RPCHandlerCore {
-    // MARK: Deadlines
 
-    /// Handles every deadline at or before `now`: discovery waits that time out, attempts that
-    /// time out (failing over or failing), overall deadlines.
-    /// - Parameter takeStarts: true when `run()`'s loop calls: it also takes the discoveries
-    ///   waiting to start (only the loop can start them) and sleeps towards the returned deadline.
+    /// Handles every deadline at or before `now`.
+    /// - Parameter takeStarts: true for `run()`'s loop, which also takes the discoveries to start.
     /// - Returns: the effects, and the next deadline.
     /// - Complexity: O(k log n) for k deadlines due.
     mutating func deadlinesPassed(now: Duration, takeStarts: Bool) -> (Effects, next: Duration?) {
@@ -61,8 +58,6 @@ extension RPCHandlerCore {
         }
         return (effects, next)
     }
-
-    // MARK: Limits
 
     mutating func setBaseLimit(_ limit: Int) throws(ConfigurationError) {
         try budget.setBaseLimit(limit, field: "maximumPendingCalls")

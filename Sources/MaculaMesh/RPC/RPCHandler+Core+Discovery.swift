@@ -1,26 +1,19 @@
 extension RPCHandlerCore {
-    /// One discovery in flight, shared by every caller waiting for the providers of `service`.
-    ///
-    /// It has no deadline of its own: each waiter has its own (its discovery timeout, capped by its
-    /// overall deadline), and the discovery lives exactly as long as somebody waits for it. When
-    /// the last waiter leaves (timed out, cancelled) it is dropped and the actor aborts the running
-    /// `discover`.
+    /// One discovery in flight, shared by every caller waiting for `service`. It has no deadline of
+    /// its own and lives exactly as long as somebody waits for it.
     struct Discovery: Sendable {
         var service: String
-        /// The waiting calls, in arrival order (they are resumed in that order).
+        /// In arrival order, which is the order they are resumed in.
         var waiters = FIFOQueue<RPCCallID, Bool>()
     }
 
-    /// How a discovery ended.
     enum DiscoveryOutcome: Sendable {
         case found([ServiceProvider])
         case failed(String)
-        /// It was cancelled (aborted, or `run()` is ending): whoever cancelled it has already
-        /// dealt with its waiters, or is about to.
+        /// Cancelled: whoever cancelled it deals with its waiters.
         case interrupted
     }
 
-    /// Creates the discovery of `service`, queued for `run()` to start.
     /// - Complexity: O(1) amortised.
     mutating func createDiscovery(_ service: String) -> UInt32 {
         repeat { nextDiscoveryID &+= 1 } while discoveries[nextDiscoveryID] != nil
@@ -30,9 +23,7 @@ extension RPCHandlerCore {
         return nextDiscoveryID
     }
 
-    /// Removes `id` from the waiters of `discovery`.
-    /// - Returns: the discovery, to abort, when `id` was its last waiter (it is then dropped);
-    ///   nil otherwise.
+    /// - Returns: the discovery, to abort, when `id` was its last waiter (it is then dropped).
     /// - Complexity: O(1) amortised.
     mutating func leaveDiscovery(_ discovery: UInt32, _ id: RPCCallID) -> UInt32? {
         guard discoveries[discovery] != nil else { return nil }
@@ -47,7 +38,7 @@ extension RPCHandlerCore {
         return discovery
     }
 
-    /// The discoveries created since the last call that still have waiters, to start now.
+    /// The discoveries created since the last call that still have waiters.
     /// - Complexity: O(k) for k discoveries created since.
     mutating func takeDiscoveriesToStart() -> [DiscoveryStart] {
         guard !discoveriesToStart.isEmpty else { return [] }
@@ -61,10 +52,8 @@ extension RPCHandlerCore {
         return starts
     }
 
-    /// The discovery `id` ended. With providers, each waiter moves on to its first attempt (the
-    /// discovery used up none); with none, or on failure, each waiter fails. The discovery is
-    /// gone afterwards. A result for a discovery that was dropped is ignored.
-    /// - Complexity: O(w log n) for w waiters.
+    /// With providers each waiter moves on to its first attempt; otherwise each fails. A result for
+    /// a dropped discovery is ignored. - Complexity: O(w log n) for w waiters.
     mutating func discoveryFinished(_ id: UInt32, outcome: DiscoveryOutcome, now: Duration) -> Effects {
         var effects = Effects()
         guard discoveries[id] != nil else { return effects }

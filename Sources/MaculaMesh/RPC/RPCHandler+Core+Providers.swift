@@ -1,9 +1,7 @@
 extension RPCHandlerCore {
-    /// Round-robin keeps a counter per service; past this many services the counters start
-    /// over (amortised O(1), and the map stays bounded).
+    /// Past this many services the round-robin counters start over, so the map stays bounded.
     static let roundRobinCapacity = 4_096
 
-    /// The provider of a call's first attempt among `count` providers.
     /// - Complexity: O(1).
     mutating func chooseFirst(_ strategy: RPCProviderStrategy, count: Int, service: String) -> Int32 {
         switch strategy {
@@ -21,9 +19,8 @@ extension RPCHandlerCore {
         }
     }
 
-    /// The provider of a failover attempt: one of the `count` providers not in `excluded`
-    /// (which holds distinct indices, `after` among them).
-    /// - Returns: its index, or nil when every provider is excluded.
+    /// `excluded` holds distinct indices, `after` among them.
+    /// - Returns: the index of a provider not excluded, or nil when every one is.
     /// - Complexity: O(k²) for k excluded providers (k is at most the attempts a call makes).
     mutating func chooseNext(_ strategy: RPCProviderStrategy, count: Int, excluded: [Int32], after: Int32) -> Int32? {
         let remaining = count - excluded.count

@@ -1,8 +1,6 @@
-/// Why an ``RPCHandler`` call (or `run()`, or `register`) failed.
-///
-/// Compare with the static members (`error == .attemptsExhausted`): two errors are equal when
-/// they have the same code. ``procedure``, ``providersTried`` and ``description`` carry the
-/// context for people.
+/// Why an ``RPCHandler`` call (or `run()`, or `register`) failed. Compare with the static members:
+/// two errors are equal when they have the same code; ``procedure``, ``providersTried`` and
+/// ``description`` carry the context.
 public struct RPCError: Error, Hashable, Sendable, CustomStringConvertible {
     private enum Code: UInt8, Hashable, Sendable {
         case notRunning
@@ -20,8 +18,7 @@ public struct RPCError: Error, Hashable, Sendable, CustomStringConvertible {
         case localLimitReached
     }
 
-    /// The context, allocated only when there is some: an error is 16 bytes, so results and
-    /// steps that carry one stay small in every suspended caller's frame.
+    /// Allocated only when there is some context, so an error stays 16 bytes in suspended frames.
     private final class Context: Sendable {
         let procedure: String?
         let providersTried: Int?
@@ -43,10 +40,9 @@ public struct RPCError: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// The procedure of the failed call, when known.
     public var procedure: String? { context?.procedure }
-    /// How many providers the call tried before it failed (``attemptsExhausted`` and
-    /// ``deadlineExceeded``); nil for other errors.
+    /// How many providers the call tried (``attemptsExhausted`` and ``deadlineExceeded``); else nil.
     public var providersTried: Int? { context?.providersTried }
-    /// More context: the provider's or the discovery's message, the limit, the invalid field.
+    /// The provider's or the discovery's message, the limit, or the invalid field.
     public var detail: String? { context?.detail }
 
     private init(_ code: Code, procedure: String? = nil, providersTried: Int? = nil, detail: String? = nil) {
@@ -58,38 +54,33 @@ public struct RPCError: Error, Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// A remote call needs its deadlines driven by the handler's `run()`, and a `run()` has
-    /// returned (and none started again), or it returned while the call was pending. A call made
-    /// before `run()` has ever started is accepted and waits for it instead.
+    /// A remote call needs the handler's `run()`, and a `run()` has returned (and none started
+    /// again), or it returned while the call was pending.
     public static let notRunning = RPCError(.notRunning)
     /// `run()` was called while another `run()` of the same handler is running.
     public static let alreadyRunning = RPCError(.alreadyRunning)
-    /// The handler was shut down; every pending call fails with this, new ones are refused.
+    /// The handler was shut down.
     public static let shutdown = RPCError(.shutdown)
     /// The caller's task was cancelled; its call left nothing behind.
     public static let cancelled = RPCError(.cancelled)
-    /// The handler holds as many pending entries (calls plus the discoveries they wait for) as its
-    /// effective limit (`maximumPendingCalls`, lowered by memory pressure) allows.
+    /// The handler holds its effective limit of pending entries (calls plus discoveries).
     public static let tooManyPendingCalls = RPCError(.tooManyPendingCalls)
-    /// Nobody provides the procedure: discovery found no provider (or an empty result is cached).
+    /// Discovery found no provider, or an empty result is cached.
     public static let noProviders = RPCError(.noProviders)
-    /// The caller's discovery deadline passed before the discovery of the service answered.
+    /// The caller's discovery deadline passed before the discovery answered.
     public static let discoveryTimedOut = RPCError(.discoveryTimedOut)
     /// The discovery of the service failed; ``detail`` has its message.
     public static let discoveryFailed = RPCError(.discoveryFailed)
-    /// Every attempt timed out or failed to send, on as many providers as the call may try;
-    /// ``providersTried`` says how many.
+    /// Every attempt timed out or failed to send; ``providersTried`` says on how many providers.
     public static let attemptsExhausted = RPCError(.attemptsExhausted)
-    /// The call's overall deadline (``RPCCallOptions/overallTimeout``) passed; ``providersTried``
-    /// says how many providers it had tried.
+    /// The call's overall deadline passed; ``providersTried`` says how many providers it had tried.
     public static let deadlineExceeded = RPCError(.deadlineExceeded)
-    /// The procedure ran and failed (a provider answered with a failure, or a local handler
-    /// threw); ``detail`` has the message.
+    /// The procedure ran and failed (a provider's failure reply, or a local handler threw);
+    /// ``detail`` has the message.
     public static let procedureFailed = RPCError(.procedureFailed)
     /// A field of the call's ``RPCCallOptions`` is out of range; ``detail`` names it.
     public static let invalidOptions = RPCError(.invalidOptions)
-    /// `register` was refused: the handler keeps at most `maximumLocalProcedures` local
-    /// handlers.
+    /// `register` was refused at `maximumLocalProcedures` local handlers.
     public static let localLimitReached = RPCError(.localLimitReached)
 
     static func notRunning(_ procedure: String) -> Self { Self(.notRunning, procedure: procedure) }
@@ -162,8 +153,7 @@ public struct RPCError: Error, Hashable, Sendable, CustomStringConvertible {
 }
 
 extension RPCError {
-    /// The same error, naming `procedure` (the core builds errors without it; the caller's
-    /// `call` knows it).
+    /// The same error, naming `procedure`.
     func attributed(to procedure: String) -> RPCError {
         RPCError(copying: self, procedure: procedure)
     }

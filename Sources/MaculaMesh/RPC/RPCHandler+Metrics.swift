@@ -1,15 +1,11 @@
-// The RPC handler's metric names. Every pending-entry removal is reported once, with the reason
-// it left: `replied`, `call_failed`, `timed_out`, `caller_cancelled`, `shutdown` or `stopped`.
-
 extension MemoryEvent {
-    /// A call started (local or remote). The count is the number of calls.
+    /// A call started, local or remote.
     public static let callStarted = MemoryEvent("call_started")
     /// An attempt's timeout passed before its reply arrived.
     public static let attemptTimedOut = MemoryEvent("attempt_timed_out")
     /// A call moved on to another provider after a timeout or a failed send.
     public static let failover = MemoryEvent("failover")
-    /// A reply arrived for a call that had already ended (timed out, failed, cancelled) and was
-    /// discarded.
+    /// A reply arrived for a call that had already ended, and was discarded.
     public static let lateReply = MemoryEvent("late_reply")
     /// A discovery started (one per service, however many callers share it).
     public static let discoveryStarted = MemoryEvent("discovery_started")
@@ -18,8 +14,7 @@ extension MemoryEvent {
 extension RemovalReason {
     /// A pending call ended with its reply (a result or the provider's failure).
     public static let replied = RemovalReason("replied")
-    /// A pending call ended with an error other than a timeout: its sends failed, its discovery
-    /// failed or found nobody. (Timeouts use ``RemovalReason/timedOut``.)
+    /// A pending call ended with an error other than a timeout.
     public static let callFailed = RemovalReason("call_failed")
     /// A pending entry ended because the handler's `run()` ended.
     public static let stopped = RemovalReason("stopped")

@@ -1,16 +1,9 @@
-// run(): the one deadline loop (one sleeper on the clock) and the task group the shared
-// discoveries run in; and carrying out the core's effects.
 
 extension RPCHandler {
-    /// Drives every deadline of the handler with one sleeper on the registry's clock, and runs the
-    /// discoveries, until the calling task is cancelled; then fails whatever is pending with
-    /// ``RPCError/notRunning``, cancels and awaits the discoveries in flight, and returns. The
-    /// shape of swift-service-lifecycle's `Service.run()`. May be called again after it returns.
-    ///
-    /// Start order does not matter: calls made before it started are pending still; their
-    /// discoveries start now, and deadlines already past fire at once, in deadline order (and the
-    /// one-time ``ComponentLogEvent/Kind/runNotStarted`` warning is logged). After ``shutdown()``
-    /// a running `run()` has nothing left to do and idles (no sleeper) until its task is cancelled.
+    /// Drives every deadline of the handler and runs the discoveries until its task is cancelled;
+    /// then fails whatever is pending with ``RPCError/notRunning``, cancels and awaits the
+    /// discoveries, and returns. May be called again after it returns. Calls made before it started
+    /// are pending still; deadlines already past fire at once, in deadline order.
     /// - Throws: ``RPCError/alreadyRunning`` when another `run()` of this handler is running;
     ///   ``RPCError/shutdown`` after ``shutdown()``. Cancellation is not an error.
     public func run() async throws(RPCError) {
@@ -25,7 +18,7 @@ extension RPCHandler {
             await runDeadlineLoop(clock: clock, signal: wakeUp) { instant in
                 deadlinesPassed(at: instant, group: &group)
             }
-            // Before the group awaits its discoveries: they find themselves dropped.
+            // Before the group awaits its discoveries, so they find themselves dropped.
             perform(core.runEnded())
             group.cancelAll()
         }
@@ -54,7 +47,7 @@ extension RPCHandler {
         discoveryAborts.finished(id)
         var outcome = outcome
         if case .found(let providers) = outcome, !providers.isEmpty {
-            // Cache first, then hand the callers what the registry kept (it may cut the list).
+            // Cache first: the callers get what the registry kept (it may cut the list).
             let kept = registry.assumeIsolated { registry -> [ServiceProvider]? in
                 try? registry.cacheProviders(providers, for: service)
                 return registry.cachedProviders(for: service)
@@ -64,8 +57,7 @@ extension RPCHandler {
         perform(core.discoveryFinished(id, outcome: outcome, now: now()))
     }
 
-    /// Carries out `effects`. `fromLoop`: called by `run()`'s loop, which computes its next
-    /// wake-up itself (a signal would only make it turn once more for nothing).
+    /// `fromLoop`: `run()`'s loop computes its next wake-up itself, so no signal.
     @inline(never)
     func perform(_ effects: RPCHandlerCore.Effects, fromLoop: Bool = false) {
         for id in effects.aborts { discoveryAborts.abort(id) }
@@ -82,8 +74,7 @@ extension RPCHandler {
             if resume.waiter?.finish(resume.step) == true {
                 if let removal = resume.removal { tally.add(removal) }
             } else if resume.removal != nil {
-                // Its caller was resumed by its cancellation first: the step is dropped, and the
-                // caller finds nothing left to remove.
+                // Its cancellation resumed the caller first; the caller finds nothing to remove.
                 tally.add(.callerCancelled)
             }
         }

@@ -1,24 +1,18 @@
-/// Identifies one pending call of an ``RPCHandler``: the key a reply is matched by (the seed's
-/// `call_id`).
-///
-/// The handler chooses the ID; a transport carries it in the request and gives it back in the
-/// reply. It encodes a table slot and that slot's generation, so a reply to a call that has
-/// already ended (a late reply) never matches a newer call that reuses the slot.
+/// Identifies one pending call of an ``RPCHandler``: the handler chooses it, a transport carries
+/// it in the request and gives it back in the reply. A slot plus a generation, so a late reply never
+/// matches a newer call that reuses the slot.
 public struct RPCCallID: Hashable, Sendable, CustomStringConvertible {
     /// The ID as one number, for the wire.
     public let rawValue: UInt64
 
-    /// Recreates an ID from its wire form. An ID the handler did not issue matches no call: a
-    /// reply carrying it is discarded and counted as a late reply.
+    /// Recreates an ID from its wire form; one the handler did not issue matches no call.
     public init(rawValue: UInt64) { self.rawValue = rawValue }
 
     init(slot: Int, generation: UInt32) {
         rawValue = UInt64(generation) << 32 | UInt64(UInt32(truncatingIfNeeded: slot))
     }
 
-    /// The table slot (the low 32 bits).
     var slot: Int { Int(UInt32(truncatingIfNeeded: rawValue)) }
-    /// The slot's generation (the high 32 bits).
     var generation: UInt32 { UInt32(truncatingIfNeeded: rawValue >> 32) }
 
     public var description: String { "call-\(rawValue)" }
@@ -38,6 +32,7 @@ public struct RPCRequest: Sendable, Hashable {
     public var attempt: Int
 
     /// Creates a request.
+    /// Creates a request.
     /// - Parameters:
     ///   - callID: the call the attempt belongs to.
     ///   - procedure: the procedure to run.
@@ -53,15 +48,13 @@ public struct RPCRequest: Sendable, Hashable {
     }
 }
 
-/// A provider's answer to a request, handed to ``RPCHandler/handleReply(_:)`` (the seed's
-/// `handle_incoming_reply`).
+/// A provider's answer to a request, handed to ``RPCHandler/handleReply(_:)``.
 public struct RPCReply: Sendable, Hashable {
     /// What the provider answered.
     public enum Outcome: Sendable, Hashable {
         /// The procedure ran; its encoded result.
         case success([UInt8])
-        /// The procedure ran and failed; the provider's message. The caller gets
-        /// ``RPCError/procedureFailed``: the handler does not fail over, the provider did answer.
+        /// The procedure ran and failed; the caller gets ``RPCError/procedureFailed``, with no failover.
         case failure(String)
     }
 
@@ -98,26 +91,15 @@ public struct RPCReply: Sendable, Hashable {
     }
 }
 
-/// How an ``RPCHandler`` sends requests: supplied by the embedder (a QUIC stream, an HTTP/2
-/// connection, …; ``InMemoryRPCTransport`` in MaculaTesting for tests and examples).
+/// How an ``RPCHandler`` sends requests, supplied by the embedder. ``send(_:)`` runs in the
+/// caller's own task; the reply does not come back from it: whoever receives the reply hands it to
+/// ``RPCHandler/handleReply(_:)``.
 ///
-/// The handler calls ``send(_:)`` in the **caller's own task**: no task is created per call. The
-/// reply does not come back from `send`: whoever receives it hands it to
-/// ``RPCHandler/handleReply(_:)``, which matches it to its call by ``RPCReply/callID``.
-///
-/// - Important: the handler owns its transport; the transport, and whatever receives its replies,
-///   must not own the handler. Hold it weakly (`{ [weak handler] reply in await
-///   handler?.handleReply(reply) }`): a strong reference back is a retain cycle that keeps the
-///   handler, its registry and every cached provider alive after the embedder lets them go.
+/// - Important: the transport, and whatever receives its replies, must hold the handler weakly: a
+///   strong reference back is a retain cycle that keeps the handler and its registry alive.
 public protocol RPCTransport: Sendable {
-    /// Hands `request` to the network for `request.provider`.
-    ///
-    /// - Important: return as soon as the request is handed off; never wait for the reply. The
-    ///   attempt's timeout runs meanwhile, but the handler cannot interrupt a `send` that hangs:
-    ///   the caller's failover (and its own timeout) wait until `send` returns. `send` runs in
-    ///   the caller's task, so a cancelled caller cancels it.
-    /// - Parameter request: the attempt to send.
-    /// - Throws: any error when the request could not be sent; the handler then excludes that
-    ///   provider and fails over to the next one at once.
+    /// Hands `request` to the network for `request.provider` and returns without waiting for the
+    /// reply. The handler cannot interrupt a `send` that hangs: the caller's failover waits for it.
+    /// - Throws: any error when the request could not be sent; the handler then fails over at once.
     func send(_ request: RPCRequest) async throws
 }
