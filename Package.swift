@@ -2,7 +2,7 @@
 import PackageDescription
 
 /// The fuzz harnesses, one per pure core: `Sources/fuzz-<name>/`.
-let fuzzHarnesses = ["pressure", "clients", "registry"]
+let fuzzHarnesses = ["pressure", "clients", "registry", "advertisement", "rpc"]
 
 let package = Package(
     name: "macula-swift",

@@ -3,66 +3,66 @@
 /// deadline; at most one publish attempt per service is in flight, across withdrawals too (a
 /// withdrawn service's running attempt stays in `unowned` until it reports back); `.cleanup` is in
 /// the heap exactly while `run()` runs.
-struct AdvertisementManagerCore: Sendable {
-    typealias Instant = Duration
+package struct AdvertisementManagerCore: Sendable {
+    package typealias Instant = Duration
 
-    enum DeadlineID: Hashable, Sendable {
+    package enum DeadlineID: Hashable, Sendable {
         case cleanup
         case reAdvertise(String)
         case publishTimeout(String)
     }
 
-    struct Attempt: Sendable {
+    package struct Attempt: Sendable {
         /// The actor aborts the publish by this ID.
-        let id: UInt64
+        package let id: UInt64
         /// Once the timeout passed, the attempt's end counts as a failure.
-        var timedOut = false
+        package var timedOut = false
         /// Set when `advertise` changed the advertisement meanwhile: its end publishes the new one.
-        var superseded = false
+        package var superseded = false
     }
 
-    enum Publication: Sendable {
+    package enum Publication: Sendable {
         case idle
         case publishing(Attempt)
     }
 
-    struct Record: Sendable {
-        var advertisement: ServiceAdvertisement
-        var publication: Publication = .idle
-        var failures = 0
+    package struct Record: Sendable {
+        package var advertisement: ServiceAdvertisement
+        package var publication: Publication = .idle
+        package var failures = 0
     }
 
-    enum PublishOutcome: Sendable {
+    package enum PublishOutcome: Sendable {
         case published
         case failed(any Error)
         /// Aborted by the actor, or by the task's cancellation.
         case interrupted
     }
 
-    enum AdmitAction: Hashable, Sendable {
+    package enum AdmitAction: Hashable, Sendable {
         case admitted
         case rejectedAtLimit(limit: Int)
         case invalidTTL
     }
 
-    enum AdvertisedAction: Sendable {
+    package enum AdvertisedAction: Sendable {
         case unchanged
         /// Wake the loop when `wakeLoop`; abort the superseded attempt `abort` when set.
         case scheduled(wakeLoop: Bool, abort: UInt64?)
     }
 
-    enum WithdrawnAction: Sendable {
+    package enum WithdrawnAction: Sendable {
         case unknown
         /// Abort the running attempt `abort` when set.
         case removed(ServiceAdvertisement, abort: UInt64?)
     }
 
-    enum RunStartedAction: Sendable {
+    package enum RunStartedAction: Sendable {
         case started
         case alreadyRunning
     }
 
-    enum TickAction: Sendable {
+    package enum TickAction: Sendable {
         case cleanup
         /// A publish of this advertisement is already in flight.
         case refresh(ServiceAdvertisement)
@@ -70,7 +70,7 @@ struct AdvertisementManagerCore: Sendable {
         case abortTimedOut(ServiceAdvertisement, attempt: UInt64)
     }
 
-    enum PublishFinishedAction: Sendable {
+    package enum PublishFinishedAction: Sendable {
         /// The service was withdrawn or re-advertised meanwhile: ignore.
         case stale
         case published(ServiceAdvertisement)
@@ -81,24 +81,24 @@ struct AdvertisementManagerCore: Sendable {
         case republish(wakeLoop: Bool)
     }
 
-    let configuration: AdvertisementManagerConfiguration
-    private(set) var lifecycle = RunLifecycle.notStarted
-    private(set) var records: [String: Record] = [:]
+    package let configuration: AdvertisementManagerConfiguration
+    package private(set) var lifecycle = RunLifecycle.notStarted
+    package private(set) var records: [String: Record] = [:]
     /// The still-running attempts of withdrawn services, by service; advertising the service again
     /// adopts its attempt, so no second publish starts beside a task that ignores cancellation.
-    private(set) var unowned: [String: Attempt] = [:]
-    private(set) var deadlines = DeadlineHeap<DeadlineID, Instant>()
-    private(set) var budget: MemoryBudget
+    package private(set) var unowned: [String: Attempt] = [:]
+    package private(set) var deadlines = DeadlineHeap<DeadlineID, Instant>()
+    package private(set) var budget: MemoryBudget
     private var nextAttemptID: UInt64 = 0
 
-    init(configuration: AdvertisementManagerConfiguration) throws(ConfigurationError) {
+    package init(configuration: AdvertisementManagerConfiguration) throws(ConfigurationError) {
         try configuration.validate()
         self.configuration = configuration
         self.budget = try MemoryBudget(baseLimit: configuration.maximumAdvertisements, field: "maximumAdvertisements")
     }
 
     /// Changes nothing. - Complexity: O(1).
-    func admit(_ service: String, ttl: Duration) -> AdmitAction {
+    package func admit(_ service: String, ttl: Duration) -> AdmitAction {
         guard ttl > configuration.reAdvertiseInterval, ttl <= ConfigurationError.maximumDuration else {
             return .invalidTTL
         }
@@ -110,7 +110,7 @@ struct AdvertisementManagerCore: Sendable {
 
     /// A new or changed advertisement is published as soon as `run()` runs; an unchanged one keeps
     /// its schedule. - Complexity: O(log n).
-    mutating func advertised(_ advertisement: ServiceAdvertisement, now: Instant) -> AdvertisedAction {
+    package mutating func advertised(_ advertisement: ServiceAdvertisement, now: Instant) -> AdvertisedAction {
         let service = advertisement.service
         var abort: UInt64?
         if var record = records[service] {
@@ -137,7 +137,7 @@ struct AdvertisementManagerCore: Sendable {
     }
 
     /// Its running publish, if any, is kept in `unowned` until it reports back. - Complexity: O(log n).
-    mutating func withdrawn(_ service: String) -> WithdrawnAction {
+    package mutating func withdrawn(_ service: String) -> WithdrawnAction {
         guard let record = records.removeValue(forKey: service) else { return .unknown }
         deadlines.remove(.reAdvertise(service))
         deadlines.remove(.publishTimeout(service))
@@ -150,7 +150,7 @@ struct AdvertisementManagerCore: Sendable {
     }
 
     /// The first cleanup is one interval away.
-    mutating func runStarted(now: Instant) -> RunStartedAction {
+    package mutating func runStarted(now: Instant) -> RunStartedAction {
         switch lifecycle.start() {
         case .alreadyRunning, .shutDown:
             return .alreadyRunning
@@ -161,7 +161,7 @@ struct AdvertisementManagerCore: Sendable {
     }
 
     /// Called once `run()`'s task group has drained, so every attempt has reported back.
-    mutating func runEnded(now: Instant) {
+    package mutating func runEnded(now: Instant) {
         _ = lifecycle.end()
         deadlines.remove(.cleanup)
         unowned.removeAll()
@@ -176,7 +176,7 @@ struct AdvertisementManagerCore: Sendable {
 
     /// - Returns: the actions to carry out, and the next deadline.
     /// - Complexity: O(k log n) for k deadlines handled.
-    mutating func deadlinesPassed(now: Instant) -> (actions: [TickAction], next: Instant?) {
+    package mutating func deadlinesPassed(now: Instant) -> (actions: [TickAction], next: Instant?) {
         var actions: [TickAction] = []
         for (id, _) in deadlines.popDue(at: now) {
             switch id {
@@ -208,7 +208,7 @@ struct AdvertisementManagerCore: Sendable {
     }
 
     /// - Complexity: O(log n).
-    mutating func publishFinished(_ service: String, attempt id: UInt64, outcome: PublishOutcome, now: Instant) -> PublishFinishedAction {
+    package mutating func publishFinished(_ service: String, attempt id: UInt64, outcome: PublishOutcome, now: Instant) -> PublishFinishedAction {
         guard var record = records[service], case .publishing(let attempt) = record.publication, attempt.id == id else {
             if unowned[service]?.id == id { unowned.removeValue(forKey: service) }
             return .stale
@@ -240,18 +240,18 @@ struct AdvertisementManagerCore: Sendable {
         return action
     }
 
-    mutating func setLimit(_ limit: Int) throws(ConfigurationError) {
+    package mutating func setLimit(_ limit: Int) throws(ConfigurationError) {
         try budget.setBaseLimit(limit, field: "maximumAdvertisements")
     }
 
-    mutating func setPressureScale(_ scale: Double) {
+    package mutating func setPressureScale(_ scale: Double) {
         budget.setPressureScale(scale)
     }
 
-    func usage() -> MemoryUsage { budget.usage(size: records.count) }
+    package func usage() -> MemoryUsage { budget.usage(size: records.count) }
 
     /// `publishRetryDelay × 2^(failures − 1)`, at most `reAdvertiseInterval`.
-    func retryDelay(afterFailures failures: Int) -> Duration {
+    package func retryDelay(afterFailures failures: Int) -> Duration {
         var delay = configuration.publishRetryDelay
         var doublings = max(0, failures - 1)
         while doublings > 0, delay < configuration.reAdvertiseInterval {

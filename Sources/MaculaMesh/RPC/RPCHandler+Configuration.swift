@@ -104,7 +104,7 @@ public struct RPCCallOptions: Sendable, Hashable {
     }
 }
 
-struct ResolvedCallOptions: Sendable {
+package struct ResolvedCallOptions: Sendable {
     var timeout: Duration
     var overallTimeout: Duration?
     var discoveryTimeout: Duration
@@ -112,7 +112,7 @@ struct ResolvedCallOptions: Sendable {
     var strategy: RPCProviderStrategy
 
     /// - Throws: ``ConfigurationError`` naming the first invalid field.
-    init(_ options: RPCCallOptions, configuration: RPCHandlerConfiguration) throws(ConfigurationError) {
+    package init(_ options: RPCCallOptions, configuration: RPCHandlerConfiguration) throws(ConfigurationError) {
         timeout = options.timeout ?? configuration.callTimeout
         overallTimeout = options.overallTimeout ?? configuration.overallTimeout
         discoveryTimeout = options.discoveryTimeout ?? configuration.discoveryTimeout ?? timeout

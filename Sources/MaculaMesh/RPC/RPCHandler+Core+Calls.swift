@@ -1,6 +1,6 @@
 extension RPCHandlerCore {
 
-    enum CallStartAction: Sendable {
+    package enum CallStartAction: Sendable {
         case rejected(RPCError, counted: Rejection?)
         /// `beforeRun` when the call was accepted before `run()` started.
         case send(RPCCallID, RPCAttempt, wakeLoop: Bool, beforeRun: AcceptedBeforeRun?)
@@ -8,10 +8,10 @@ extension RPCHandlerCore {
         case awaitDiscovery(RPCCallID, wakeLoop: Bool, discoveryCreated: Bool, beforeRun: AcceptedBeforeRun?)
     }
 
-    enum Rejection: Sendable {
+    package enum Rejection: Sendable {
         case limitReached, notRunning
 
-        var reason: RejectionReason {
+        package var reason: RejectionReason {
             switch self {
             case .limitReached: .limitReached
             case .notRunning: .notRunning
@@ -21,7 +21,7 @@ extension RPCHandlerCore {
 
     /// A remote call starts, with the registry's providers or nil on a miss (it then joins the
     /// discovery of `service`). - Complexity: O(log n), plus O(1) amortised for a discovery.
-    mutating func callStarted(
+    package mutating func callStarted(
         service: String,
         providers: [ServiceProvider]?,
         options: ResolvedCallOptions,
@@ -68,7 +68,7 @@ extension RPCHandlerCore {
         return .awaitDiscovery(id, wakeLoop: wake || joined == nil, discoveryCreated: joined == nil, beforeRun: beforeRun)
     }
 
-    enum SendCompletedAction: Sendable {
+    package enum SendCompletedAction: Sendable {
         case awaitReply
         /// The send failed or the attempt timed out meanwhile: send this next attempt now.
         case send(RPCAttempt, wakeLoop: Bool)
@@ -85,7 +85,7 @@ extension RPCHandlerCore {
     }
 
     /// `failed` when the send threw. - Complexity: O(log n).
-    mutating func sendCompleted(_ id: RPCCallID, failed: Bool, now: Duration) -> SendCompletedAction {
+    package mutating func sendCompleted(_ id: RPCCallID, failed: Bool, now: Duration) -> SendCompletedAction {
         guard let slot = liveSlot(id), case .sending(let interruption) = calls[slot].phase else {
             // Unreachable: only the caller's own task removes a call that is sending.
             return .finished(.failure(.cancelled), .callerCancelled)
@@ -121,7 +121,7 @@ extension RPCHandlerCore {
         }
     }
 
-    enum ReplyAction: Sendable {
+    package enum ReplyAction: Sendable {
         case resume(Resume)
         /// The caller is still sending: it picks the reply up when its send returns.
         case stored
@@ -129,7 +129,7 @@ extension RPCHandlerCore {
     }
 
     /// - Complexity: O(log n).
-    mutating func replyReceived(_ reply: RPCReply) -> ReplyAction {
+    package mutating func replyReceived(_ reply: RPCReply) -> ReplyAction {
         let id = reply.callID
         guard let slot = liveSlot(id) else { return .late }
         switch calls[slot].phase {
@@ -147,14 +147,14 @@ extension RPCHandlerCore {
         }
     }
 
-    enum CallerCancelledAction: Sendable {
+    package enum CallerCancelledAction: Sendable {
         /// Abort the discovery `abort`, when set: nobody waits for it any more.
         case removed(abort: UInt32?)
         case unknown
     }
 
     /// Removes the call, its deadline and its place in a discovery. - Complexity: O(log n).
-    mutating func callerCancelled(_ id: RPCCallID) -> CallerCancelledAction {
+    package mutating func callerCancelled(_ id: RPCCallID) -> CallerCancelledAction {
         guard let slot = liveSlot(id) else { return .unknown }
         var abort: UInt32?
         if case .discovering(let discovery) = calls[slot].phase {

@@ -4,7 +4,7 @@ extension RPCHandlerCore {
     /// - Parameter takeStarts: true for `run()`'s loop, which also takes the discoveries to start.
     /// - Returns: the effects, and the next deadline.
     /// - Complexity: O(k log n) for k deadlines due.
-    mutating func deadlinesPassed(now: Duration, takeStarts: Bool) -> (Effects, next: Duration?) {
+    package mutating func deadlinesPassed(now: Duration, takeStarts: Bool) -> (Effects, next: Duration?) {
         var effects = Effects()
         for (raw, _) in deadlines.popDue(at: now) {
             let id = RPCCallID(rawValue: raw)
@@ -59,11 +59,11 @@ extension RPCHandlerCore {
         return (effects, next)
     }
 
-    mutating func setBaseLimit(_ limit: Int) throws(ConfigurationError) {
+    package mutating func setBaseLimit(_ limit: Int) throws(ConfigurationError) {
         try budget.setBaseLimit(limit, field: "maximumPendingCalls")
     }
 
-    mutating func setPressureScale(_ scale: Double) {
+    package mutating func setPressureScale(_ scale: Double) {
         budget.setPressureScale(scale)
     }
 }

@@ -1,13 +1,13 @@
 extension RPCHandlerCore {
     /// One discovery in flight, shared by every caller waiting for `service`. It has no deadline of
     /// its own and lives exactly as long as somebody waits for it.
-    struct Discovery: Sendable {
-        var service: String
+    package struct Discovery: Sendable {
+        package var service: String
         /// In arrival order, which is the order they are resumed in.
-        var waiters = FIFOQueue<RPCCallID, Bool>()
+        package var waiters = FIFOQueue<RPCCallID, Bool>()
     }
 
-    enum DiscoveryOutcome: Sendable {
+    package enum DiscoveryOutcome: Sendable {
         case found([ServiceProvider])
         case failed(String)
         /// Cancelled: whoever cancelled it deals with its waiters.
@@ -54,7 +54,7 @@ extension RPCHandlerCore {
 
     /// With providers each waiter moves on to its first attempt; otherwise each fails. A result for
     /// a dropped discovery is ignored. - Complexity: O(w log n) for w waiters.
-    mutating func discoveryFinished(_ id: UInt32, outcome: DiscoveryOutcome, now: Duration) -> Effects {
+    package mutating func discoveryFinished(_ id: UInt32, outcome: DiscoveryOutcome, now: Duration) -> Effects {
         var effects = Effects()
         guard discoveries[id] != nil else { return effects }
         if case .interrupted = outcome { return effects }

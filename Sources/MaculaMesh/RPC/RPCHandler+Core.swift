@@ -3,7 +3,7 @@
 public typealias RPCLocalHandler = @Sendable ([UInt8]) async throws -> [UInt8]
 
 /// What a suspended caller is resumed with. Kept small: it is part of every suspended caller's frame.
-enum RPCStep: Sendable {
+package enum RPCStep: Sendable {
     /// Send the call's current attempt, then wait again.
     case send
     /// The call is over and its entry gone.
@@ -12,19 +12,19 @@ enum RPCStep: Sendable {
     case cancelled
 }
 
-struct RPCAttempt: Sendable, Hashable {
-    var provider: ServiceProvider
-    var number: Int
+package struct RPCAttempt: Sendable, Hashable {
+    package var provider: ServiceProvider
+    package var number: Int
 }
 
 /// The state of an ``RPCHandler``: pending calls, the discoveries they wait for, every deadline,
 /// the local handlers and the lifecycle. Pending calls live in a slot table with a free list; a
 /// ``RPCCallID`` is a slot plus a generation, so a stale ID never matches a newer call.
-struct RPCHandlerCore: Sendable {
-    static let never = Duration.seconds(Int64.max)
+package struct RPCHandlerCore: Sendable {
+    package static let never = Duration.seconds(Int64.max)
 
     /// What happened to a call while its caller was sending; the caller acts on it when `send` returns.
-    enum Interruption: UInt8, Sendable {
+    package enum Interruption: UInt8, Sendable {
         case attemptFailed
     /// The reply arrived and is kept in `storedReplies`.
         case replied
@@ -32,7 +32,7 @@ struct RPCHandlerCore: Sendable {
         case stopped
     }
 
-    enum Phase: Sendable, Hashable {
+    package enum Phase: Sendable, Hashable {
         /// `next` is the next free slot, or -1.
         case free(next: Int32)
         case discovering(UInt32)
@@ -58,10 +58,10 @@ struct RPCHandlerCore: Sendable {
         var waiter: Waiter<RPCStep>?
     }
 
-    enum Removal: UInt8, Sendable, CaseIterable {
+    package enum Removal: UInt8, Sendable, CaseIterable {
         case replied, timedOut, callFailed, callerCancelled, shutdown, stopped
 
-        var reason: RemovalReason {
+        package var reason: RemovalReason {
             switch self {
             case .replied: .replied
             case .timedOut: .timedOut
@@ -74,32 +74,32 @@ struct RPCHandlerCore: Sendable {
     }
 
     /// `removal` is why the entry left, nil when it stays.
-    struct Resume: Sendable {
-        var id: RPCCallID
+    package struct Resume: Sendable {
+        package var id: RPCCallID
         /// Nil only if the caller never suspended; it then counts as cancelled.
-        var waiter: Waiter<RPCStep>?
-        var step: RPCStep
-        var removal: Removal?
+        package var waiter: Waiter<RPCStep>?
+        package var step: RPCStep
+        package var removal: Removal?
     }
 
-    struct DiscoveryStart: Sendable {
-        var id: UInt32
-        var service: String
+    package struct DiscoveryStart: Sendable {
+        package var id: UInt32
+        package var service: String
     }
 
-    struct Effects: Sendable {
-        var resumes: [Resume] = []
-        var aborts: [UInt32] = []
-        var starts: [DiscoveryStart] = []
-        var attemptTimeouts = 0
-        var failovers = 0
-        var removed = 0
-        var wakeLoop = false
+    package struct Effects: Sendable {
+        package var resumes: [Resume] = []
+        package var aborts: [UInt32] = []
+        package var starts: [DiscoveryStart] = []
+        package var attemptTimeouts = 0
+        package var failovers = 0
+        package var removed = 0
+        package var wakeLoop = false
     }
 
     private(set) var lifecycle = RunLifecycle.notStarted
     var overdueBeforeRun = OverdueBeforeRun()
-    var budget: MemoryBudget
+    package var budget: MemoryBudget
     let maximumLocalProcedures: Int
     private(set) var localHandlers: [String: RPCLocalHandler] = [:]
 
@@ -107,24 +107,24 @@ struct RPCHandlerCore: Sendable {
     var calls: [Call] = []
     private var freeHead: Int32 = -1
     private var nextGeneration: UInt32 = 1
-    private(set) var callCount = 0
+    package private(set) var callCount = 0
     /// One deadline per call (the earliest of its discovery, attempt and overall deadlines), keyed
     /// by the call ID's raw value.
-    var deadlines = DeadlineHeap<UInt64, Duration>()
+    package var deadlines = DeadlineHeap<UInt64, Duration>()
     /// The instant `run()`'s loop sleeps towards, or nil; an earlier new deadline must wake it.
     var loopWakeAt: Duration?
     /// Replies that arrived while their caller was still sending.
     var storedReplies: [UInt64: RPCReply.Outcome] = [:]
 
-    var discoveries: [UInt32: Discovery] = [:]
-    var discoveryByService: [String: UInt32] = [:]
+    package var discoveries: [UInt32: Discovery] = [:]
+    package var discoveryByService: [String: UInt32] = [:]
     var discoveriesToStart: [UInt32] = []
     var nextDiscoveryID: UInt32 = 0
 
     var random: SplitMix64
     var roundRobin: [String: UInt32] = [:]
 
-    init(configuration: RPCHandlerConfiguration) throws(ConfigurationError) {
+    package init(configuration: RPCHandlerConfiguration) throws(ConfigurationError) {
         try configuration.validate()
         budget = try MemoryBudget(baseLimit: configuration.maximumPendingCalls, field: "maximumPendingCalls")
         maximumLocalProcedures = configuration.maximumLocalProcedures
@@ -132,7 +132,7 @@ struct RPCHandlerCore: Sendable {
         random = SplitMix64(seed: configuration.randomSeed ?? system.next())
     }
 
-    var size: Int { callCount + discoveries.count }
+    package var size: Int { callCount + discoveries.count }
 
     var earliestDeadline: Duration? { deadlines.first?.deadline }
 
@@ -147,13 +147,13 @@ struct RPCHandlerCore: Sendable {
         overdueBeforeRun.check(lifecycle, earliestDeadline: earliestDeadline, now: now)
     }
 
-    enum RunStartAction: Sendable, Hashable {
+    package enum RunStartAction: Sendable, Hashable {
         case started(overdueBy: Duration?)
         case alreadyRunning, shutDown
     }
 
     /// - Complexity: O(1).
-    mutating func runStarted(now: Duration) -> RunStartAction {
+    package mutating func runStarted(now: Duration) -> RunStartAction {
         let overdue = checkOverdueBeforeRun(now: now)
         switch lifecycle.start() {
         case .started: return .started(overdueBy: overdue)
@@ -163,13 +163,13 @@ struct RPCHandlerCore: Sendable {
     }
 
     /// Every pending call fails with `notRunning`. - Complexity: O(table size).
-    mutating func runEnded() -> Effects {
+    package mutating func runEnded() -> Effects {
         guard lifecycle.end() else { return Effects() }
         return endEverything(.stopped)
     }
 
     /// - Complexity: O(table size).
-    mutating func shutdown() -> Effects {
+    package mutating func shutdown() -> Effects {
         guard lifecycle.shutDown() else { return Effects() }
         return endEverything(.shutdown)
     }
@@ -244,13 +244,13 @@ struct RPCHandlerCore: Sendable {
     }
 
     /// Nil when the call is not live or waits for a discovery. - Complexity: O(1).
-    func attempt(of id: RPCCallID) -> RPCAttempt? {
+    package func attempt(of id: RPCCallID) -> RPCAttempt? {
         guard let slot = liveSlot(id), calls[slot].current >= 0 else { return nil }
         let call = calls[slot]
         return RPCAttempt(provider: call.providers[Int(call.current)], number: Int(call.attempts))
     }
 
-    func phase(of id: RPCCallID) -> Phase? {
+    package func phase(of id: RPCCallID) -> Phase? {
         liveSlot(id).map { calls[$0].phase }
     }
 
@@ -317,7 +317,7 @@ struct RPCHandlerCore: Sendable {
         return true
     }
 
-    static func result(of outcome: RPCReply.Outcome) -> Result<[UInt8], RPCError> {
+    package static func result(of outcome: RPCReply.Outcome) -> Result<[UInt8], RPCError> {
         switch outcome {
         case .success(let bytes): .success(bytes)
         case .failure(let message): .failure(.procedureFailed("", message: message))

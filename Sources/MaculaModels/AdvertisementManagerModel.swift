@@ -1,12 +1,13 @@
-@testable import MaculaMesh
+import MaculaMemory
+import MaculaMesh
 
 // The reference model the randomized test compares `AdvertisementManagerCore` with, and the
 // comparable form of the actions both return.
 
 /// One action in a form both the core and the model produce: `text` names the action and its
 /// payload (advertisements, attempt numbers, delays); `wake` says whether the run loop is woken.
-struct AdModelAction: Equatable, CustomStringConvertible {
-    enum Wake: Equatable, CustomStringConvertible {
+package struct AdModelAction: Equatable, CustomStringConvertible {
+    package enum Wake: Equatable, CustomStringConvertible {
         /// The action carries no wake-up signal.
         case notApplicable
         case yes
@@ -16,7 +17,7 @@ struct AdModelAction: Equatable, CustomStringConvertible {
         /// A signal that is not the running loop's (only the core produces this, and it is wrong).
         case foreign
 
-        var description: String {
+        package var description: String {
             switch self {
             case .notApplicable: "-"
             case .yes: "wake"
@@ -37,7 +38,7 @@ struct AdModelAction: Equatable, CustomStringConvertible {
         return wake == real.wake
     }
 
-    var description: String { wake == .notApplicable ? text : "\(text) [\(wake)]" }
+    package var description: String { wake == .notApplicable ? text : "\(text) [\(wake)]" }
 
     /// `svc-1@me/300 seconds`: an advertisement in actions and diffs.
     static func name(_ advertisement: ServiceAdvertisement) -> String {
@@ -46,9 +47,9 @@ struct AdModelAction: Equatable, CustomStringConvertible {
 }
 
 /// An error a publish task reports, named so that the actions can be compared.
-struct ModelOutage: Error, CustomStringConvertible {
+package struct ModelOutage: Error, CustomStringConvertible {
     var tag: Int
-    var description: String { "outage-\(tag)" }
+    package var description: String { "outage-\(tag)" }
 }
 
 /// The reference model, written from the documentation of `AdvertisementManagerCore` and
@@ -58,7 +59,7 @@ struct ModelOutage: Error, CustomStringConvertible {
 ///
 /// Attempt IDs are the core's: a new attempt has `id == nil` until the test reads the ID from the
 /// core's publish action (both start the same publishes in the same step, or the step fails).
-struct AdvertisementReferenceModel {
+package struct AdvertisementReferenceModel {
     struct Intervals {
         var cleanup: Int
         var reAdvertise: Int

@@ -1,0 +1,35 @@
+import MaculaModels
+
+/// libFuzzer's entry point: intervals and a limit, then a sequence of advertisement operations
+/// (advertisements, changes and duplicates, withdrawals, publish outcomes: success, failure,
+/// interruption, stale and unknown attempt IDs; clock advances, often onto a deadline; limit and
+/// pressure changes; `run()` starting and ending) applied to `AdvertisementManagerCore` and
+/// `AdvertisementReferenceModel`; traps on the first difference or missed wake-up.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzAdvertisement(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    Fuzzing.run("advertisement", data, size) { (random: inout ModelRandom) throws(Divergence) in
+        var run: AdvertisementModelRun
+        do {
+            run = try AdvertisementModelRun(random: random)
+        } catch {
+            fatalError("fuzz-advertisement: the configuration is invalid: \(error)")
+        }
+        while !run.random.isExhausted, run.step < Fuzzing.maximumSteps {
+            run.step += 1
+            run.randomOperation()
+            run.compareState()
+            if let failure = run.failure { throw Divergence(failure) }
+        }
+    }
+    return 0
+}
+
+#if !MACULA_FUZZ
+/// Without libFuzzer: replays the inputs named on the command line.
+@main
+enum Replay {
+    static func main() {
+        Fuzzing.replay("advertisement", arguments: CommandLine.arguments.dropFirst(), fuzzAdvertisement)
+    }
+}
+#endif
