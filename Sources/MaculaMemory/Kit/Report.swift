@@ -7,6 +7,12 @@ package enum Report: Sendable, Hashable {
     case event(MemoryEvent, Int)
     /// Work accepted before `run()` started is past its deadline by this much (logged once).
     case runNotStarted(overdueBy: Duration)
+    /// The pressure monitor took `reading` and judged `level`.
+    case readingTaken(MemoryReading, level: MemoryPressureLevel)
+    /// The pressure level changed on `reading`.
+    case levelChanged(from: MemoryPressureLevel, to: MemoryPressureLevel, reading: MemoryReading)
+    /// A log event of the component's own kinds.
+    case log(ComponentLogEvent)
 }
 
 /// Where an actor sends a core's ``Report``s: its metrics hook and log handler, under its name.
@@ -34,6 +40,12 @@ package struct Reporter: Sendable {
             if count > 0 { metrics.eventRecorded(event, count: count, component: component) }
         case .runNotStarted(let overdueBy):
             log.warnRunNotStarted(component: component, overdueBy: overdueBy)
+        case .readingTaken(let reading, let level):
+            metrics.memoryReadingTaken(reading, level: level)
+        case .levelChanged(let from, let to, let reading):
+            metrics.pressureLevelChanged(from: from, to: to, reading: reading)
+        case .log(let event):
+            log.log(event)
         }
     }
 

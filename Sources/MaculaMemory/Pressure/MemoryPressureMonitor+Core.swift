@@ -8,7 +8,21 @@ package struct MemoryPressureCore: Sendable {
         case unjudged
     }
 
+    /// A registered component, held weakly.
+    struct WeakComponent: Sendable {
+        weak var component: (any MemoryManaged)?
+    }
+
+    /// What a check asks of the actor: report, then apply `scale` to `components` (each pruned).
+    struct Check: Sendable {
+        var reports: [Report] = []
+        var scale: Double?
+        var components: [any MemoryManaged] = []
+    }
+
     package let configuration: MemoryPressureMonitorConfiguration
+    private(set) var lifecycle = RunLifecycle.notStarted
+    private var components: [ObjectIdentifier: WeakComponent] = [:]
     package private(set) var level: MemoryPressureLevel = .normal
     /// A failure is warned about once, until a reading succeeds.
     package private(set) var readingFailing = false
@@ -19,6 +33,61 @@ package struct MemoryPressureCore: Sendable {
 
     /// The scale components get at the current level.
     package var scale: Double { configuration.scale(for: level) }
+
+    /// How many registered components are alive. - Complexity: O(n).
+    var registeredCount: Int { components.values.count { $0.component != nil } }
+
+    /// Registers `component` (again: a no-op).
+    /// - Returns: the scale to apply to it now, when the level is not normal.
+    /// - Complexity: O(1).
+    mutating func register(_ component: any MemoryManaged) -> Double? {
+        components[ObjectIdentifier(component)] = WeakComponent(component: component)
+        return level == .normal ? nil : scale
+    }
+
+    /// Unregisters the component with `id`; a no-op when unknown. - Complexity: O(1).
+    mutating func unregister(_ id: ObjectIdentifier) {
+        components.removeValue(forKey: id)
+    }
+
+    /// `run()` starts. - Returns: false when another `run()` runs. - Complexity: O(1).
+    mutating func runStarted() -> Bool {
+        lifecycle.start() == .started
+    }
+
+    /// `run()` returned. - Complexity: O(1).
+    mutating func runEnded() {
+        _ = lifecycle.end()
+    }
+
+    /// One check: a reading, or the reader's error, judged. On a level change the registered
+    /// components to scale come back (the dead ones are forgotten).
+    /// - Complexity: O(n) for n registered components on a level change, O(1) otherwise.
+    mutating func checked(_ reading: Result<MemoryReading, MemoryReadError>, component: String) -> Check {
+        var check = Check()
+        switch reading {
+        case .failure(let error):
+            if readingFailed() {
+                check.reports.append(.log(ComponentLogEvent(
+                    level: .warning, kind: .memoryReadingFailed, component: component,
+                    message: "\(error); the pressure level stays \(level) until a reading works",
+                    metadata: ["error": error.description, "level": level.description])))
+            }
+        case .success(let reading):
+            let action = readingTaken(reading)
+            check.reports.append(.readingTaken(reading, level: level))
+            guard case .applyLevel(let from, let to, let scale) = action else { break }
+            check.reports.append(.levelChanged(from: from, to: to, reading: reading))
+            check.reports.append(.log(ComponentLogEvent(
+                level: .info, kind: .pressureLevelChanged, component: component,
+                message: "memory pressure went from \(from) to \(to): components scaled to \(scale)",
+                metadata: ["from": from.description, "to": to.description, "used_bytes": "\(reading.usedBytes)", "scale": "\(scale)"])))
+            components = components.filter { $0.value.component != nil }
+            check.scale = scale
+            check.components = components.values.compactMap(\.component)
+        }
+        return check
+    }
 
     /// Judges `reading`: the level rises to the highest threshold reached, or falls while the
     /// reading is below the current threshold less the margin. - Complexity: O(1).

@@ -5,10 +5,6 @@
 /// the change; checks, registrations and level changes take turns, so levels land in the order they
 /// were judged. Components are held weakly. Behavior: `architecture/memory_management.md`.
 public actor MemoryPressureMonitor {
-    private struct WeakComponent {
-        weak var component: (any MemoryManaged)?
-    }
-
     /// The name in log events: ``MemoryPressureMonitorConfiguration/componentName``.
     public nonisolated let componentName: String
     /// The configuration the monitor was created with.
@@ -17,13 +13,11 @@ public actor MemoryPressureMonitor {
     private var core: MemoryPressureCore
     private let reader: any MemoryReader
     private let clock: ComponentClock
-    private let metrics: any MemoryMetrics
-    private let logHandler: any ComponentLogHandler
-    private var components: [ObjectIdentifier: WeakComponent] = [:]
-    private var lifecycle = RunLifecycle.notStarted
-    /// Oldest first.
-    private var turnQueue: [CheckedContinuation<Void, Never>] = []
+    private let report: Reporter
+    /// Checks and registrations that apply a scale take turns: the one holding the turn, then the
+    /// waiting ones, oldest first.
     private var turnTaken = false
+    private var turnWaiters: [Waiter<Void>] = []
 
     /// Creates a monitor.
     /// - Parameters:
@@ -46,8 +40,7 @@ public actor MemoryPressureMonitor {
         self.configuration = configuration
         self.reader = reader
         self.clock = ComponentClock(clock)
-        self.metrics = metrics
-        self.logHandler = log
+        self.report = Reporter(component: configuration.componentName, metrics: metrics, log: log)
     }
 
     /// The current level.
@@ -55,62 +48,42 @@ public actor MemoryPressureMonitor {
 
     /// How many live components are registered.
     /// - Complexity: O(n) for n registrations.
-    public var registeredCount: Int { components.values.filter { $0.component != nil }.count }
+    public var registeredCount: Int { core.registeredCount }
 
     /// Registers `component`; at `medium` or `high` it gets the current scale (and is pruned)
-    /// before this returns. Registering twice is a no-op.
+    /// before this returns, unless the calling task is cancelled while it waits for its turn.
+    /// Registering twice is a no-op.
     /// - Complexity: O(1) plus the component's own work.
     public func register(_ component: any MemoryManaged) async {
-        await takeTurn()
-        components[ObjectIdentifier(component)] = WeakComponent(component: component)
-        if core.level != .normal {
-            await component.setPressureScale(core.scale)
-            _ = await component.prune()
-        }
-        endTurn()
+        guard core.register(component) != nil, await takeTurn() else { return }
+        defer { endTurn() }
+        await component.setPressureScale(core.scale)
+        _ = await component.prune()
     }
 
     /// Unregisters `component`, leaving its scale as it is. A no-op for an unknown component.
     /// - Complexity: O(1).
     public func unregister(_ component: any MemoryManaged) {
-        components[ObjectIdentifier(component)] = nil
+        core.unregister(ObjectIdentifier(component))
     }
 
     /// Takes one reading now and applies a level change if there is one.
-    /// - Returns: the level after the check; a failed reading keeps it.
+    /// - Returns: the level after the check; a failed reading keeps it, and so does a task
+    ///   cancelled while it waits for its turn (it then takes no reading).
     /// - Complexity: O(n) for n registered components when the level changes, O(1) otherwise.
     @discardableResult
     public func check() async -> MemoryPressureLevel {
-        await takeTurn()
-        let reading: MemoryReading
-        do {
-            reading = try reader.read()
-        } catch {
-            if core.readingFailed() {
-                log(.warning, .memoryReadingFailed, "\(error); the pressure level stays \(core.level) until a reading works",
-                    ["error": error.description, "level": core.level.description])
-            }
-            endTurn()
-            return core.level
-        }
-        let action = core.readingTaken(reading)
-        metrics.memoryReadingTaken(reading, level: core.level)
-        switch action {
-        case .none, .unjudged:
-            break
-        case .applyLevel(let from, let to, let scale):
-            metrics.pressureLevelChanged(from: from, to: to, reading: reading)
-            log(.info, .pressureLevelChanged, "memory pressure went from \(from) to \(to): components scaled to \(scale)",
-                ["from": from.description, "to": to.description, "used_bytes": "\(reading.usedBytes)", "scale": "\(scale)"])
-            components = components.filter { $0.value.component != nil }
-            for component in components.values.compactMap(\.component) {
+        guard await takeTurn() else { return core.level }
+        defer { endTurn() }
+        let check = core.checked(Result { () throws(MemoryReadError) in try reader.read() }, component: componentName)
+        report(check.reports)
+        if let scale = check.scale {
+            for component in check.components {
                 await component.setPressureScale(scale)
                 _ = await component.prune()
             }
         }
-        let level = core.level
-        endTurn()
-        return level
+        return core.level
     }
 
     /// Checks at once, then every ``MemoryPressureMonitorConfiguration/checkInterval`` on the clock
@@ -118,39 +91,31 @@ public actor MemoryPressureMonitor {
     /// - Throws: ``MemoryPressureMonitorError/alreadyRunning`` when another `run()` is active.
     ///   Cancellation is not an error.
     public func run() async throws(MemoryPressureMonitorError) {
-        switch lifecycle.start() {
-        case .started: break
-        case .alreadyRunning, .shutDown: throw .alreadyRunning
-        }
-        defer { _ = lifecycle.end() }
-        while !Task.isCancelled {
+        guard core.runStarted() else { throw .alreadyRunning }
+        defer { core.runEnded() }
+        await runDeadlineLoop(clock: clock, signal: DeadlineSignal()) { now in
             await check()
-            do {
-                try await clock.sleep(until: clock.now + configuration.checkInterval)
-            } catch {
-                break
-            }
+            return now + configuration.checkInterval
         }
     }
 
-    private func takeTurn() async {
-        if !turnTaken {
+    /// Waits for the turn. - Returns: false when the task was cancelled first (no turn taken).
+    private func takeTurn() async -> Bool {
+        guard turnTaken else {
             turnTaken = true
-            return
+            return true
         }
-        await withCheckedContinuation { turnQueue.append($0) }
+        let waiter = Waiter<Void>()
+        turnWaiters.append(waiter)
+        return await waiter.wait() != nil
     }
 
+    /// Hands the turn to the oldest waiter whose task is not cancelled, or frees it.
     private func endTurn() {
-        if turnQueue.isEmpty {
-            turnTaken = false
-        } else {
-            turnQueue.removeFirst().resume()
+        while !turnWaiters.isEmpty {
+            if turnWaiters.removeFirst().finish(()) { return }
         }
-    }
-
-    private func log(_ level: ComponentLogEvent.Level, _ kind: ComponentLogEvent.Kind, _ message: String, _ metadata: [String: String]) {
-        logHandler.log(ComponentLogEvent(level: level, kind: kind, component: componentName, message: message, metadata: metadata))
+        turnTaken = false
     }
 }
 

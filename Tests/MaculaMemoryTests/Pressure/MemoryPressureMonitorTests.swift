@@ -96,6 +96,29 @@ struct MemoryPressureMonitorTests {
         #expect(await slow.memoryUsage().effectiveLimit == 100)
     }
 
+    @Test("a check cancelled while it waits for its turn takes no reading and keeps the level; the turn passes on")
+    func cancelledWhileWaitingForTurn() async throws {
+        let reader = FakeMemoryReader(usedBytes: 100, limitBytes: 1_000)
+        let monitor = try MemoryPressureMonitor(configuration: configuration(), clock: ManualClock(), reader: reader)
+        let gate = Gate()
+        let slow = try FakeComponent(name: "slow", limit: 100, gate: gate)
+        await monitor.register(slow)
+
+        reader.set(usedBytes: 950)
+        let first = Task { await monitor.check() }
+        await gate.waitForArrivals(1)          // the first check holds the turn
+        let reads = reader.readCount
+        let second = Task { await monitor.check() }
+        second.cancel()
+        #expect(await second.value == .high)
+        #expect(reader.readCount == reads)
+        gate.open()
+        #expect(await first.value == .high)
+        reader.set(usedBytes: 100)
+        #expect(await monitor.check() == .normal)
+        #expect(await slow.scalesApplied == [0.8, 1.0])
+    }
+
     @Test("components are held weakly")
     func weakRegistration() async throws {
         let reader = FakeMemoryReader(usedBytes: 100, limitBytes: 1_000)
