@@ -10,6 +10,8 @@ package struct MemoryPressureModel: Sendable {
     package private(set) var level = MemoryPressureLevel.normal
     /// Whether a failure was warned about since the last reading.
     package private(set) var warned = false
+    /// The registered components (the run holds them; a dropped one is dead).
+    package var registered: Set<ObjectIdentifier> = []
 
     package init(configuration: MemoryPressureMonitorConfiguration) {
         self.configuration = configuration
@@ -66,6 +68,9 @@ package struct MemoryPressureModelRun: Sendable {
     package private(set) var core: MemoryPressureCore
     package private(set) var model: MemoryPressureModel
     package private(set) var step = 0
+    /// The components alive (held here), by identity; the core holds them weakly.
+    var alive: [ObjectIdentifier: ModelComponent] = [:]
+    var lastComponent = 0
 
     /// A valid configuration drawn from `random`: byte or fraction thresholds, any hysteresis in
     /// [0, 1), scales in (0, 1].
@@ -91,12 +96,18 @@ package struct MemoryPressureModelRun: Sendable {
     }
 
     /// One random operation: a reading (often near a threshold, sometimes extreme or without a
-    /// limit) or a failed reading; then the two are compared.
+    /// limit) or a failed reading, taken alone or as the monitor's check; a component registered,
+    /// registered again, unregistered (known or not) or dropped; then the two are compared.
     package mutating func randomOperation(_ random: inout ModelRandom) throws(Divergence) {
         step += 1
-        if Int.random(in: 0..<8, using: &random) == 0 {
+        let roll = Int.random(in: 0..<16, using: &random)
+        if roll == 0 {
             let warns = core.readingFailed()
             try check(warns == model.readingFailed(), "step \(step): readingFailed warns \(warns), model \(!warns)")
+        } else if roll < 4 {
+            try component(&random)
+        } else if roll < 8 {
+            try checked(&random)
         } else {
             let reading = Self.reading(&random, configuration: model.configuration)
             let action = core.readingTaken(reading)
@@ -106,6 +117,73 @@ package struct MemoryPressureModelRun: Sendable {
         try check(core.level == model.level, "step \(step): level \(core.level), model \(model.level)")
         try check(core.scale == model.scale(of: model.level), "step \(step): scale \(core.scale), model \(model.scale(of: model.level))")
         try check(core.readingFailing == model.warned, "step \(step): failing \(core.readingFailing), model \(model.warned)")
+    }
+
+    /// Registers a new component or one again, unregisters one (or an unknown ID), or drops one
+    /// (the core keeps it weakly: it must not come back in a check).
+    mutating func component(_ random: inout ModelRandom) throws(Divergence) {
+        let known = alive.keys.sorted { "\($0)" < "\($1)" }
+        switch Int.random(in: 0..<5, using: &random) {
+        case 0, 1:
+            let component: ModelComponent
+            if let id = known.randomElement(using: &random), Bool.random(using: &random) {
+                component = alive[id]!
+            } else {
+                lastComponent += 1
+                component = ModelComponent(name: "component-\(lastComponent)")
+                alive[ObjectIdentifier(component)] = component
+            }
+            let scale = core.register(component)
+            model.registered.insert(ObjectIdentifier(component))
+            let expected = model.level == .normal ? nil : model.scale(of: model.level)
+            try check(scale == expected, "step \(step): register: scale \(String(describing: scale)), model \(String(describing: expected))")
+        case 2:
+            let id = known.randomElement(using: &random) ?? ObjectIdentifier(ModelComponent.self)
+            core.unregister(id)
+            model.registered.remove(id)
+        default:
+            guard let id = known.randomElement(using: &random) else { return }
+            alive[id] = nil
+            model.registered.remove(id)
+        }
+        try check(core.registeredCount == model.registered.count,
+                  "step \(step): \(core.registeredCount) components registered, model \(model.registered.count)")
+    }
+
+    /// The monitor's check: what to report, and on a level change the scale and the live
+    /// registered components.
+    mutating func checked(_ random: inout ModelRandom) throws(Divergence) {
+        let reading: Result<MemoryReading, MemoryReadError> = Int.random(in: 0..<4, using: &random) == 0
+            ? .failure(MemoryReadError("unreadable"))
+            : .success(Self.reading(&random, configuration: model.configuration))
+        let result = core.checked(reading, component: "memory_pressure_monitor")
+        var expected: [String] = []
+        var scale: Double?
+        switch reading {
+        case .failure:
+            if model.readingFailed() { expected.append("log(\(ComponentLogEvent.Kind.memoryReadingFailed))") }
+        case .success(let reading):
+            let action = model.readingTaken(reading)
+            expected.append("readingTaken(\(model.level))")
+            if case .applyLevel(let from, let to, let applied) = action {
+                expected += ["levelChanged(\(from), \(to))", "log(\(ComponentLogEvent.Kind.pressureLevelChanged))"]
+                scale = applied
+            }
+        }
+        let reports = result.reports.map { report in
+            switch report {
+            case .readingTaken(_, let level): "readingTaken(\(level))"
+            case .levelChanged(let from, let to, _): "levelChanged(\(from), \(to))"
+            case .log(let event): "log(\(event.kind))"
+            default: "\(report)"
+            }
+        }
+        try check(reports == expected, "step \(step): check of \(reading): reports \(reports), model \(expected)")
+        try check(result.scale == scale, "step \(step): check of \(reading): scale \(String(describing: result.scale)), model \(String(describing: scale))")
+        let components = Set(result.components.map { ObjectIdentifier($0) })
+        let wanted = scale == nil ? [] : model.registered
+        try check(components == wanted, "step \(step): check of \(reading): \(components.count) components to scale, model \(wanted.count)")
+        try check(result.components.count == components.count, "step \(step): a component to scale twice")
     }
 
     static func reading(_ random: inout ModelRandom, configuration: MemoryPressureMonitorConfiguration) -> MemoryReading {
@@ -125,4 +203,21 @@ package struct MemoryPressureModelRun: Sendable {
         }
         return MemoryReading(usedBytes: used, limitBytes: limit)
     }
+}
+
+/// A registered component for the pressure run: only its identity matters.
+actor ModelComponent: MemoryManaged {
+    nonisolated let componentName: String
+
+    init(name: String) { componentName = name }
+
+    func memoryUsage() -> MemoryUsage {
+        MemoryUsage(size: 0, effectiveLimit: 1, baseLimit: 1, pressureScale: 1, highWaterMark: 0)
+    }
+
+    func setLimit(_ limit: Int) throws(ConfigurationError) {}
+
+    func setPressureScale(_ scale: Double) {}
+
+    func prune() -> Int { 0 }
 }

@@ -300,7 +300,10 @@ package struct RPCModelRun {
                 }
                 if model.calls[id] == nil { ended.append(id) }
             }
+            let sizeBefore = core.size
             let (effects, next) = core.deadlinesPassed(now: now, takeStarts: Bool.random(using: &random))
+            try check(sizeBefore - core.size == effects.removed,
+                      "step \(step): deadlines: \(sizeBefore - core.size) entries left, \(effects.removed) removals reported")
             var actual: [RPCCallID: RPCReferenceModel.Step] = [:]
             for resume in effects.resumes { actual[resume.id] = comparable(resume.step, resume.id, core) }
             try check(actual == expected, "step \(step): actual == expected")
@@ -338,7 +341,10 @@ package struct RPCModelRun {
                 if model.calls[id] == nil { ended.append(id) }
             }
             if kind >= 2 && Int.random(in: 0..<3, using: &random) == 0 { cached[service] = count }
+            let sizeBefore = core.size
             let effects = core.discoveryFinished(discoveryID, outcome: outcome, now: now)
+            try check(sizeBefore - core.size == effects.removed,
+                      "step \(step): discovery finished: \(sizeBefore - core.size) entries left, \(effects.removed) removals reported")
             try check(effects.resumes.map(\.id) == expected.map(\.0), "step \(step): effects.resumes.map(\\.id) == expected.map(\\.0)")
             try check(effects.resumes.map { comparable($0.step, $0.id, core) } == expected.map(\.1), "step \(step): effects.resumes.map { comparable($0.step, $0.id, core) } == expected.map(\\.1)")
             finishedDiscoveries.append(discoveryID)
@@ -404,7 +410,9 @@ package struct RPCModelRun {
     /// nothing is left.
     package mutating func shutdown() throws(Divergence) {
         let sending = Set(model.calls.filter { if case .sending = $0.value.phase { return true } else { return false } }.keys)
+        let sizeBefore = core.size
         let effects = core.shutdown()
+        try check(sizeBefore - core.size == effects.removed, "shutdown: \(sizeBefore - core.size) entries left, \(effects.removed) removals reported")
         try check(Set(effects.resumes.map(\.id)) == Set(model.calls.keys).subtracting(sending), "shutdown resumed the wrong callers")
         try check(effects.resumes.allSatisfy { $0.step.error == .shutdown }, "shutdown resumed a caller with another error")
         for id in sending {

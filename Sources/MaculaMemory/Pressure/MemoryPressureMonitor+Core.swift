@@ -14,10 +14,10 @@ package struct MemoryPressureCore: Sendable {
     }
 
     /// What a check asks of the actor: report, then apply `scale` to `components` (each pruned).
-    struct Check: Sendable {
-        var reports: [Report] = []
-        var scale: Double?
-        var components: [any MemoryManaged] = []
+    package struct Check: Sendable {
+        package var reports: [Report] = []
+        package var scale: Double?
+        package var components: [any MemoryManaged] = []
     }
 
     package let configuration: MemoryPressureMonitorConfiguration
@@ -35,18 +35,18 @@ package struct MemoryPressureCore: Sendable {
     package var scale: Double { configuration.scale(for: level) }
 
     /// How many registered components are alive. - Complexity: O(n).
-    var registeredCount: Int { components.values.count { $0.component != nil } }
+    package var registeredCount: Int { components.values.count { $0.component != nil } }
 
     /// Registers `component` (again: a no-op).
     /// - Returns: the scale to apply to it now, when the level is not normal.
     /// - Complexity: O(1).
-    mutating func register(_ component: any MemoryManaged) -> Double? {
+    package mutating func register(_ component: any MemoryManaged) -> Double? {
         components[ObjectIdentifier(component)] = WeakComponent(component: component)
         return level == .normal ? nil : scale
     }
 
     /// Unregisters the component with `id`; a no-op when unknown. - Complexity: O(1).
-    mutating func unregister(_ id: ObjectIdentifier) {
+    package mutating func unregister(_ id: ObjectIdentifier) {
         components.removeValue(forKey: id)
     }
 
@@ -63,7 +63,7 @@ package struct MemoryPressureCore: Sendable {
     /// One check: a reading, or the reader's error, judged. On a level change the registered
     /// components to scale come back (the dead ones are forgotten).
     /// - Complexity: O(n) for n registered components on a level change, O(1) otherwise.
-    mutating func checked(_ reading: Result<MemoryReading, MemoryReadError>, component: String) -> Check {
+    package mutating func checked(_ reading: Result<MemoryReading, MemoryReadError>, component: String) -> Check {
         var check = Check()
         switch reading {
         case .failure(let error):
