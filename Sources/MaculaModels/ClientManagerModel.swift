@@ -135,11 +135,14 @@ package struct ClientsModelRun {
     var issued: [(client: String, registration: UInt64)] = []
     var names: [ObjectIdentifier: String] = [:]
 
-    /// A manager for 5 clients of 3 streams each, 4 waiters; `running`: `run()` has started.
-    package init(running: Bool) throws {
-        let configuration = ClientManagerConfiguration(maximumClients: 5, maximumStreamsPerClient: 3, maximumWaiters: 4)
+    /// A manager for `maximumClients` clients of `maximumStreams` streams each and
+    /// `maximumWaiters` waiters; `running`: `run()` has started.
+    package init(running: Bool, maximumClients: Int = 5, maximumStreams: Int = 3, maximumWaiters: Int = 4) throws {
+        let configuration = ClientManagerConfiguration(
+            maximumClients: maximumClients, maximumStreamsPerClient: maximumStreams, maximumWaiters: maximumWaiters
+        )
         core = try Core(configuration: configuration)
-        model = ClientsModel(baseLimit: 5, maximumStreams: 3, maximumWaiters: 4)
+        model = ClientsModel(baseLimit: maximumClients, maximumStreams: maximumStreams, maximumWaiters: maximumWaiters)
         if running {
             _ = try core.runStarted(now: .zero)
             model.running = true

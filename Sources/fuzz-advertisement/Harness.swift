@@ -7,20 +7,7 @@ import MaculaModels
 /// `AdvertisementReferenceModel`; traps on the first difference or missed wake-up.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzAdvertisement(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    Fuzzing.run("advertisement", data, size) { (random: inout ModelRandom) throws(Divergence) in
-        var run: AdvertisementModelRun
-        do {
-            run = try AdvertisementModelRun(random: random)
-        } catch {
-            fatalError("fuzz-advertisement: the configuration is invalid: \(error)")
-        }
-        while !run.random.isExhausted, run.step < Fuzzing.maximumSteps {
-            run.step += 1
-            run.randomOperation()
-            run.compareState()
-            if let failure = run.failure { throw Divergence(failure) }
-        }
-    }
+    Fuzzing.run("advertisement", data, size, FuzzDrivers.advertisement)
     return 0
 }
 

@@ -1,23 +1,13 @@
 import MaculaModels
 
-/// libFuzzer's entry point: a sequence of client manager operations (connects, waiting connects,
-/// disconnects, stale registrations, streams, cancellations, clock advances, limit and pressure
-/// changes, prunes, `run()` starting and stopping) applied to `ClientManagerCore` and
-/// `ClientsModel`, then a shutdown; traps on the first difference or broken invariant.
+/// libFuzzer's entry point: limits, then a sequence of client manager operations (connects,
+/// waiting connects, disconnects, stale registrations, streams, cancellations, clock advances,
+/// limit and pressure changes, prunes, `run()` starting and stopping) applied to
+/// `ClientManagerCore` and `ClientsModel`, then a shutdown; traps on the first difference or broken
+/// invariant.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzClients(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    Fuzzing.run("clients", data, size) { (random: inout ModelRandom) throws(Divergence) in
-        var run: ClientsModelRun
-        do {
-            run = try ClientsModelRun(running: Bool.random(using: &random))
-        } catch {
-            fatalError("fuzz-clients: the configuration is invalid: \(error)")
-        }
-        while !random.isExhausted, run.step < Fuzzing.maximumSteps {
-            try run.randomOperation(&random)
-        }
-        try run.shutdown()
-    }
+    Fuzzing.run("clients", data, size, FuzzDrivers.clients)
     return 0
 }
 

@@ -1,15 +1,12 @@
 import MaculaModels
 
-/// libFuzzer's entry point: a configuration and a sequence of readings and failed readings,
-/// applied to `MemoryPressureCore` and `MemoryPressureModel`; traps on the first difference.
+/// libFuzzer's entry point: a configuration, then readings (near thresholds, extreme, without a
+/// limit), failed readings, the monitor's checks, and components registered, registered again,
+/// unregistered (known or unknown IDs) or dropped, applied to `MemoryPressureCore` and
+/// `MemoryPressureModel`; traps on the first difference.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzPressure(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    Fuzzing.run("pressure", data, size) { (random: inout ModelRandom) throws(Divergence) in
-        var run = MemoryPressureModelRun(configuration: MemoryPressureModelRun.configuration(&random))
-        while !random.isExhausted, run.step < Fuzzing.maximumSteps {
-            try run.randomOperation(&random)
-        }
-    }
+    Fuzzing.run("pressure", data, size, FuzzDrivers.pressure)
     return 0
 }
 

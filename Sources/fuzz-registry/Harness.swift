@@ -7,17 +7,7 @@ import MaculaModels
 /// once, or a cache over its limit.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzRegistry(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    Fuzzing.run("registry", data, size) { (random: inout ModelRandom) throws(Divergence) in
-        var run: ServiceRegistryModelRun
-        do {
-            run = try ServiceRegistryModelRun()
-        } catch {
-            fatalError("fuzz-registry: the configuration is invalid: \(error)")
-        }
-        while !random.isExhausted, run.step < Fuzzing.maximumSteps {
-            try run.randomOperation(&random)
-        }
-    }
+    Fuzzing.run("registry", data, size, FuzzDrivers.registry)
     return 0
 }
 

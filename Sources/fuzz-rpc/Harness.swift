@@ -7,18 +7,7 @@ import MaculaModels
 /// shutdown; traps on the first difference, or anything left pending for a departed caller.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzRPC(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    Fuzzing.run("rpc", data, size) { (random: inout ModelRandom) throws(Divergence) in
-        var run: RPCModelRun
-        do {
-            run = try RPCModelRun(varyLimits: true)
-        } catch {
-            fatalError("fuzz-rpc: the configuration is invalid: \(error)")
-        }
-        while !random.isExhausted, run.step < Fuzzing.maximumSteps {
-            try run.randomOperation(&random)
-        }
-        try run.shutdown()
-    }
+    Fuzzing.run("rpc", data, size, FuzzDrivers.rpc)
     return 0
 }
 
