@@ -8,6 +8,7 @@
 /// States: open (not yet suspended or suspended) → claimed → finished, or open → cancelled. A
 /// cancelled caller is resumed at once by its cancellation handler and must, back on the actor,
 /// remove what the component holds for it before it returns.
+@usableFromInline
 package final class Waiter: Sendable {
     private enum State: Sendable {
         /// Neither finished nor cancelled; the continuation is set once the caller suspends.
@@ -24,6 +25,7 @@ package final class Waiter: Sendable {
 
     private let state = LockedState(State.open(nil))
 
+    @usableFromInline
     package init() {}
 
     /// Takes the waiter for an outcome the component is about to produce: afterwards the caller's
@@ -43,6 +45,7 @@ package final class Waiter: Sendable {
     ///   component undoes whatever the outcome held.
     /// - Complexity: O(1).
     @discardableResult
+    @usableFromInline
     package func finish() -> Bool {
         let (delivered, continuation) = state.withLock { state -> (Bool, CheckedContinuation<Bool, Never>?) in
             switch state {
@@ -70,6 +73,7 @@ package final class Waiter: Sendable {
 
     /// Suspends until the outcome is ready (true) or the task is cancelled (false); returns at once
     /// when either already happened. Called once per waiter; a second call returns false.
+    @usableFromInline
     package func wait(isolation: isolated (any Actor)? = #isolation) async -> Bool {
         await withTaskCancellationHandler {
             await withCheckedContinuation(isolation: isolation) { (continuation: CheckedContinuation<Bool, Never>) in

@@ -1,44 +1,40 @@
-// Removal, pruning, limits and queries of the connection pool's core.
+// The connection pool core's removals, limits and queries.
 
 extension ConnectionPoolCore {
     // MARK: Removal and limits
 
-    /// Removes `node`'s entry (even if leased; its leases become no-ops), or abandons the connect in
-    /// flight to it (its callers get ``ConnectionPoolError/nodeRemoved``, its connection will be
-    /// closed). Callers still queued for a slot are not affected.
-    /// - Returns: whether there was anything to remove; an unknown node is a no-op.
-    /// - Complexity: O(1), O(k) for k callers of an abandoned connect.
+    /// Removes `node`'s entry (even if leased), or abandons the connect in flight to it: its
+    /// callers get ``ConnectionPoolError/nodeRemoved``. Callers queued for a slot stay.
+    /// - Returns: whether there was anything to remove. - Complexity: O(1), O(k) for k callers.
     mutating func remove(_ node: NodeID) -> (Bool, [Action]) {
         var effects: [Action] = []
         switch entries.lookup(node) {
         case .established(let slot):
             let removed = entries.remove(slot)
-            effects.append(.close(removed.connection, .removed))
+            effects.append(.removed(removed.connection, .removed))
             if removed.wasPinned { drain(into: &effects) }
             return (true, effects)
         case .connecting(let slot):
             let record = entries.connectingTag(at: slot)
             entries.removeConnecting(slot)
-            effects.append(contentsOf: abandonWithWaiters(record, error: .nodeRemoved))
+            abandon(record, error: .nodeRemoved, into: &effects)
             return (true, effects)
         case .absent:
             return (false, [])
         }
     }
 
-    /// Marks a live connect abandoned (its report will only close what it made) and fails its
-    /// waiters with `error`. - Returns: the cancellation of its task and the waiters' resumes.
-    mutating func abandonWithWaiters(_ record: Int32, error: ConnectionPoolError) -> [Action] {
-        var effects: [Action] = [.cancelConnect(Self.connectID(record: record, generation: records[Int(record)].generation))]
-        for waiter in records[Int(record)].waiters { effects.append(.resume(waiter.waiter, .failed(error))) }
-        records[Int(record)].removeWaiters()
+    /// Marks a live connect abandoned and fails its callers with `error`.
+    mutating func abandon(_ record: Int32, error: ConnectionPoolError, into effects: inout [Action]) {
+        effects.append(.cancelConnect(Self.connectID(record: record, generation: records[Int(record)].generation)))
+        for waiter in records[Int(record)].takeWaiters() {
+            deliver(.failed(error), to: waiter.request, token: waiter.token, into: &effects)
+        }
         records[Int(record)].slot = Entries.none
-        return effects
     }
 
-    /// Removes every entry whose connection is no longer alive (leased ones too).
-    /// - Returns: how many were removed, and the actions.
-    /// - Complexity: O(n): every entry is examined once, in O(1).
+    /// Removes every entry whose connection is not alive (leased ones too).
+    /// - Returns: how many were removed. - Complexity: O(n).
     mutating func prune() -> (Int, [Action]) {
         var effects: [Action] = []
         var removed = 0
@@ -51,15 +47,15 @@ extension ConnectionPoolCore {
         return (removed, effects)
     }
 
-    /// Removes a dead entry. - Returns: whether it was leased (its exclusive slot is now free).
+    /// Removes a dead entry. - Returns: whether it was leased (its slot is free now).
     @inlinable @discardableResult
     mutating func removeDead(_ slot: Int32, into effects: inout [Action]) -> Bool {
         let removed = entries.remove(slot)
-        effects.append(.close(removed.connection, .dead))
+        effects.append(.removed(removed.connection, .dead))
         return removed.wasPinned
     }
 
-    /// The operator set the base limit. - Throws: ``ConfigurationError`` for a limit outside
+    /// The operator set the base limit. - Throws: ``ConfigurationError`` outside
     /// 1…2,147,483,647 (nothing changes). - Complexity: O(k) for k entries evicted.
     mutating func setBaseLimit(_ limit: Int) throws(ConfigurationError) -> [Action] {
         try validateConnectionPoolLimit(limit)
@@ -73,7 +69,7 @@ extension ConnectionPoolCore {
         return limitChanged(reason: .pressure)
     }
 
-    mutating func limitChanged(reason: CloseReason) -> [Action] {
+    mutating func limitChanged(reason: RemovalReason) -> [Action] {
         if case .shutDown = lifecycle { return [] }
         var effects: [Action] = []
         if entries.count > limit { shrinkReason = reason }
@@ -82,11 +78,11 @@ extension ConnectionPoolCore {
         return effects
     }
 
-    /// Evicts least recently used idle entries while the pool is above its limit.
+    /// Evicts least recently used idle entries while above the limit.
     @inlinable
-    mutating func shrink(reason: CloseReason, into effects: inout [Action]) {
+    mutating func shrink(reason: RemovalReason, into effects: inout [Action]) {
         while entries.count > limit, let victim = entries.leastRecentlyUsedIdle {
-            effects.append(.close(entries.remove(victim).connection, reason))
+            effects.append(.removed(entries.remove(victim).connection, reason))
         }
     }
 
@@ -109,11 +105,17 @@ extension ConnectionPoolCore {
         }
     }
 
-    /// The usage report for the MaculaMemory contract. - Complexity: O(1).
+    /// The usage report. - Complexity: O(1).
     package func usage() -> MemoryUsage { budget.usage(size: entries.count) }
 
-    /// Every invariant of the core, for tests. - Returns: the broken ones, empty when all hold.
-    /// - Complexity: O(capacity + w).
+    /// The usage report at `now`, and how overdue the oldest caller queued before `run()` is
+    /// when the one-time warning is due. - Complexity: O(1).
+    mutating func usage(now: Duration) -> (MemoryUsage, overdueBy: Duration?) {
+        let overdue = overdueBeforeRun.check(lifecycle, earliestDeadline: deadlines.first?.deadline, now: now)
+        return (usage(), overdue)
+    }
+
+    /// Every invariant, for tests. - Returns: the broken ones. - Complexity: O(capacity + w).
     func invariantViolations() -> [String] {
         var problems = entries.invariantViolations()
         if entries.count > limit && entries.count != entries.pinnedCount {
@@ -140,10 +142,8 @@ extension ConnectionPoolCore {
         case .notStarted, .running: break
         case .stopped, .shutDown: if !queue.isEmpty { problems.append("callers queued while \(lifecycle)") }
         }
-        // After every event, nobody who could proceed is left waiting. (A connection that died
-        // since is not an event: the next hit or prune finds it.) Liveness is read after the
-        // drain: connections only go from alive to dead, and another thread may kill one while
-        // this runs, so "all alive afterwards" is what proves they were all alive during it.
+        // Liveness is read after the drain: connections only go from alive to dead, so all alive
+        // afterwards proves all alive during it.
         var copy = self
         var effects: [Action] = []
         copy.drain(into: &effects)

@@ -77,7 +77,6 @@ public final actor ConnectionPool<NodeID: Hashable & Sendable, Connection: Poole
         case connecting(waitingCallers: Int)
     }
 
-    @usableFromInline typealias Waiter = ConnectionPoolCaller
     @usableFromInline typealias Core = ConnectionPoolCore<NodeID, Connection, Waiter>
     @usableFromInline typealias Lease = ConnectionPoolLease
 
@@ -92,33 +91,13 @@ public final actor ConnectionPool<NodeID: Hashable & Sendable, Connection: Poole
     @usableFromInline let logHandler: any ComponentLogHandler
     @usableFromInline let factory: Factory
     @usableFromInline var core: Core
-    private let signal = DeadlineSignal()
-    @usableFromInline var nextRequestID: UInt64 = 0
-    /// Outcomes delivered to waiting callers and not yet taken, by request ID. A caller takes its
-    /// own as soon as it runs again on the actor.
-    @usableFromInline var outcomes: [UInt64: Core.Outcome] = [:]
-    /// The starters whose connect is being started now, synchronously (innermost last): an
-    /// outcome for one of them is kept for it, and it takes it as soon as the start returns.
-    /// Windows nest only when a factory that has not suspended yet calls the pool again, so this
-    /// holds one ID almost always and searching it is O(nesting depth).
-    @usableFromInline var starterWindows: [UInt64] = []
-    /// The outcome of one starter, kept outside `outcomes` so that a connect that completes
-    /// without suspending costs no dictionary work.
-    @usableFromInline var starterOutcome: (id: UInt64, outcome: Core.Outcome)?
-    /// Starters whose connect suspended before it finished: they wait through these waiters.
-    @usableFromInline var suspendedStarters: [UInt64: ConnectionPoolWaiter] = [:]
-
-    /// The tasks of connects in flight, so that shutdown can cancel and await them.
-    @usableFromInline var connectTaskHandles: [Core.ConnectID: Task<Void, Never>] = [:]
-    /// The connect whose task is being started now, and whether that task already ended (a
-    /// factory that did not suspend): then there is no handle to keep. Connects start one at a
-    /// time, from ``startPendingConnects()``.
-    @usableFromInline var startingConnect: Core.ConnectID?
-    @usableFromInline var connectEndedWhileStarting = false
-    /// Connects to start, filled while a start is in progress so that connects that complete
-    /// synchronously start the next ones from a loop rather than by recursion.
-    @usableFromInline var pendingStarts: [(Core.ConnectID, NodeID)] = []
-    @usableFromInline var isStartingConnects = false
+    let signal = DeadlineSignal()
+    /// The tasks of connects in flight. Invariant: a task is here from its start until it ends,
+    /// unless it ended before its start returned (then its ID passed through `endedEarly`).
+    @usableFromInline var connectTasks: [Core.ConnectID: Task<Void, Never>] = [:]
+    @usableFromInline var endedEarly: Set<Core.ConnectID> = []
+    /// How many connect starts are on the stack; nested starts are enqueued, not run inline.
+    @usableFromInline var startDepth = 0
 
     /// Creates a pool.
     /// - Parameters:
@@ -172,7 +151,6 @@ public final actor ConnectionPool<NodeID: Hashable & Sendable, Connection: Poole
     ///   hold it.
     @inlinable
     public func connection(to node: NodeID) async throws(ConnectionPoolError) -> Connection {
-        // A hit needs no waiter, no clock and no suspension: keep its path short.
         if let connection = core.hit(node) { return connection }
         return try await acquire(node, pin: false).0
     }
@@ -216,97 +194,26 @@ public final actor ConnectionPool<NodeID: Hashable & Sendable, Connection: Poole
 
     @inlinable
     func release(_ lease: Lease) async {
-        let actions = core.leaseReleased(lease)
-        if !actions.isEmpty { await perform(actions) }
+        await perform(core.leaseReleased(lease))
     }
 
+    /// A request through the core: one step before the caller waits, one when it runs again.
     @inlinable
     func acquire(_ node: NodeID, pin: Bool) async throws(ConnectionPoolError) -> (Connection, Lease?) {
-        let id = nextRequestID
-        nextRequestID &+= 1
-        var caller: Waiter?
-        let (action, actions) = core.request(
-            node,
-            pin: pin,
-            id: id,
-            waiter: { startsConnect in
-                if Task.isCancelled { return nil }
-                let made: Waiter = startsConnect ? .starter(id) : .waiter(ConnectionPoolWaiter(id: id))
-                caller = made
-                return made
-            },
-            now: { clock.now }
-        )
-        let waiter: ConnectionPoolWaiter
-        switch action {
-        case .hit(let connection, let lease):
-            if !actions.isEmpty { await perform(actions) }
-            return (connection, lease)
-        case .rejected(let error):
-            if !actions.isEmpty { await perform(actions) }
-            throw error
-        case .startConnect(let connectID):
-            // Start the connect inside this caller's window: a factory that does not suspend
-            // resolves the caller before the start returns. Otherwise register a waiter before
-            // anything here can suspend, so the resume finds it.
-            pendingStarts.append((connectID, node))
-            starterWindows.append(id)
-            let closes = performImmediateEffects(actions)
-            starterWindows.removeLast()
-            guard let early = takeStarterOutcome(id) else {
-                let registered = ConnectionPoolWaiter(id: id)
-                suspendedStarters[id] = registered
-                if !actions.isEmpty { await performDeferredEffects(actions, closes: closes) }
-                waiter = registered
-                break
-            }
-            if !actions.isEmpty { await performDeferredEffects(actions, closes: closes) }
-            return try early.get()
-        case .joinedConnect, .queued:
-            if case .queued(true) = action { wakeDeadlineLoop() }
-            if !actions.isEmpty { await perform(actions) }
-            guard case .waiter(let made)? = caller else { throw .cancelled }
-            waiter = made
+        let waiter = Waiter()
+        let (requested, actions) = core.request(
+            node, pin: pin, token: waiter, now: clock.now, isCancelled: Task.isCancelled)
+        await perform(actions)
+        let id: Core.RequestID
+        switch requested {
+        case .connected(let connection, let lease): return (connection, lease)
+        case .failed(let error): throw error
+        case .waits(let request): id = request
         }
-        let delivered: Bool
-        if let settled = waiter.settledWithoutWaiting() {
-            delivered = settled
-        } else {
-            delivered = await waiter.wait()
-        }
-        guard delivered, let outcome = outcomes.removeValue(forKey: id) else {
-            // Cancelled: forget the request wherever it waits, before returning.
-            if !suspendedStarters.isEmpty { suspendedStarters.removeValue(forKey: id) }
-            let cleanup = core.requestCancelled(id, node: node)
-            if !cleanup.isEmpty { await perform(cleanup) }
-            throw .cancelled
-        }
+        let delivered = await waiter.wait()
+        let (outcome, cleanup) = core.callerResumed(id, node: node, delivered: delivered)
+        await perform(cleanup)
         return try outcome.get()
-    }
-
-    /// Takes the outcome kept for starter `id` during its window, if it arrived.
-    /// - Complexity: O(1).
-    @inlinable
-    func takeStarterOutcome(_ id: UInt64) -> Core.Outcome? {
-        if let kept = starterOutcome, kept.id == id {
-            starterOutcome = nil
-            return kept.outcome
-        }
-        return outcomes.isEmpty ? nil : outcomes.removeValue(forKey: id)
-    }
-
-    /// Tells `run()` that an earlier deadline appeared.
-    @usableFromInline
-    func wakeDeadlineLoop() {
-        signal.signal()
-    }
-
-    /// Logs the one-time warning when callers queued before `run()` started are past their
-    /// deadline. Reads the clock only while such callers wait.
-    @usableFromInline
-    func checkOverdueBeforeRun() {
-        guard core.awaitsRun, let overdue = core.checkOverdueBeforeRun(now: clock.now) else { return }
-        logHandler.warnRunNotStarted(component: componentName, overdueBy: overdue)
     }
 
     // MARK: Managing entries
@@ -322,7 +229,7 @@ public final actor ConnectionPool<NodeID: Hashable & Sendable, Connection: Poole
     @discardableResult
     public func remove(_ node: NodeID) async -> Bool {
         let (removed, actions) = core.remove(node)
-        if !actions.isEmpty { await perform(actions) }
+        await perform(actions)
         return removed
     }
 
@@ -355,8 +262,9 @@ public final actor ConnectionPool<NodeID: Hashable & Sendable, Connection: Poole
     /// the one-time ``ComponentLogEvent/Kind/runNotStarted`` warning.
     /// - Complexity: O(1).
     public func memoryUsage() -> MemoryUsage {
-        checkOverdueBeforeRun()
-        return core.usage()
+        let (usage, overdue) = core.usage(now: clock.now)
+        if let overdue { logHandler.warnRunNotStarted(component: componentName, overdueBy: overdue) }
+        return usage
     }
 
     /// Sets the base limit (``ConnectionPoolConfiguration/maximumConnections``). Lowering the effective limit
@@ -367,16 +275,14 @@ public final actor ConnectionPool<NodeID: Hashable & Sendable, Connection: Poole
     /// - Throws: ``ConfigurationError`` naming `maximumConnections`; nothing changes then.
     /// - Complexity: O(k) for k entries closed.
     public func setLimit(_ limit: Int) async throws(ConfigurationError) {
-        let actions = try core.setBaseLimit(limit)
-        if !actions.isEmpty { await perform(actions) }
+        await perform(try core.setBaseLimit(limit))
     }
 
     /// Sets the pressure scale; as ``setLimit(_:)``, with reason `pressure` for what it closes.
     /// - Parameter scale: in (0, 1]; clamped (see ``MemoryBudget/setPressureScale(_:)``).
     /// - Complexity: O(k) for k entries closed.
     public func setPressureScale(_ scale: Double) async {
-        let actions = core.setPressureScale(scale)
-        if !actions.isEmpty { await perform(actions) }
+        await perform(core.setPressureScale(scale))
     }
 
     /// Closes and removes every connection that is no longer alive (leased ones too).
@@ -384,7 +290,7 @@ public final actor ConnectionPool<NodeID: Hashable & Sendable, Connection: Poole
     /// - Complexity: O(n): each entry is examined once, in O(1).
     public func prune() async -> Int {
         let (count, actions) = core.prune()
-        if !actions.isEmpty { await perform(actions) }
+        await perform(actions)
         return count
     }
 
@@ -410,11 +316,10 @@ public final actor ConnectionPool<NodeID: Hashable & Sendable, Connection: Poole
         }
         await runDeadlineLoop(clock: clock, signal: signal) { now in
             let (actions, next) = core.deadlinePassed(now: now)
-            if !actions.isEmpty { await perform(actions) }
+            await perform(actions)
             return next
         }
-        let actions = core.runStopped()
-        if !actions.isEmpty { await perform(actions) }
+        await perform(core.runStopped())
     }
 
     /// Closes every connection (leased ones too), fails every waiting caller with
@@ -425,28 +330,29 @@ public final actor ConnectionPool<NodeID: Hashable & Sendable, Connection: Poole
     /// - Complexity: O(n + w), plus the time the factories take to return once cancelled.
     /// - Important: A factory that ignores cancellation delays the return until it finishes.
     public func shutdown() async {
-        let actions = core.shutdown()
-        if !actions.isEmpty { await perform(actions) }
+        await perform(core.shutdown())
         await waitForConnectTasks()
+    }
+
+    /// Wakes `run()`: an earlier deadline appeared.
+    @usableFromInline
+    func wakeDeadlineLoop() {
+        signal.signal()
     }
 
     /// Returns once every connect task has finished, including the closes it carried out.
     func waitForConnectTasks() async {
-        while let (_, task) = connectTaskHandles.first {
+        while let (_, task) = connectTasks.first {
             await task.value
         }
     }
 
-    /// What the actor still keeps for callers, for tests: when no call is in progress, every
-    /// outcome was taken, no starter waits or is being started, and no connect waits to start.
-    /// - Returns: what is left over, empty when nothing is.
+    /// What is left for callers, for tests: empty when no call is in progress and every
+    /// outcome was taken.
     func callerStateLeftOver() -> [String] {
         var problems: [String] = []
-        if !outcomes.isEmpty { problems.append("\(outcomes.count) outcomes never taken") }
-        if let kept = starterOutcome { problems.append("starter \(kept.id)'s outcome never taken") }
-        if !suspendedStarters.isEmpty { problems.append("\(suspendedStarters.count) starters still registered") }
-        if !starterWindows.isEmpty { problems.append("starter windows \(starterWindows) still open") }
-        if !pendingStarts.isEmpty { problems.append("\(pendingStarts.count) connects never started") }
+        if !core.outcomes.isEmpty { problems.append("\(core.outcomes.count) outcomes never taken") }
+        if !endedEarly.isEmpty { problems.append("connects \(endedEarly) ended but never started") }
         return problems
     }
 }

@@ -64,18 +64,22 @@ private struct PoolModelRun {
     mutating func absorb(_ actions: [PoolTestAction]) {
         for action in actions {
             switch action {
-            case .resume(let request, let outcome):
+            case .resume(let request):
                 let id = UInt64(request)
-                waiting[id] = nil
+                let node = waiting.removeValue(forKey: id) ?? -1
+                let (outcome, cleanup) = real.callerResumed(id, node: node, delivered: true)
+                if !cleanup.isEmpty { fail("taking #\(id)'s outcome had actions") }
                 record(id, outcome)
-            case .close(let connection, let reason):
-                realClosed.append((connection.serial, reason.removalReason))
+            case .removed(let connection, let reason):
+                realClosed.append((connection.serial, reason))
+            case .discarded(let connection):
+                realClosed.append((connection.serial, nil))
             case .startConnect(let id, let node):
                 connects[id] = node
                 stepStarts.append(id)
             case .warnRunNotStarted:
                 warnings += 1
-            case .cancelConnect, .reject, .record:
+            case .cancelConnect, .rejected, .event, .signalDeadlineLoop:
                 break
             }
         }
@@ -102,12 +106,12 @@ private struct PoolModelRun {
             nextRequest += 1
             lastOperation = "request(\(node), pin: \(pin)) #\(id)"
             let at = now
-            let (action, actions) = real.request(node, pin: pin, id: id, waiter: { _ in Int(id) }, now: { poolInstant(at) })
-            switch action {
-            case .hit(let connection, let lease): record(id, .connected(connection, lease))
-            case .rejected(let error): record(id, .failed(error))
-            case .startConnect(let connectID): connects[connectID] = node; stepStarts.append(connectID); waiting[id] = node
-            case .joinedConnect, .queued: waiting[id] = node
+            if real.nextRequestID != id { fail("request IDs out of step") }
+            let (requested, actions) = real.request(node, pin: pin, token: Int(id), now: poolInstant(at), isCancelled: false)
+            switch requested {
+            case .connected(let connection, let lease): record(id, .connected(connection, lease))
+            case .failed(let error): record(id, .failed(error))
+            case .waits: waiting[id] = node
             }
             absorb(actions)
             model.request(id, node: node, pin: pin, now: now)
@@ -135,7 +139,9 @@ private struct PoolModelRun {
             lastOperation = "cancel(#\(id))"
             waiting[id] = nil
             cancelled += 1
-            absorb(real.requestCancelled(id, node: node))
+            let (outcome, cleanup) = real.callerResumed(id, node: node, delivered: false)
+            if outcome.error != .cancelled { fail("a cancelled caller got \(outcome)") }
+            absorb(cleanup)
             model.cancel(id)
         case 77..<83:
             now += Int.random(in: 1...3, using: &random)

@@ -1,7 +1,7 @@
 @testable import MaculaMesh
 import Testing
 
-/// The recency structure on its own: hash map, slots, idle and pinned lists, free list.
+/// The recency structure on its own: the map, slots, idle and pinned lists, free list.
 @Suite("ConnectionPool entries", .timeLimit(.minutes(3)))
 struct ConnectionPoolEntriesTests {
     typealias Entries = ConnectionPoolEntries<String, Int>
@@ -69,13 +69,13 @@ struct ConnectionPoolEntriesTests {
         #expect(entries.invariantViolations().isEmpty)
     }
 
-    /// A node whose hashes collide often, to exercise probing and backward-shift deletion.
+    /// A node whose hashes collide often.
     struct CollidingNode: Hashable, Sendable {
         var value: Int
         func hash(into hasher: inout Hasher) { hasher.combine(value % 7) }
     }
 
-    @Test("the table stays consistent through collisions, growth, connecting slots and removals")
+    @Test("the map and the slots stay consistent through collisions, growth, connecting slots and removals")
     func tableUnderCollisions() {
         var entries = ConnectionPoolEntries<CollidingNode, Int>()
         var expected: [Int: (slot: Int32, established: Bool)] = [:]
@@ -88,10 +88,10 @@ struct ConnectionPoolEntriesTests {
             let value = next(200)
             let node = CollidingNode(value: value)
             switch entries.lookup(node) {
-            case .absent(let hash):
+            case .absent:
                 #expect(expected[value] == nil, "step \(step): \(value) lost")
                 if next(2) == 0 {
-                    expected[value] = (entries.insertConnecting(node, hash: hash, tag: Int32(value)), false)
+                    expected[value] = (entries.insertConnecting(node, tag: Int32(value)), false)
                 } else {
                     expected[value] = (entries.insert(node, connection: value, pins: 0).slot, true)
                 }
