@@ -92,7 +92,7 @@ private actor SkeletonPool {
 
     func connection(to node: Int) async -> BenchConnection? {
         let (requested, actions) = core.request(node, pin: false, token: 0, now: .zero, isCancelled: false)
-        guard case .waits(let request) = requested, case .startConnect(let id, _)? = actions.first else { return nil }
+        guard case .waits(let request, let id?) = requested, actions.isEmpty else { return nil }
         if !startsTasks {
             await connect(id, node)
         } else if #available(macOS 26.0, iOS 26.0, watchOS 26.0, tvOS 26.0, visionOS 26.0, *) {
@@ -131,9 +131,7 @@ private func fillCore(capacity: Int) -> BenchCore {
 @inline(__always)
 private func coreMiss(_ core: inout BenchCore, _ node: Int) {
     let (requested, actions) = core.request(node, pin: false, token: 0, now: .zero, isCancelled: false)
-    guard case .waits(let request) = requested, case .startConnect(let id, _)? = actions.first else {
-        fatalError("benchmark expects a miss")
-    }
+    guard case .waits(let request, let id?) = requested, actions.isEmpty else { fatalError("benchmark expects a miss") }
     blackHole(core.connectFinished(id, result: .success(BenchConnection(node: node))))
     blackHole(core.callerResumed(request, node: node, delivered: true))
 }

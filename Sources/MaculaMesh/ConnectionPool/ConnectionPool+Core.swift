@@ -76,6 +76,15 @@ package struct ConnectionPoolCore<
         }
     }
 
+    @usableFromInline
+    struct Caller: Sendable {
+        @usableFromInline var generation: UInt32 = 0
+        @usableFromInline var isAllocated = false
+        @usableFromInline var outcome: Outcome?
+
+        @inlinable init() {}
+    }
+
     /// A caller waiting for a slot.
     struct Queued: Sendable {
         var node: NodeID
@@ -100,9 +109,10 @@ package struct ConnectionPoolCore<
     /// Always `queue.count`.
     @usableFromInline var queuedCount = 0
 
-    @usableFromInline var nextRequestID: RequestID = 0
-    /// Outcomes delivered and not yet taken by their callers.
-    @usableFromInline var outcomes: [RequestID: Outcome] = [:]
+    /// One slot per waiting caller, holding its outcome once delivered; a request ID is a slot's
+    /// index in the low 32 bits and its generation in the high 32.
+    @usableFromInline var callers: ContiguousArray<Caller> = []
+    @usableFromInline var freeCallers: [Int32] = []
 
     /// The reason for evicting leased entries left above the limit when their leases end.
     @usableFromInline var shrinkReason = RemovalReason.evicted
@@ -144,18 +154,19 @@ package struct ConnectionPoolCore<
     ///   - token: what ``Action/resume(_:)`` hands back when the caller waits.
     ///   - isCancelled: whether the caller's task is cancelled; it then fails with
     ///     ``ConnectionPoolError/cancelled`` rather than wait.
-    /// - Returns: the connection, an error, or the request ID the caller waits under.
+    /// - Returns: the connection, an error, or the request ID the caller waits under (and the
+    ///   connect it starts, if any).
     /// - Complexity: amortised O(1); O(log w) to queue among w waiters.
     @inlinable
     package mutating func request(
         _ node: NodeID, pin: Bool, token: Token, now: Duration, isCancelled: Bool
     ) -> (Requested, [Action]) {
-        let id = nextRequestID
-        nextRequestID &+= 1
         if case .shutDown = lifecycle { return (.failed(.shutdown), []) }
         var effects: [Action] = []
         while true {
-            switch entries.lookup(node) {
+            let lookup = slotAvailable && !isCancelled
+                ? entries.lookupOrReserve(node, tag: nextRecord) : entries.lookup(node)
+            switch lookup {
             case .established(let slot):
                 let connection = entries.connection(at: slot)
                 guard connection.isAlive else {
@@ -169,20 +180,22 @@ package struct ConnectionPoolCore<
                 if entries.pins(at: slot) > 0 || slotAvailable {
                     return (.connected(connection, entries.pin(slot)), effects)
                 }
-                return enqueue(id, node: node, pin: pin, token: token, now: now, isCancelled: isCancelled, effects: effects)
+                return enqueue(node, pin: pin, token: token, now: now, isCancelled: isCancelled, effects: effects)
             case .connecting(let slot):
                 if isCancelled { return (.failed(.cancelled), effects) }
+                let id = allocateCaller()
                 records[Int(entries.connectingTag(at: slot))].attach(Attached(request: id, pin: pin, token: token))
                 effects.append(.event(.connectShared))
-                return (.waits(id), effects)
+                return (.waits(id, connect: nil), effects)
+            case .reserved(let slot):
+                let id = allocateCaller()
+                let connect = startConnect(reserved: slot, first: Attached(request: id, pin: pin, token: token))
+                return (.waits(id, connect: connect), effects)
             case .absent:
                 guard slotAvailable else {
-                    return enqueue(id, node: node, pin: pin, token: token, now: now, isCancelled: isCancelled, effects: effects)
+                    return enqueue(node, pin: pin, token: token, now: now, isCancelled: isCancelled, effects: effects)
                 }
-                if isCancelled { return (.failed(.cancelled), effects) }
-                let connect = startConnect(node, first: Attached(request: id, pin: pin, token: token))
-                effects.append(.startConnect(connect, node))
-                return (.waits(id), effects)
+                return (.failed(.cancelled), effects)
             }
         }
     }
@@ -194,13 +207,46 @@ package struct ConnectionPoolCore<
     /// - Complexity: O(1) expected; O(log w) when it leaves the queue.
     @inlinable
     package mutating func callerResumed(_ id: RequestID, node: NodeID, delivered: Bool) -> (Outcome, [Action]) {
-        if let outcome = outcomes.removeValue(forKey: id) {
+        let index = Int(UInt32(truncatingIfNeeded: id))
+        guard index < callers.count, callers[index].isAllocated,
+              callers[index].generation == UInt32(truncatingIfNeeded: id >> 32)
+        else { return (.failed(.cancelled), []) }
+        let outcome = callers[index].outcome
+        callers[index].outcome = nil
+        callers[index].isAllocated = false
+        freeCallers.append(Int32(index))
+        if let outcome {
             if delivered { return (outcome, []) }
             if case .connected(_, let lease?) = outcome { return (.failed(.cancelled), leaseReleased(lease)) }
             return (.failed(.cancelled), [])
         }
         return (.failed(.cancelled), requestCancelled(id, node: node))
     }
+
+    /// Takes a caller slot. - Returns: the caller's request ID. - Complexity: amortised O(1).
+    @inlinable
+    mutating func allocateCaller() -> RequestID {
+        let index: Int32
+        if let free = freeCallers.popLast() {
+            index = free
+        } else {
+            index = Int32(truncatingIfNeeded: callers.count)
+            callers.append(Caller())
+        }
+        callers[Int(index)].generation &+= 1
+        callers[Int(index)].isAllocated = true
+        return UInt64(callers[Int(index)].generation) << 32 | UInt64(UInt32(bitPattern: index))
+    }
+
+    /// The outcome delivered to caller `id` and not yet taken. - Complexity: O(1).
+    func outcome(of id: RequestID) -> Outcome? {
+        let index = Int(UInt32(truncatingIfNeeded: id))
+        guard index < callers.count, callers[index].generation == UInt32(truncatingIfNeeded: id >> 32) else { return nil }
+        return callers[index].outcome
+    }
+
+    /// How many callers hold a slot (waiting, or resumed and not yet back). - Complexity: O(1).
+    var callerCount: Int { callers.count - freeCallers.count }
 
     /// A caller's lease ended. A stale lease is a no-op.
     /// - Complexity: O(1), plus the waiters it lets through.
@@ -216,7 +262,7 @@ package struct ConnectionPoolCore<
     /// Stores `outcome` for caller `id` and wakes it.
     @inlinable
     mutating func deliver(_ outcome: Outcome, to id: RequestID, token: Token, into effects: inout [Action]) {
-        outcomes[id] = outcome
+        callers[Int(UInt32(truncatingIfNeeded: id))].outcome = outcome
         effects.append(.resume(token))
     }
 
@@ -227,9 +273,22 @@ package struct ConnectionPoolCore<
         UInt64(generation) << 32 | UInt64(UInt32(bitPattern: record))
     }
 
-    /// Starts a connect to absent `node` with its first caller. - Complexity: amortised O(1).
+    /// The record the next connect gets.
     @inlinable
+    var nextRecord: Int32 { freeRecords.last ?? Int32(truncatingIfNeeded: records.count) }
+
+    /// Starts a connect to absent `node` with its first caller. - Complexity: amortised O(1).
+    @usableFromInline
     mutating func startConnect(_ node: NodeID, first: Attached) -> ConnectID {
+        guard case .reserved(let slot) = entries.lookupOrReserve(node, tag: nextRecord) else {
+            preconditionFailure("a connect starts only for an absent node")
+        }
+        return startConnect(reserved: slot, first: first)
+    }
+
+    /// Starts a connect on a slot reserved with the tag ``nextRecord``. - Complexity: amortised O(1).
+    @inlinable
+    mutating func startConnect(reserved slot: Int32, first: Attached) -> ConnectID {
         let record: Int32
         if let free = freeRecords.popLast() {
             record = free
@@ -240,7 +299,7 @@ package struct ConnectionPoolCore<
         records[Int(record)].generation &+= 1
         records[Int(record)].isAllocated = true
         records[Int(record)].first = first
-        records[Int(record)].slot = entries.insertConnecting(node, tag: record)
+        records[Int(record)].slot = slot
         inFlight += 1
         return Self.connectID(record: record, generation: records[Int(record)].generation)
     }
@@ -267,6 +326,7 @@ package struct ConnectionPoolCore<
         freeRecords.append(record)
         inFlight -= 1
         var effects: [Action] = []
+        effects.reserveCapacity(2 + others.count)
         if slot == Entries.none {
             switch result {
             case .success(let connection):

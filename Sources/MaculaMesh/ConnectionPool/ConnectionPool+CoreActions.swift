@@ -44,8 +44,9 @@ extension ConnectionPoolCore {
     package enum Requested: Sendable {
         case connected(Connection, Lease?)
         case failed(ConnectionPoolError)
-        /// The caller waits under this request ID until its token is resumed or cancelled.
-        case waits(RequestID)
+        /// The caller waits under this request ID until its token is resumed or cancelled; when
+        /// `connect` is set, run the factory for the node and report with ``connectFinished(_:result:)``.
+        case waits(RequestID, connect: ConnectID?)
     }
 
     /// What `run()` starting means.

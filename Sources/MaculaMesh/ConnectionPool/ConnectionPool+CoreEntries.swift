@@ -63,6 +63,8 @@ package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Se
         case established(Int32)
         case connecting(Int32)
         case absent
+        /// Was absent; now a connecting slot (``lookupOrReserve(_:tag:)``).
+        case reserved(Int32)
     }
 
     @inlinable static var none: Int32 { -1 }
@@ -89,6 +91,36 @@ package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Se
     func lookup(_ node: NodeID) -> Lookup {
         guard let slot = index[node] else { return .absent }
         return slots[Int(slot)].pins == Self.connecting ? .connecting(slot) : .established(slot)
+    }
+
+    /// Where `node` stands; when absent, it gets a connecting slot with the core's `tag`, found
+    /// and inserted with one hash. - Complexity: amortised O(1).
+    @inlinable
+    mutating func lookupOrReserve(_ node: NodeID, tag: Int32) -> Lookup {
+        let candidate = freeHead != Self.none ? freeHead : Int32(truncatingIfNeeded: slots.count)
+        let found = Self.claim(&index[node, default: Self.none], for: candidate)
+        if found != Self.none {
+            return slots[Int(found)].pins == Self.connecting ? .connecting(found) : .established(found)
+        }
+        if freeHead != Self.none {
+            freeHead = slots[Int(candidate)].next
+            slots[Int(candidate)].node = node
+            slots[Int(candidate)].previous = tag
+            slots[Int(candidate)].next = Self.none
+            slots[Int(candidate)].pins = Self.connecting
+        } else {
+            slots.append(Slot(node: node, previous: tag, pins: Self.connecting))
+        }
+        connectingCount += 1
+        return .reserved(candidate)
+    }
+
+    /// Sets an absent (`none`) map value to `candidate`. - Returns: the value found.
+    @inlinable
+    static func claim(_ value: inout Int32, for candidate: Int32) -> Int32 {
+        let found = value
+        if found == none { value = candidate }
+        return found
     }
 
     /// The slot of `node` if it is established. - Complexity: O(1) expected.
@@ -154,20 +186,9 @@ package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Se
     /// - Returns: the slot. - Complexity: amortised O(1).
     @inlinable
     mutating func insertConnecting(_ node: NodeID, tag: Int32) -> Int32 {
-        let slot: Int32
-        if freeHead != Self.none {
-            slot = freeHead
-            freeHead = slots[Int(slot)].next
-            slots[Int(slot)].node = node
-            slots[Int(slot)].previous = tag
-            slots[Int(slot)].next = Self.none
-            slots[Int(slot)].pins = Self.connecting
-        } else {
-            slot = Int32(truncatingIfNeeded: slots.count)
-            slots.append(Slot(node: node, previous: tag, pins: Self.connecting))
+        guard case .reserved(let slot) = lookupOrReserve(node, tag: tag) else {
+            preconditionFailure("insertConnecting: \(node) is present")
         }
-        index[node] = slot
-        connectingCount += 1
         return slot
     }
 

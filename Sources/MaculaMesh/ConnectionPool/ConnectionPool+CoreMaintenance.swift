@@ -19,7 +19,7 @@ extension ConnectionPoolCore {
             entries.removeConnecting(slot)
             abandon(record, error: .nodeRemoved, into: &effects)
             return (true, effects)
-        case .absent:
+        case .absent, .reserved:
             return (false, [])
         }
     }
@@ -100,7 +100,7 @@ extension ConnectionPoolCore {
             return .established(entries.connection(at: slot), leases: entries.pins(at: slot))
         case .connecting(let slot):
             return .connecting(waitingCallers: records[Int(entries.connectingTag(at: slot))].waiterCount)
-        case .absent:
+        case .absent, .reserved:
             return nil
         }
     }
@@ -135,6 +135,11 @@ extension ConnectionPoolCore {
             }
         }
         if freeRecords.count + allocated.count != records.count { problems.append("connect records leak") }
+        let attached = allocated.reduce(0) { $0 + records[$1].waiterCount }
+        let answered = callers.filter { $0.isAllocated && $0.outcome != nil }.count
+        if callerCount != queue.count + attached + answered {
+            problems.append("\(callerCount) callers, but \(queue.count) queued + \(attached) attached + \(answered) answered")
+        }
         if queuedCount != queue.count { problems.append("queuedCount \(queuedCount) but \(queue.count) queued") }
         if queue.count != deadlines.count { problems.append("\(queue.count) queued but \(deadlines.count) deadlines") }
         if queue.count > maximumWaiters { problems.append("\(queue.count) queued above \(maximumWaiters)") }

@@ -5,7 +5,7 @@ extension ConnectionPoolCore {
 
     @usableFromInline
     mutating func enqueue(
-        _ id: RequestID, node: NodeID, pin: Bool, token: Token, now: Duration, isCancelled: Bool, effects: [Action]
+        _ node: NodeID, pin: Bool, token: Token, now: Duration, isCancelled: Bool, effects: [Action]
     ) -> (Requested, [Action]) {
         var effects = effects
         let rejection: (ConnectionPoolError, RejectionReason)?
@@ -25,6 +25,7 @@ extension ConnectionPoolCore {
             return (.failed(error), effects)
         }
         if isCancelled { return (.failed(.cancelled), effects) }
+        let id = allocateCaller()
         let beforeRun = overdueBeforeRun.accept(lifecycle, earliestDeadline: deadlines.first?.deadline, now: now)
         queue.append(Queued(node: node, pin: pin, token: token), id: id)
         queuedCount = queue.count
@@ -35,7 +36,7 @@ extension ConnectionPoolCore {
             if let overdue = beforeRun.overdueBy { effects.append(.warnRunNotStarted(overdueBy: overdue)) }
         }
         if deadlines.first?.id == id { effects.append(.signalDeadlineLoop) }
-        return (.waits(id), effects)
+        return (.waits(id, connect: nil), effects)
     }
 
     /// Forgets a waiting request wherever it waits; a no-op when it is nowhere.
@@ -87,7 +88,7 @@ extension ConnectionPoolCore {
                 records[Int(entries.connectingTag(at: slot))]
                     .attach(Attached(request: id, pin: queued.pin, token: queued.token))
                 effects.append(.event(.connectShared))
-            case .absent:
+            case .absent, .reserved:
                 guard hasSlot else { return }
                 dequeue(id)
                 let connect = startConnect(queued.node, first: Attached(request: id, pin: queued.pin, token: queued.token))

@@ -208,7 +208,9 @@ public final actor ConnectionPool<NodeID: Hashable & Sendable, Connection: Poole
         switch requested {
         case .connected(let connection, let lease): return (connection, lease)
         case .failed(let error): throw error
-        case .waits(let request): id = request
+        case .waits(let request, let connect):
+            id = request
+            if let connect { startConnect(connect, to: node) }
         }
         let delivered = await waiter.wait()
         let (outcome, cleanup) = core.callerResumed(id, node: node, delivered: delivered)
@@ -351,7 +353,7 @@ public final actor ConnectionPool<NodeID: Hashable & Sendable, Connection: Poole
     /// outcome was taken.
     func callerStateLeftOver() -> [String] {
         var problems: [String] = []
-        if !core.outcomes.isEmpty { problems.append("\(core.outcomes.count) outcomes never taken") }
+        if core.callerCount > 0 { problems.append("\(core.callerCount) callers never came back") }
         if !endedEarly.isEmpty { problems.append("connects \(endedEarly) ended but never started") }
         return problems
     }

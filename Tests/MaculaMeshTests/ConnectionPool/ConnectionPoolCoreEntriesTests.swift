@@ -69,6 +69,32 @@ struct ConnectionPoolEntriesTests {
         #expect(entries.invariantViolations().isEmpty)
     }
 
+    @Test("lookupOrReserve finds a present node with one look-up, and reserves a connecting slot for an absent one")
+    func lookupOrReserve() {
+        var entries = Entries()
+        entries.insert("a", connection: 1, pins: 0)
+        guard case .established(let a) = entries.lookupOrReserve("a", tag: 7) else {
+            Issue.record("expected a's entry")
+            return
+        }
+        #expect(entries.node(at: a) == "a")
+        guard case .reserved(let b) = entries.lookupOrReserve("b", tag: 7) else {
+            Issue.record("expected a reservation")
+            return
+        }
+        #expect(entries.connectingTag(at: b) == 7)
+        if case .connecting(let found) = entries.lookupOrReserve("b", tag: 8) { #expect(found == b) } else {
+            Issue.record("expected b connecting")
+        }
+        entries.remove(a)
+        // The freed slot is reused by the next reservation.
+        if case .reserved(let c) = entries.lookupOrReserve("c", tag: 9) { #expect(c == a) } else {
+            Issue.record("expected a reservation")
+        }
+        #expect(entries.connectingCount == 2)
+        #expect(entries.invariantViolations().isEmpty)
+    }
+
     /// A node whose hashes collide often.
     struct CollidingNode: Hashable, Sendable {
         var value: Int
@@ -110,6 +136,8 @@ struct ConnectionPoolEntriesTests {
                 #expect(entries.connection(at: slot) == value)
                 entries.remove(slot)
                 expected[value] = nil
+            case .reserved:
+                Issue.record("lookup never reserves")
             }
             if step % 500 == 0 {
                 let problems = entries.invariantViolations()

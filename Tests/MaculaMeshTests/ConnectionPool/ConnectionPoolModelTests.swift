@@ -31,6 +31,8 @@ private struct PoolModelRun {
     var connects: [UInt64: Int] = [:]
     /// Requests that wait for an outcome, with their node.
     var waiting: [UInt64: Int] = [:]
+    /// The core's request ID of each request that waits, by number.
+    var realIDs: [UInt64: UInt64] = [:]
     /// Leases handed out: the real lease and the serial of the leased connection.
     var leases: [(lease: ConnectionPoolLease, serial: Int)] = []
     var realOutcomes: [UInt64: PoolModelOutcome] = [:]
@@ -67,7 +69,7 @@ private struct PoolModelRun {
             case .resume(let request):
                 let id = UInt64(request)
                 let node = waiting.removeValue(forKey: id) ?? -1
-                let (outcome, cleanup) = real.callerResumed(id, node: node, delivered: true)
+                let (outcome, cleanup) = real.callerResumed(realIDs[id] ?? .max, node: node, delivered: true)
                 if !cleanup.isEmpty { fail("taking #\(id)'s outcome had actions") }
                 record(id, outcome)
             case .removed(let connection, let reason):
@@ -106,14 +108,19 @@ private struct PoolModelRun {
             nextRequest += 1
             lastOperation = "request(\(node), pin: \(pin)) #\(id)"
             let at = now
-            if real.nextRequestID != id { fail("request IDs out of step") }
             let (requested, actions) = real.request(node, pin: pin, token: Int(id), now: poolInstant(at), isCancelled: false)
             switch requested {
             case .connected(let connection, let lease): record(id, .connected(connection, lease))
             case .failed(let error): record(id, .failed(error))
-            case .waits: waiting[id] = node
+            case .waits(let realID, _):
+                waiting[id] = node
+                realIDs[id] = realID
             }
             absorb(actions)
+            if case .waits(_, let connect?) = requested {
+                connects[connect] = node
+                stepStarts.append(connect)
+            }
             model.request(id, node: node, pin: pin, now: now)
         case 40..<60:
             guard let (id, node) = connects.randomElement(using: &random) else { return }
@@ -139,7 +146,7 @@ private struct PoolModelRun {
             lastOperation = "cancel(#\(id))"
             waiting[id] = nil
             cancelled += 1
-            let (outcome, cleanup) = real.callerResumed(id, node: node, delivered: false)
+            let (outcome, cleanup) = real.callerResumed(realIDs[id] ?? .max, node: node, delivered: false)
             if outcome.error != .cancelled { fail("a cancelled caller got \(outcome)") }
             absorb(cleanup)
             model.cancel(id)

@@ -21,8 +21,8 @@ struct PoolRequestView {
 
     /// The connect the request started, if it started one.
     var connectID: UInt64? {
-        guard case .waits = requested else { return nil }
-        return poolStarts(actions).last?.id
+        if case .waits(_, let connect?) = requested { return connect }
+        return nil
     }
     var isJoined: Bool {
         guard case .waits = requested else { return false }
@@ -45,41 +45,46 @@ struct PoolRequestView {
     }
 }
 
-/// Drives a core synchronously the way the actor does, with request IDs as tokens and
-/// connections numbered in creation order.
+/// Drives a core synchronously the way the actor does, with the driver's request numbers as
+/// tokens and connections numbered in creation order.
 struct PoolCoreDriver {
     var core: PoolTestCore
     var serial = 0
+    /// The number the next request gets.
+    var nextRequest: UInt64 = 0
+    /// The core's request ID of each request that waits, by number.
+    var ids: [UInt64: UInt64] = [:]
 
     init(limit: Int, maximumWaiters: Int = 100, waitTimeout: Duration = .seconds(5), running: Bool = true) throws {
         core = try PoolTestCore(maximumConnections: limit, maximumWaiters: maximumWaiters, waitTimeout: waitTimeout)
         if running { #expect(core.runStarted(now: .zero) == .started(overdueBy: nil)) }
     }
 
-    /// The ID the next request gets.
-    var nextRequest: UInt64 { core.nextRequestID }
-
-    /// A request; its token is its request ID.
+    /// A request; its token is its number, returned as `id`.
     mutating func request(_ node: Int, pin: Bool = false, at now: Int = 0, cancelled: Bool = false)
         -> (id: UInt64, action: PoolRequestView, actions: [PoolTestAction])
     {
-        let id = core.nextRequestID
+        let number = nextRequest
+        nextRequest += 1
         let (requested, actions) = core.request(
-            node, pin: pin, token: Int(id), now: poolInstant(now), isCancelled: cancelled)
-        return (id, PoolRequestView(requested: requested, actions: actions), actions)
+            node, pin: pin, token: Int(number), now: poolInstant(now), isCancelled: cancelled)
+        if case .waits(let id, _) = requested { ids[number] = id }
+        return (number, PoolRequestView(requested: requested, actions: actions), actions)
     }
 
     /// The resumes among `actions`, with the outcomes stored for them (not taken).
     func resumes(_ actions: [PoolTestAction]) -> [(request: Int, outcome: ConnectionPoolOutcome<FakeConnection<Int>>)] {
         actions.compactMap {
-            guard case .resume(let token) = $0, let outcome = core.outcomes[UInt64(token)] else { return nil }
+            guard case .resume(let token) = $0, let id = ids[UInt64(token)], let outcome = core.outcome(of: id) else {
+                return nil
+            }
             return (token, outcome)
         }
     }
 
-    /// Caller `id`, still waiting, was cancelled. - Returns: the actions.
-    mutating func cancel(_ id: UInt64, node: Int) -> [PoolTestAction] {
-        let (outcome, actions) = core.callerResumed(id, node: node, delivered: false)
+    /// Request `number`, still waiting, was cancelled. - Returns: the actions.
+    mutating func cancel(_ number: UInt64, node: Int) -> [PoolTestAction] {
+        let (outcome, actions) = core.callerResumed(ids[number] ?? .max, node: node, delivered: false)
         #expect(outcome.error == .cancelled)
         return actions
     }
