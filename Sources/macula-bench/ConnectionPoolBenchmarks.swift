@@ -1,4 +1,5 @@
 import Foundation
+import MaculaMemory
 import MaculaMesh
 
 // The connection pool's benchmark: hits and evicting misses through the actor and the bare core
@@ -78,28 +79,29 @@ private actor TaskFloorActor {
 }
 
 /// The skeleton of a pool whose connects run in tasks of its own: the core, one `Task.immediate`
-/// per miss, the victim's close and the hand-back, nothing else. With `startsTasks` false the
-/// same work runs in the caller's task.
+/// per miss, the victim's close and the hand-back, nothing else. With `waits`, the caller also
+/// waits through the Kit's `Waiter`, as a cancellable caller must.
 private actor SkeletonPool {
     var core: BenchCore
-    var handedBack: BenchConnection?
-    let startsTasks: Bool
+    let waits: Bool
+    var waiter: Waiter?
 
-    init(capacity: Int, startsTasks: Bool) {
+    init(capacity: Int, waits: Bool) {
         core = try! BenchCore(maximumConnections: capacity, maximumWaiters: 0, waitTimeout: .seconds(1))
-        self.startsTasks = startsTasks
+        self.waits = waits
     }
 
     func connection(to node: Int) async -> BenchConnection? {
         let (requested, actions) = core.request(node, pin: false, token: 0, now: .zero, isCancelled: false)
         guard case .waits(let request, let id?) = requested, actions.isEmpty else { return nil }
-        if !startsTasks {
-            await connect(id, node)
-        } else if #available(macOS 26.0, iOS 26.0, watchOS 26.0, tvOS 26.0, visionOS 26.0, *) {
+        let made = waits ? Waiter() : nil
+        waiter = made
+        if #available(macOS 26.0, iOS 26.0, watchOS 26.0, tvOS 26.0, visionOS 26.0, *) {
             Task.immediate { await self.connect(id, node) }
         } else {
             Task { await self.connect(id, node) }
         }
+        if let made { _ = await made.wait() }
         guard case .connected(let connection, _) = core.callerResumed(request, node: node, delivered: true).0 else { return nil }
         return connection
     }
@@ -107,6 +109,27 @@ private actor SkeletonPool {
     func connect(_ id: BenchCore.ConnectID, _ node: Int) async {
         for action in core.connectFinished(id, result: .success(BenchConnection(node: node))) {
             if case .removed(let connection, _) = action { await connection.close() }
+        }
+        waiter?.finish()
+        waiter = nil
+    }
+}
+
+/// A full skeleton pool of `capacity` and its evicting misses, `operations` at a time.
+private final class SkeletonMisses {
+    let skeleton: SkeletonPool
+    var nextNode: Int
+
+    init(capacity: Int, waits: Bool) async {
+        skeleton = SkeletonPool(capacity: capacity, waits: waits)
+        for node in 0..<capacity { _ = await skeleton.connection(to: node) }
+        nextNode = capacity
+    }
+
+    func run(_ operations: Int) async {
+        for _ in 0..<operations {
+            blackHole(await skeleton.connection(to: nextNode))
+            nextNode += 1
         }
     }
 }
@@ -213,18 +236,21 @@ func connectionPoolBenchmarks(quick: Bool) async -> [BenchmarkResult] {
                 nextActorNode += 1
             }
         }
-        let skeleton = SkeletonPool(capacity: capacity, startsTasks: true)
-        for node in 0..<capacity { _ = await skeleton.connection(to: node) }
-        var nextSkeletonNode = capacity
+        let skeleton = await SkeletonMisses(capacity: capacity, waits: false)
         let missVersusSkeleton = await pairedRatio(trials: trials, operations: operations, candidate: actorMiss, baseline: {
-            for _ in 0..<operations {
-                blackHole(await skeleton.connection(to: nextSkeletonNode))
-                nextSkeletonNode += 1
-            }
+            await skeleton.run(operations)
         })
         results.append(BenchmarkResult(
             group: "pool", name: "evicting miss: actor / skeleton (\(name))", paired: missVersusSkeleton, target: .atMost(2.5),
             detail: "actor \(format(missVersusSkeleton.candidate)) ns, skeleton (core + one Task.immediate) \(format(missVersusSkeleton.baseline)) ns"))
+        let waitingSkeleton = await SkeletonMisses(capacity: capacity, waits: true)
+        let missVersusWaitingSkeleton = await pairedRatio(trials: trials, operations: operations, candidate: actorMiss, baseline: {
+            await waitingSkeleton.run(operations)
+        })
+        results.append(BenchmarkResult(
+            group: "pool", name: "evicting miss bound: actor / skeleton with a Waiter (\(name))", paired: missVersusWaitingSkeleton,
+            target: .report,
+            detail: "actor \(format(missVersusWaitingSkeleton.candidate)) ns, skeleton whose caller waits through the Kit's Waiter \(format(missVersusWaitingSkeleton.baseline)) ns"))
 
         var nextCacheNode = capacity
         let missVersusCache = await pairedRatio(trials: trials, operations: operations, candidate: {

@@ -81,7 +81,11 @@ extension ConnectionPool {
         } else {
             task = Task { await self.connect(id, to: node) }
         }
-        if endedEarly.remove(id) == nil { connectTasks[id] = task }
+        if endedEarly == id {
+            endedEarly = nil
+        } else {
+            connectTasks[id] = task
+        }
     }
 
     /// The body of a connect task: call the factory, report, carry out the actions.
@@ -94,7 +98,7 @@ extension ConnectionPool {
             result = .failure(error)
         }
         await perform(core.connectFinished(id, result: result))
-        if connectTasks.removeValue(forKey: id) == nil { endedEarly.insert(id) }
+        if connectTasks.removeValue(forKey: id) == nil { endedEarly = id }
     }
 
 }

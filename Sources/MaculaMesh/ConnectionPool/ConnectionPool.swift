@@ -93,10 +93,11 @@ public final actor ConnectionPool<NodeID: Hashable & Sendable, Connection: Poole
     @usableFromInline var core: Core
     let signal = DeadlineSignal()
     /// The tasks of connects in flight. Invariant: a task is here from its start until it ends,
-    /// unless it ended before its start returned (then its ID passed through `endedEarly`).
+    /// unless it ended before its start returned; then its ID is in `endedEarly` until the start
+    /// returns. Only an outermost start runs its task at once, so at most one ID is there.
     @usableFromInline var connectTasks: [Core.ConnectID: Task<Void, Never>] = [:]
-    @usableFromInline var endedEarly: Set<Core.ConnectID> = []
-    /// How many connect starts are on the stack; nested starts are enqueued, not run inline.
+    @usableFromInline var endedEarly: Core.ConnectID?
+    /// How many connect starts are on the stack; nested starts are enqueued, not run at once.
     @usableFromInline var startDepth = 0
 
     /// Creates a pool.
@@ -354,7 +355,7 @@ public final actor ConnectionPool<NodeID: Hashable & Sendable, Connection: Poole
     func callerStateLeftOver() -> [String] {
         var problems: [String] = []
         if core.callerCount > 0 { problems.append("\(core.callerCount) callers never came back") }
-        if !endedEarly.isEmpty { problems.append("connects \(endedEarly) ended but never started") }
+        if let endedEarly { problems.append("connect \(endedEarly) ended but its start never returned") }
         return problems
     }
 }
