@@ -68,6 +68,12 @@ private actor TaskFloorActor {
         return counter
     }
 
+    /// The shape of the pool's `connection(to:)` with nothing inside.
+    func asyncCall(_ value: Int) async throws(ConnectionPoolError) -> Int {
+        counter &+= value
+        return counter
+    }
+
     func callStartingTask(_ value: Int) -> Int {
         if #available(macOS 26.0, iOS 26.0, watchOS 26.0, tvOS 26.0, visionOS 26.0, *) {
             Task.immediate { self.counter &+= value }
@@ -224,6 +230,15 @@ func connectionPoolBenchmarks(quick: Bool) async -> [BenchmarkResult] {
         let hitVersusCache = await pairedRatio(trials: trials, operations: operations, candidate: {
             for key in keys { blackHole(cache.object(forKey: cacheKeys[key])) }
         }, baseline: actorHit)
+        if capacity == capacities[0] {
+            let hitVersusEmpty = await pairedRatio(trials: trials, operations: operations, candidate: actorHit, baseline: {
+                for key in keys { blackHole(try? await floorActor.asyncCall(key)) }
+            })
+            results.append(BenchmarkResult(
+                group: "pool", name: "hit bound: actor hit / an empty async throwing actor method (\(name))",
+                paired: hitVersusEmpty, target: .report,
+                detail: "actor hit \(format(hitVersusEmpty.candidate)) ns, the empty method \(format(hitVersusEmpty.baseline)) ns"))
+        }
         results.append(BenchmarkResult(
             group: "pool", name: "hit: NSCache get / actor hit (\(name))", paired: hitVersusCache, target: .atLeast(2),
             detail: "NSCache get \(format(hitVersusCache.candidate)) ns, actor hit \(format(hitVersusCache.baseline)) ns"))
