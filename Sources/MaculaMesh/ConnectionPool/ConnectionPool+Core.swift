@@ -1,19 +1,10 @@
-/// The connection pool's state and every decision about it: the pure core of ``ConnectionPool``.
+/// The pure core of ``ConnectionPool``: every method takes the time as a `Duration` since the
+/// pool's origin where it needs one and returns the ``Action``s the actor carries out. A waiting
+/// caller's outcome stays in its caller slot until ``callerResumed(_:node:delivered:)``.
 ///
-/// Each method is an event (`connectFinished`, `leaseReleased`, `deadlinePassed`, …) or a command
-/// (`request`, `remove`, `prune`, `shutdown`), takes the time as a `Duration` since the pool's
-/// origin where it needs one, and returns the ``Action``s the actor carries out. A caller that
-/// waits is named by a `Token` the core stores and hands back in ``Action/resume(_:)``; its
-/// outcome stays here under its request ID until ``callerResumed(_:node:delivered:)`` takes it.
-///
-/// ## Slots
-/// The effective limit `L` bounds the established entries and the exclusive slots: an in-flight
-/// connect holds one until it reports, a leased entry while it is leased. Invariant:
-/// `pinned + inFlight ≤ L` unless the limit was lowered; then idle entries are evicted at once,
-/// leased ones as their leases end, no connect starts until the sum is under `L` again, and a
-/// connect that completes with no room is closed and its callers get
-/// ``ConnectionPoolError/limitReached``. A request that needs an exclusive slot (a miss, or a
-/// lease on an idle entry) when none is free waits in FIFO order with a deadline.
+/// Invariant: `pinned + inFlight ≤ limit`, unless the limit was lowered; then idle entries are
+/// evicted at once, leased ones as their leases end, no connect starts until the sum is under the
+/// limit, and a connect that completes with no room is discarded (its callers get `limitReached`).
 @usableFromInline
 package struct ConnectionPoolCore<
     NodeID: Hashable & Sendable,
@@ -42,8 +33,7 @@ package struct ConnectionPoolCore<
         }
     }
 
-    /// A connect in flight and its callers. `slot` is `Entries.none` once the connect was
-    /// abandoned; the record lives until the connect reports.
+    /// `slot` is `Entries.none` once abandoned; the record lives until the connect reports.
     @usableFromInline
     struct Connect: Sendable {
         @usableFromInline var generation: UInt32 = 0
@@ -109,8 +99,7 @@ package struct ConnectionPoolCore<
     /// Always `queue.count`.
     @usableFromInline var queuedCount = 0
 
-    /// One slot per waiting caller, holding its outcome once delivered; a request ID is a slot's
-    /// index in the low 32 bits and its generation in the high 32.
+    /// A request ID is a slot's index in the low 32 bits and its generation in the high 32.
     @usableFromInline var callers: ContiguousArray<Caller> = []
     @usableFromInline var freeCallers: [Int32] = []
 
@@ -135,11 +124,8 @@ package struct ConnectionPoolCore<
         queuedCount == 0 && entries.pinnedCount + inFlight < limit
     }
 
-    // MARK: Requests
-
-    /// A request without a lease for `node`, served only when its entry is there and alive.
-    /// - Returns: the connection, now the most recently used; nil (nothing changed) otherwise.
-    /// - Complexity: O(1).
+    /// An unleased request for `node` when its entry is there and alive: the entry becomes the
+    /// most recently used. - Returns: nil (nothing changed) otherwise. - Complexity: O(1).
     @inlinable
     package mutating func hit(_ node: NodeID) -> Connection? {
         guard case .established(let slot) = entries.lookup(node) else { return nil }
@@ -150,12 +136,8 @@ package struct ConnectionPoolCore<
     }
 
     /// A caller asks for `node`'s connection, leased (`pin`) or not, at `now`.
-    /// - Parameters:
-    ///   - token: what ``Action/resume(_:)`` hands back when the caller waits.
-    ///   - isCancelled: whether the caller's task is cancelled; it then fails with
-    ///     ``ConnectionPoolError/cancelled`` rather than wait.
-    /// - Returns: the connection, an error, or the request ID the caller waits under (and the
-    ///   connect it starts, if any).
+    /// `token` comes back in ``Action/resume(_:)``; a cancelled caller fails rather than wait.
+    /// - Returns: the connection, an error, or the request ID to wait under (and the connect to start).
     /// - Complexity: amortised O(1); O(log w) to queue among w waiters.
     @inlinable
     package mutating func request(
@@ -200,10 +182,9 @@ package struct ConnectionPoolCore<
         }
     }
 
-    /// A waiting caller runs again: `delivered` when its token was resumed, false when its task's
-    /// cancellation won. A cancelled caller leaves nothing behind: it leaves the queue or its
-    /// connect, and a lease delivered to it is ended.
-    /// - Returns: its outcome (``ConnectionPoolError/cancelled`` unless delivered) and the actions.
+    /// A waiting caller runs again, `delivered` or cancelled; a cancelled one leaves the queue or
+    /// its connect, and a lease delivered to it ends.
+    /// - Returns: its outcome (``ConnectionPoolError/cancelled`` unless delivered).
     /// - Complexity: O(1) expected; O(log w) when it leaves the queue.
     @inlinable
     package mutating func callerResumed(_ id: RequestID, node: NodeID, delivered: Bool) -> (Outcome, [Action]) {
@@ -248,8 +229,7 @@ package struct ConnectionPoolCore<
     /// How many callers hold a slot (waiting, or resumed and not yet back). - Complexity: O(1).
     var callerCount: Int { callers.count - freeCallers.count }
 
-    /// A caller's lease ended. A stale lease is a no-op.
-    /// - Complexity: O(1), plus the waiters it lets through.
+    /// A lease ended; a stale one is a no-op. - Complexity: O(1) plus the waiters let through.
     @inlinable
     package mutating func leaseReleased(_ lease: Lease) -> [Action] {
         guard entries.unpin(lease) == true else { return [] }
@@ -265,8 +245,6 @@ package struct ConnectionPoolCore<
         callers[Int(UInt32(truncatingIfNeeded: id))].outcome = outcome
         effects.append(.resume(token))
     }
-
-    // MARK: Connects
 
     @inlinable
     static func connectID(record: Int32, generation: UInt32) -> ConnectID {
@@ -304,12 +282,10 @@ package struct ConnectionPoolCore<
         return Self.connectID(record: record, generation: records[Int(record)].generation)
     }
 
-    /// Connect `id` reported. On success the connection becomes the most recently used entry
-    /// (leased for the callers that asked), evicting least recently used idle entries while the
-    /// pool is full, and every caller gets it; on failure every caller gets the same
-    /// ``ConnectionPoolError/connectFailed`` and no entry changes. An abandoned connect's
-    /// connection is discarded. An unknown ID is a no-op.
-    /// - Complexity: O(k) for k callers, plus the waiters it lets through.
+    /// Connect `id` reported: on success the connection becomes the most recently used entry,
+    /// evicting the least recently used idle ones while full; on failure nothing changes. Every
+    /// caller gets the same outcome. An unknown ID is a no-op.
+    /// - Complexity: O(k) for k callers, plus the waiters let through.
     @inlinable
     package mutating func connectFinished(_ id: ConnectID, result: Result<Connection, any Error>) -> [Action] {
         let record = Int32(bitPattern: UInt32(truncatingIfNeeded: id))

@@ -19,7 +19,7 @@ extension ConnectionPoolCore {
     /// An effect the actor carries out after the state change.
     @usableFromInline
     package enum Action: Sendable {
-        /// Wake the caller: its outcome is stored under its request ID (``callerResumed(_:node:delivered:)``).
+        /// Wake the caller: its outcome is in its slot.
         case resume(Token)
         /// Close the connection and count its removal.
         case removed(Connection, RemovalReason)
@@ -44,8 +44,7 @@ extension ConnectionPoolCore {
     package enum Requested: Sendable {
         case connected(Connection, Lease?)
         case failed(ConnectionPoolError)
-        /// The caller waits under this request ID until its token is resumed or cancelled; when
-        /// `connect` is set, run the factory for the node and report with ``connectFinished(_:result:)``.
+        /// Wait under this ID; start `connect`, if set, as ``Action/startConnect(_:_:)``.
         case waits(RequestID, connect: ConnectID?)
     }
 

@@ -12,30 +12,22 @@ package struct ConnectionPoolLease: Hashable, Sendable {
     }
 }
 
-/// The entries of a connection pool, established and connecting, in exact recency order: a
-/// `Dictionary` from node to slot, and slots threaded on two index-linked lists.
-///
-/// - The **idle list** holds unleased established entries, most recently used at the head; its
-///   tail is the eviction victim.
-/// - The **pinned list** holds leased entries, most recently used at the head; they are never
-///   eviction candidates. When the last lease ends the entry goes to the head of the idle list.
-/// - A **connecting** slot is in the map but on no list; its `previous` link holds the core's tag.
-/// - Free slots are linked through `next`; each slot's generation changes when it is freed.
+/// The entries in exact recency order: a `Dictionary` from node to slot, and slots on two
+/// index-linked lists, most recently used first: idle (its tail is the eviction victim) and
+/// pinned (leased). A connecting slot is on no list; free slots are linked through `next`.
 @usableFromInline
 package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Sendable>: Sendable {
     @usableFromInline package typealias Lease = ConnectionPoolLease
 
     @usableFromInline
     struct Slot: Sendable {
-        /// Stale while the slot is free.
+        /// `node` is stale while free; `connection` nil while connecting or free; `previous` holds
+        /// the core's tag while connecting; `next` links free slots; `pins` is `connecting` while
+        /// connecting.
         @usableFromInline var node: NodeID
-        /// nil while the slot is connecting or free.
         @usableFromInline var connection: Connection?
-        /// The previous entry in its list; the core's tag while connecting.
         @usableFromInline var previous: Int32
-        /// The next entry in its list, or the next free slot.
         @usableFromInline var next: Int32
-        /// Leases; `connecting` while connecting.
         @usableFromInline var pins: Int32
         @usableFromInline var generation: UInt32
 
@@ -83,8 +75,6 @@ package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Se
     @usableFromInline var connectingCount = 0
 
     @inlinable init() {}
-
-    // MARK: Queries
 
     /// Where `node` stands. - Complexity: O(1) expected.
     @inlinable
@@ -180,8 +170,6 @@ package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Se
         return result
     }
 
-    // MARK: Changes
-
     /// Adds a connecting slot for `node`, which must be absent, with the core's `tag`.
     /// - Returns: the slot. - Complexity: amortised O(1).
     @inlinable
@@ -200,8 +188,8 @@ package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Se
         connectingCount -= 1
     }
 
-    /// Makes a connecting slot the most recently used established entry with `pins` leases.
-    /// - Returns: a lease on it (meaningful when `pins > 0`). - Complexity: O(1).
+    /// Makes a connecting slot the most recently used entry with `pins` leases.
+    /// - Returns: a lease on it. - Complexity: O(1).
     @inlinable
     mutating func establish(_ slot: Int32, connection: Connection, pins: Int) -> Lease {
         connectingCount -= 1
@@ -240,9 +228,8 @@ package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Se
         return Lease(slot: slot, generation: slots[Int(slot)].generation)
     }
 
-    /// Ends one lease; the last one makes the entry idle and most recently used.
-    /// - Returns: nil for a stale lease (nothing changes), else whether the entry became idle.
-    /// - Complexity: O(1).
+    /// Ends one lease; the last makes the entry idle and most recently used.
+    /// - Returns: nil for a stale lease, else whether the entry became idle. - Complexity: O(1).
     @inlinable
     mutating func unpin(_ lease: Lease) -> Bool? {
         guard isCurrent(lease) else { return nil }
@@ -269,16 +256,12 @@ package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Se
         return (node, connection, wasPinned)
     }
 
-    /// Removes everything and releases the storage.
-    /// - Returns: the established connections, leased first, most recently used first.
-    /// - Complexity: O(n).
+    /// Removes everything. - Returns: the connections in recency order. - Complexity: O(n).
     mutating func removeAll() -> [Connection] {
         let connections = inRecencyOrder().map(\.connection)
         self = ConnectionPoolEntries()
         return connections
     }
-
-    // MARK: Slots and lists
 
     @inlinable
     mutating func freeSlot(_ slot: Int32) -> Connection? {
@@ -326,8 +309,6 @@ package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Se
             if idle.tail == Self.none { idle.tail = slot }
         }
     }
-
-    // MARK: Checking
 
     /// Every structural invariant, for tests. - Returns: the broken ones. - Complexity: O(capacity).
     func invariantViolations() -> [String] {

@@ -1,8 +1,4 @@
-// The connection pool core's removals, limits and queries.
-
 extension ConnectionPoolCore {
-    // MARK: Removal and limits
-
     /// Removes `node`'s entry (even if leased), or abandons the connect in flight to it: its
     /// callers get ``ConnectionPoolError/nodeRemoved``. Callers queued for a slot stay.
     /// - Returns: whether there was anything to remove. - Complexity: O(1), O(k) for k callers.
@@ -85,8 +81,6 @@ extension ConnectionPoolCore {
             effects.append(.removed(entries.remove(victim).connection, reason))
         }
     }
-
-    // MARK: Queries
 
     /// Every entry, leased ones first, each group most recently used first. - Complexity: O(n).
     func connections() -> [(node: NodeID, connection: Connection)] {

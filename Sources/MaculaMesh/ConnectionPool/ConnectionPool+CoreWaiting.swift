@@ -1,8 +1,4 @@
-// The connection pool core's waiting queue, deadlines and lifecycle.
-
 extension ConnectionPoolCore {
-    // MARK: Waiting
-
     @usableFromInline
     mutating func enqueue(
         _ node: NodeID, pin: Bool, token: Token, now: Duration, isCancelled: Bool, effects: [Action]
@@ -120,8 +116,6 @@ extension ConnectionPoolCore {
 
     /// The next waiting deadline. - Complexity: O(1).
     var nextDeadline: Duration? { deadlines.first?.deadline }
-
-    // MARK: Lifecycle
 
     /// `run()` starts at `now`. - Complexity: O(1).
     mutating func runStarted(now: Duration) -> RunStart {

@@ -1,5 +1,3 @@
-// How the connection pool actor carries out its core's actions.
-
 extension ConnectionPool {
     /// Carries out `actions`: metrics, logs, signals, connect cancellations and starts first, then
     /// the closes (awaited), then the resumes.
