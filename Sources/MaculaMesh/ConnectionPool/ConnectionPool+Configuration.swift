@@ -31,8 +31,7 @@ public struct ConnectionPoolConfiguration: Sendable, Hashable {
         self.componentName = componentName
     }
 
-    /// Checks every rule above.
-    /// - Throws: ``ConfigurationError`` naming the first field that breaks its rule.
+    /// - Throws: ``ConfigurationError`` naming the first field that breaks its rule above.
     public func validate() throws(ConfigurationError) {
         try validateConnectionPoolLimit(maximumConnections)
         try ConfigurationError.require(maximumWaiters, atLeast: 0, field: "maximumWaiters")

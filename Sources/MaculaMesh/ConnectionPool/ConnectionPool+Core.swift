@@ -46,11 +46,13 @@ package struct ConnectionPoolCore<
 
         var waiterCount: Int { (first == nil ? 0 : 1) + others.count }
 
+        /// - Complexity: O(1) expected.
         @inlinable
         mutating func attach(_ waiter: Attached) {
             if first == nil { first = waiter } else { others[waiter.request] = waiter }
         }
 
+        /// - Complexity: O(1) expected.
         mutating func detach(_ request: RequestID) {
             if first?.request == request { first = nil } else { others.removeValue(forKey: request) }
         }
@@ -75,7 +77,6 @@ package struct ConnectionPoolCore<
         @inlinable init() {}
     }
 
-    /// A caller waiting for a slot.
     struct Queued: Sendable {
         var node: NodeID
         var pin: Bool
@@ -119,7 +120,7 @@ package struct ConnectionPoolCore<
     @inlinable var limit: Int { budget.effectiveLimit }
     var waiterCount: Int { queue.count }
 
-    /// Whether a new request may take an exclusive slot now (never while anyone is queued).
+    /// Never while anyone is queued.
     @inlinable var slotAvailable: Bool {
         queuedCount == 0 && entries.pinnedCount + inFlight < limit
     }
@@ -226,7 +227,7 @@ package struct ConnectionPoolCore<
         return callers[index].outcome
     }
 
-    /// How many callers hold a slot (waiting, or resumed and not yet back). - Complexity: O(1).
+    /// Callers waiting, or resumed and not yet back. - Complexity: O(1).
     var callerCount: Int { callers.count - freeCallers.count }
 
     /// A lease ended; a stale one is a no-op. - Complexity: O(1) plus the waiters let through.
@@ -239,13 +240,14 @@ package struct ConnectionPoolCore<
         return effects
     }
 
-    /// Stores `outcome` for caller `id` and wakes it.
+    /// Stores `outcome` for caller `id` and wakes it. - Complexity: O(1).
     @inlinable
     mutating func deliver(_ outcome: Outcome, to id: RequestID, token: Token, into effects: inout [Action]) {
         callers[Int(UInt32(truncatingIfNeeded: id))].outcome = outcome
         effects.append(.resume(token))
     }
 
+    /// - Complexity: O(1).
     @inlinable
     static func connectID(record: Int32, generation: UInt32) -> ConnectID {
         UInt64(generation) << 32 | UInt64(UInt32(bitPattern: record))
@@ -327,6 +329,8 @@ package struct ConnectionPoolCore<
         return effects
     }
 
+    /// Inserts a connected slot, or discards it when nothing can make room.
+    /// - Complexity: O(k) for k callers and entries evicted.
     @inlinable
     mutating func established(
         _ slot: Int32, connection: Connection, first: Attached?, others: [RequestID: Attached],

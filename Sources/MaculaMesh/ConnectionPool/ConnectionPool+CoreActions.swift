@@ -5,7 +5,7 @@ package enum ConnectionPoolOutcome<Connection: Sendable>: Sendable {
     case connected(Connection, ConnectionPoolLease?)
     case failed(ConnectionPoolError)
 
-    /// The connection and lease. - Throws: the error of a failed outcome.
+    /// - Throws: the error of a failed outcome.
     @inlinable
     func get() throws(ConnectionPoolError) -> (Connection, ConnectionPoolLease?) {
         switch self {
@@ -29,9 +29,7 @@ extension ConnectionPoolCore {
         case startConnect(ConnectID, NodeID)
         /// Cancel the connect's task: its result is no longer wanted.
         case cancelConnect(ConnectID)
-        /// Count a rejection.
         case rejected(RejectionReason)
-        /// Count an event.
         case event(MemoryEvent)
         /// Log the one-time warning that callers queued before `run()` are overdue.
         case warnRunNotStarted(overdueBy: Duration)
@@ -39,7 +37,6 @@ extension ConnectionPoolCore {
         case signalDeadlineLoop
     }
 
-    /// What a request gets at once.
     @usableFromInline
     package enum Requested: Sendable {
         case connected(Connection, Lease?)
@@ -48,9 +45,8 @@ extension ConnectionPoolCore {
         case waits(RequestID, connect: ConnectID?)
     }
 
-    /// What `run()` starting means.
+    /// `run()` runs, with `overdueBy` set when the one-time warning is due, or is rejected.
     package enum RunStart: Sendable, Hashable {
-        /// It runs; `overdueBy` is set when the one-time warning is due.
         case started(overdueBy: Duration?)
         case rejected(ConnectionPoolError)
     }

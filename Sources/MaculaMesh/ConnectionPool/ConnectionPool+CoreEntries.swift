@@ -68,9 +68,8 @@ package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Se
     @usableFromInline var idle = List()
     @usableFromInline var pinned = List()
 
-    /// Established entries.
+    /// Established entries, and those with at least one lease.
     @usableFromInline var count = 0
-    /// Established entries with at least one lease.
     @usableFromInline var pinnedCount = 0
     @usableFromInline var connectingCount = 0
 
@@ -83,8 +82,8 @@ package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Se
         return slots[Int(slot)].pins == Self.connecting ? .connecting(slot) : .established(slot)
     }
 
-    /// Where `node` stands; when absent, it gets a connecting slot with the core's `tag`, found
-    /// and inserted with one hash. - Complexity: amortised O(1).
+    /// Where `node` stands; an absent node gets a connecting slot tagged `tag`, with one hash.
+    /// - Complexity: amortised O(1).
     @inlinable
     mutating func lookupOrReserve(_ node: NodeID, tag: Int32) -> Lookup {
         let candidate = freeHead != Self.none ? freeHead : Int32(truncatingIfNeeded: slots.count)
@@ -106,6 +105,7 @@ package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Se
     }
 
     /// Sets an absent (`none`) map value to `candidate`. - Returns: the value found.
+    /// - Complexity: O(1).
     @inlinable
     static func claim(_ value: inout Int32, for candidate: Int32) -> Int32 {
         let found = value
@@ -263,6 +263,7 @@ package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Se
         return connections
     }
 
+    /// Frees a slot and bumps its generation. - Returns: its connection. - Complexity: O(1).
     @inlinable
     mutating func freeSlot(_ slot: Int32) -> Connection? {
         let connection = slots[Int(slot)].connection
@@ -275,6 +276,7 @@ package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Se
         return connection
     }
 
+    /// Takes a slot off its list. - Complexity: O(1).
     @inlinable
     mutating func unlink(_ slot: Int32, pinned isPinned: Bool) {
         let previous = slots[Int(slot)].previous
@@ -295,6 +297,7 @@ package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Se
         }
     }
 
+    /// Puts a slot at the head of a list. - Complexity: O(1).
     @inlinable
     mutating func pushFront(_ slot: Int32, pinned isPinned: Bool) {
         let head = isPinned ? pinned.head : idle.head

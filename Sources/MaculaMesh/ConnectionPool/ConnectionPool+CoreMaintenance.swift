@@ -20,7 +20,7 @@ extension ConnectionPoolCore {
         }
     }
 
-    /// Marks a live connect abandoned and fails its callers with `error`.
+    /// Marks a live connect abandoned and fails its callers with `error`. - Complexity: O(k).
     mutating func abandon(_ record: Int32, error: ConnectionPoolError, into effects: inout [Action]) {
         effects.append(.cancelConnect(Self.connectID(record: record, generation: records[Int(record)].generation)))
         for waiter in records[Int(record)].takeWaiters() {
@@ -43,7 +43,7 @@ extension ConnectionPoolCore {
         return (removed, effects)
     }
 
-    /// Removes a dead entry. - Returns: whether it was leased (its slot is free now).
+    /// Removes a dead entry. - Returns: whether it was leased. - Complexity: O(1) expected.
     @inlinable @discardableResult
     mutating func removeDead(_ slot: Int32, into effects: inout [Action]) -> Bool {
         let removed = entries.remove(slot)
@@ -65,6 +65,7 @@ extension ConnectionPoolCore {
         return limitChanged(reason: .pressure)
     }
 
+    /// - Complexity: O(k) for k entries evicted and callers let through.
     mutating func limitChanged(reason: RemovalReason) -> [Action] {
         if case .shutDown = lifecycle { return [] }
         var effects: [Action] = []
@@ -74,7 +75,7 @@ extension ConnectionPoolCore {
         return effects
     }
 
-    /// Evicts least recently used idle entries while above the limit.
+    /// Evicts least recently used idle entries while above the limit. - Complexity: O(k).
     @inlinable
     mutating func shrink(reason: RemovalReason, into effects: inout [Action]) {
         while entries.count > limit, let victim = entries.leastRecentlyUsedIdle {

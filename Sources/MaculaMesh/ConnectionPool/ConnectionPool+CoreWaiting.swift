@@ -1,4 +1,5 @@
 extension ConnectionPoolCore {
+    /// Queues a caller, or rejects it. - Complexity: O(log w) for w waiters.
     @usableFromInline
     mutating func enqueue(
         _ node: NodeID, pin: Bool, token: Token, now: Duration, isCancelled: Bool, effects: [Action]
@@ -93,6 +94,7 @@ extension ConnectionPoolCore {
         }
     }
 
+    /// - Complexity: O(log w).
     mutating func dequeue(_ id: RequestID) {
         queue.remove(id)
         queuedCount = queue.count
@@ -134,6 +136,7 @@ extension ConnectionPoolCore {
         return failQueued(.notRunning, reason: .notRunning)
     }
 
+    /// - Complexity: O(w).
     mutating func failQueued(_ error: ConnectionPoolError, reason: RejectionReason?) -> [Action] {
         var effects: [Action] = []
         for (id, queued) in queue.removeAll() {

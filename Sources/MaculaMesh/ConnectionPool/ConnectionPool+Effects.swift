@@ -65,8 +65,7 @@ extension ConnectionPool {
         }
     }
 
-    /// Starts the task of connect `id`: at once on this executor (`Task.immediate`) unless
-    /// another start is on the stack.
+    /// Starts connect `id`'s task, at once on this executor unless another start is on the stack.
     @inlinable
     func startConnect(_ id: Core.ConnectID, to node: NodeID) {
         startDepth += 1
@@ -86,7 +85,6 @@ extension ConnectionPool {
         }
     }
 
-    /// The body of a connect task: call the factory, report, carry out the actions.
     @inlinable
     func connect(_ id: Core.ConnectID, to node: NodeID) async {
         let result: Result<Connection, any Error>

@@ -57,7 +57,7 @@ public final actor ConnectionPool<NodeID: Hashable & Sendable, Connection: Poole
     /// returns. Only an outermost start runs its task at once, so at most one ID is there.
     @usableFromInline var connectTasks: [Core.ConnectID: Task<Void, Never>] = [:]
     @usableFromInline var endedEarly: Core.ConnectID?
-    /// How many connect starts are on the stack; nested starts are enqueued, not run at once.
+    /// Connect starts on the stack; a nested one is enqueued, not run at once.
     @usableFromInline var startDepth = 0
 
     /// Creates a pool.
@@ -142,7 +142,6 @@ public final actor ConnectionPool<NodeID: Hashable & Sendable, Connection: Poole
         await perform(core.leaseReleased(lease))
     }
 
-    /// A request through the core: one step before the caller waits, one when it runs again.
     @inlinable
     func acquire(_ node: NodeID, pin: Bool) async throws(ConnectionPoolError) -> (Connection, Lease?) {
         let waiter = Waiter()
@@ -267,7 +266,6 @@ public final actor ConnectionPool<NodeID: Hashable & Sendable, Connection: Poole
         await waitForConnectTasks()
     }
 
-    /// Wakes `run()`: an earlier deadline appeared.
     @usableFromInline
     func wakeDeadlineLoop() {
         signal.signal()

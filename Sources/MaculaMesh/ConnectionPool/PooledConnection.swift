@@ -3,9 +3,8 @@
 public protocol PooledConnection: Sendable {
     /// Whether the connection can still carry traffic; read on every hit and by
     /// ``ConnectionPool/prune()``. A dead connection is closed, removed and, on a hit, replaced.
-    ///
-    /// - Important: Read inside the pool's actor on its hot path: it must be cheap and must not
-    ///   block (read a flag such as `channel.isActive`, never probe the network).
+    /// - Important: Read on the pool's hot path: cheap, never blocking (read a flag such as
+    ///   `channel.isActive`, never probe the network).
     var isAlive: Bool { get }
 
     /// Closes the connection. Called exactly once, after the connection left the pool's state;
