@@ -147,14 +147,19 @@ public final actor ConnectionPool<NodeID: Hashable & Sendable, Connection: Poole
         let waiter = Waiter()
         let (requested, actions) = core.request(
             node, pin: pin, token: waiter, now: clock.now, isCancelled: Task.isCancelled)
-        await perform(actions)
         let id: Core.RequestID
         switch requested {
-        case .connected(let connection, let lease): return (connection, lease)
-        case .failed(let error): throw error
+        case .connected(let connection, let lease):
+            await perform(actions)
+            return (connection, lease)
+        case .failed(let error):
+            await perform(actions)
+            throw error
         case .waits(let request, let connect):
-            id = request
+            // Started before anything here can suspend, so that remove and shutdown find its task.
             if let connect { startConnect(connect, to: node) }
+            await perform(actions)
+            id = request
         }
         let delivered = await waiter.wait()
         let (outcome, cleanup) = core.callerResumed(id, node: node, delivered: delivered)
