@@ -236,7 +236,8 @@ func connectionPoolBenchmarks(quick: Bool) async -> [BenchmarkResult] {
             })
             results.append(BenchmarkResult(
                 group: "pool", name: "hit bound: actor hit / an empty async throwing actor method (\(name))",
-                paired: hitVersusEmpty, target: .report,
+                // The restated 1k target: the actor's hit is bounded by an actor call, not the core.
+                paired: hitVersusEmpty, target: .atMost(2),
                 detail: "actor hit \(format(hitVersusEmpty.candidate)) ns, the empty method \(format(hitVersusEmpty.baseline)) ns"))
         }
         results.append(BenchmarkResult(
