@@ -26,11 +26,13 @@ package final class Waiter<Outcome: Sendable>: @unchecked Sendable {
     private var continuation: UnsafeContinuation<Outcome?, Never>?
     private var outcome: Outcome?
 
+    @usableFromInline
     package init() {}
 
     /// Takes the waiter for an outcome about to be produced: cancellation can no longer win.
     /// - Returns: false when the cancellation won first, or it was already claimed or finished.
     /// - Complexity: O(1).
+    @usableFromInline
     package func claim() -> Bool {
         transition { current in
             switch current {
@@ -43,7 +45,7 @@ package final class Waiter<Outcome: Sendable>: @unchecked Sendable {
 
     /// - Returns: false when the caller's cancellation won (the component then undoes whatever
     ///   `outcome` held), or it was already finished. - Complexity: O(1).
-    @discardableResult
+    @usableFromInline @discardableResult
     package func finish(_ outcome: Outcome) -> Bool {
         let previous = transition { current in
             switch current {
@@ -72,6 +74,7 @@ package final class Waiter<Outcome: Sendable>: @unchecked Sendable {
     }
 
     /// Resumes the caller with nil unless it is claimed or finished. - Complexity: O(1).
+    @usableFromInline
     package func cancel() {
         let previous = transition { current in
             switch current {
@@ -85,6 +88,7 @@ package final class Waiter<Outcome: Sendable>: @unchecked Sendable {
 
     /// Suspends until the outcome arrives, or returns nil when the task is cancelled first. Called
     /// once per waiter; the caller stays in `isolation` while it suspends.
+    @usableFromInline
     package func wait(isolation: isolated (any Actor)? = #isolation) async -> Outcome? {
         await withTaskCancellationHandler {
             await withUnsafeContinuation(isolation: isolation) { (continuation: UnsafeContinuation<Outcome?, Never>) in

@@ -1,24 +1,20 @@
 /// The settings of a ``ConnectionPool``, with the seed's defaults.
 public struct ConnectionPoolConfiguration: Sendable, Hashable {
-    /// The most connections the pool holds (the seed's `max_connections`, 1,000). It is the
-    /// base limit of the MaculaMemory contract: ``ConnectionPool/setLimit(_:)`` changes it and
-    /// the pressure scale multiplies it. At least 1, at most 2,147,483,647.
+    /// The most connections the pool holds, the base limit (the seed's `max_connections`, 1,000).
+    /// At least 1, at most 2,147,483,647.
     public var maximumConnections: Int
 
-    /// How many callers may wait at once for a free slot (1,000). Beyond it a caller gets
-    /// ``ConnectionPoolError/waitersLimitReached`` at once. 0 means nobody waits: a caller that
-    /// finds no free slot gets ``ConnectionPoolError/limitReached`` at once, and the pool works
-    /// without its ``ConnectionPool/run()``. At least 0.
+    /// How many callers may wait at once for a free slot (1,000); beyond it
+    /// ``ConnectionPoolError/waitersLimitReached``. 0: nobody waits (``ConnectionPoolError/limitReached``
+    /// at once), and the pool needs no ``ConnectionPool/run()``. At least 0.
     public var maximumWaiters: Int
 
-    /// How long a caller waits for a free slot before it gets ``ConnectionPoolError/timedOut``
-    /// (5 seconds), counted from the caller's arrival. It bounds the wait for a slot only: the
-    /// pool puts no deadline on a connect itself, so give your factory its own timeout.
+    /// How long a caller waits for a free slot, from its arrival, before
+    /// ``ConnectionPoolError/timedOut`` (5 seconds); not a connect timeout.
     /// In (0, ``ConfigurationError/maximumDuration``].
     public var waitTimeout: Duration
 
-    /// The name the pool uses in metrics and logs (`gateway_mesh`, the seed's module name). Give
-    /// each pool in a process its own. Not empty, at most
+    /// The name in metrics and logs (`gateway_mesh`), one per pool. Not empty, at most
     /// ``ConfigurationError/maximumNameLength`` UTF-8 bytes.
     public var componentName: String
 
@@ -35,8 +31,7 @@ public struct ConnectionPoolConfiguration: Sendable, Hashable {
         self.componentName = componentName
     }
 
-    /// Checks every rule above.
-    /// - Throws: ``ConfigurationError`` naming the first field that breaks its rule.
+    /// - Throws: ``ConfigurationError`` naming the first field that breaks its rule above.
     public func validate() throws(ConfigurationError) {
         try validateConnectionPoolLimit(maximumConnections)
         try ConfigurationError.require(maximumWaiters, atLeast: 0, field: "maximumWaiters")

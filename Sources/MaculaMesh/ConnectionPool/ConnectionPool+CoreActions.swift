@@ -1,94 +1,53 @@
-// What the connection pool's core asks the actor to do, and what it answers.
+/// What a caller of a connection pool ends with.
+@usableFromInline
+package enum ConnectionPoolOutcome<Connection: Sendable>: Sendable {
+    /// The connection, and the lease when the caller asked for one.
+    case connected(Connection, ConnectionPoolLease?)
+    case failed(ConnectionPoolError)
+
+    /// - Throws: the error of a failed outcome.
+    @inlinable
+    func get() throws(ConnectionPoolError) -> (Connection, ConnectionPoolLease?) {
+        switch self {
+        case .connected(let connection, let lease): return (connection, lease)
+        case .failed(let error): throw error
+        }
+    }
+}
 
 extension ConnectionPoolCore {
     /// An effect the actor carries out after the state change.
     @usableFromInline
     package enum Action: Sendable {
-        /// Resume the waiting caller with the outcome.
-        case resume(Waiter, Outcome)
-        /// Close the connection; count a removal for the reason, unless it is `discarded` (the
-        /// connection never was an entry: a connect that completed after its node was removed).
-        case close(Connection, CloseReason)
-        /// Run the factory for `NodeID` and report the result with ``connectFinished(_:result:)``.
+        /// Wake the caller: its outcome is in its slot.
+        case resume(Token)
+        /// Close the connection and count its removal.
+        case removed(Connection, RemovalReason)
+        /// Close a connection that never was an entry (no removal is counted).
+        case discarded(Connection)
+        /// Run the factory for the node and report with ``connectFinished(_:result:)``.
         case startConnect(ConnectID, NodeID)
-        /// The connect's result is no longer wanted: cancel its task.
+        /// Cancel the connect's task: its result is no longer wanted.
         case cancelConnect(ConnectID)
-        /// Count a rejection.
-        case reject(Rejection)
-        /// Count an event.
-        case record(Event)
-        /// Log the one-time warning that callers queued before `run()` started are past their
-        /// deadline by `overdueBy`.
+        case rejected(RejectionReason)
+        case event(MemoryEvent)
+        /// Log the one-time warning that callers queued before `run()` are overdue.
         case warnRunNotStarted(overdueBy: Duration)
+        /// Wake `run()`: the earliest deadline changed.
+        case signalDeadlineLoop
     }
 
-    /// Why a connection is closed: the metrics' ``RemovalReason``, or none for a connection that
-    /// never was an entry. (Small trivial enums keep actions cheap to copy and destroy.)
     @usableFromInline
-    package enum CloseReason: Sendable {
-        case evicted, dead, pressure, shutdown, removed
-        /// A connect completed but its connection never entered the pool.
-        case discarded
-
-        @inlinable
-        package var removalReason: RemovalReason? {
-            switch self {
-            case .evicted: .evicted
-            case .dead: .dead
-            case .pressure: .pressure
-            case .shutdown: .shutdown
-            case .removed: .removed
-            case .discarded: nil
-            }
-        }
+    package enum Requested: Sendable {
+        case connected(Connection, Lease?)
+        case failed(ConnectionPoolError)
+        /// Wait under this ID; start `connect`, if set, as ``Action/startConnect(_:_:)``.
+        case waits(RequestID, connect: ConnectID?)
     }
 
-    /// A refused request, for metrics.
-    @usableFromInline
-    package enum Rejection: Sendable {
-        case limitReached, waitersLimitReached, waitTimedOut, notRunning
-
-        @inlinable
-        package var reason: RejectionReason {
-            switch self {
-            case .limitReached: .limitReached
-            case .waitersLimitReached: .waitersLimitReached
-            case .waitTimedOut: .waitTimedOut
-            case .notRunning: .notRunning
-            }
-        }
-    }
-
-    /// An event, for metrics.
-    @usableFromInline
-    package enum Event: Sendable {
-        case connectFailed, connectDiscarded, connectShared, callerQueued, waitingForRun
-
-        @inlinable
-        package var event: MemoryEvent {
-            switch self {
-            case .connectFailed: .connectFailed
-            case .connectDiscarded: .connectDiscarded
-            case .connectShared: .connectShared
-            case .callerQueued: .callerQueued
-            case .waitingForRun: .waitingForRun
-            }
-        }
-    }
-
-    /// What happens to a request, beyond its actions.
-    @usableFromInline
-    package enum RequestAction: Sendable {
-        /// The node's entry was there and alive: here is its connection (and lease).
-        case hit(Connection, Lease?)
-        /// The caller's waiter is the first of a new connect: start it with this ID.
-        case startConnect(ConnectID)
-        /// The caller's waiter joined the connect already in flight for the node.
-        case joinedConnect
-        /// The caller's waiter is queued for a slot; its deadline is set. Signal the deadline loop
-        /// when the flag says this deadline is now the earliest.
-        case queued(signalDeadlineLoop: Bool)
-        /// The request failed at once.
+    /// `run()` runs, with `overdueBy` set when the one-time warning is due, or is rejected.
+    package enum RunStart: Sendable, Hashable {
+        case started(overdueBy: Duration?)
         case rejected(ConnectionPoolError)
     }
 

@@ -1,44 +1,36 @@
-// Removal, pruning, limits and queries of the connection pool's core.
-
 extension ConnectionPoolCore {
-    // MARK: Removal and limits
-
-    /// Removes `node`'s entry (even if leased; its leases become no-ops), or abandons the connect in
-    /// flight to it (its callers get ``ConnectionPoolError/nodeRemoved``, its connection will be
-    /// closed). Callers still queued for a slot are not affected.
-    /// - Returns: whether there was anything to remove; an unknown node is a no-op.
-    /// - Complexity: O(1), O(k) for k callers of an abandoned connect.
+    /// Removes `node`'s entry (even if leased), or abandons the connect in flight to it: its
+    /// callers get ``ConnectionPoolError/nodeRemoved``. Callers queued for a slot stay.
+    /// - Returns: whether there was anything to remove. - Complexity: O(1), O(k) for k callers.
     mutating func remove(_ node: NodeID) -> (Bool, [Action]) {
         var effects: [Action] = []
         switch entries.lookup(node) {
         case .established(let slot):
             let removed = entries.remove(slot)
-            effects.append(.close(removed.connection, .removed))
+            effects.append(.removed(removed.connection, .removed))
             if removed.wasPinned { drain(into: &effects) }
             return (true, effects)
         case .connecting(let slot):
             let record = entries.connectingTag(at: slot)
             entries.removeConnecting(slot)
-            effects.append(contentsOf: abandonWithWaiters(record, error: .nodeRemoved))
+            abandon(record, error: .nodeRemoved, into: &effects)
             return (true, effects)
-        case .absent:
+        case .absent, .reserved:
             return (false, [])
         }
     }
 
-    /// Marks a live connect abandoned (its report will only close what it made) and fails its
-    /// waiters with `error`. - Returns: the cancellation of its task and the waiters' resumes.
-    mutating func abandonWithWaiters(_ record: Int32, error: ConnectionPoolError) -> [Action] {
-        var effects: [Action] = [.cancelConnect(Self.connectID(record: record, generation: records[Int(record)].generation))]
-        for waiter in records[Int(record)].waiters { effects.append(.resume(waiter.waiter, .failed(error))) }
-        records[Int(record)].removeWaiters()
+    /// Marks a live connect abandoned and fails its callers with `error`. - Complexity: O(k).
+    mutating func abandon(_ record: Int32, error: ConnectionPoolError, into effects: inout [Action]) {
+        effects.append(.cancelConnect(Self.connectID(record: record, generation: records[Int(record)].generation)))
+        for waiter in records[Int(record)].takeWaiters() {
+            deliver(.failed(error), to: waiter.request, token: waiter.token, into: &effects)
+        }
         records[Int(record)].slot = Entries.none
-        return effects
     }
 
-    /// Removes every entry whose connection is no longer alive (leased ones too).
-    /// - Returns: how many were removed, and the actions.
-    /// - Complexity: O(n): every entry is examined once, in O(1).
+    /// Removes every entry whose connection is not alive (leased ones too).
+    /// - Returns: how many were removed. - Complexity: O(n).
     mutating func prune() -> (Int, [Action]) {
         var effects: [Action] = []
         var removed = 0
@@ -51,15 +43,15 @@ extension ConnectionPoolCore {
         return (removed, effects)
     }
 
-    /// Removes a dead entry. - Returns: whether it was leased (its exclusive slot is now free).
+    /// Removes a dead entry. - Returns: whether it was leased. - Complexity: O(1) expected.
     @inlinable @discardableResult
     mutating func removeDead(_ slot: Int32, into effects: inout [Action]) -> Bool {
         let removed = entries.remove(slot)
-        effects.append(.close(removed.connection, .dead))
+        effects.append(.removed(removed.connection, .dead))
         return removed.wasPinned
     }
 
-    /// The operator set the base limit. - Throws: ``ConfigurationError`` for a limit outside
+    /// The operator set the base limit. - Throws: ``ConfigurationError`` outside
     /// 1…2,147,483,647 (nothing changes). - Complexity: O(k) for k entries evicted.
     mutating func setBaseLimit(_ limit: Int) throws(ConfigurationError) -> [Action] {
         try validateConnectionPoolLimit(limit)
@@ -73,7 +65,8 @@ extension ConnectionPoolCore {
         return limitChanged(reason: .pressure)
     }
 
-    mutating func limitChanged(reason: CloseReason) -> [Action] {
+    /// - Complexity: O(k) for k entries evicted and callers let through.
+    mutating func limitChanged(reason: RemovalReason) -> [Action] {
         if case .shutDown = lifecycle { return [] }
         var effects: [Action] = []
         if entries.count > limit { shrinkReason = reason }
@@ -82,15 +75,13 @@ extension ConnectionPoolCore {
         return effects
     }
 
-    /// Evicts least recently used idle entries while the pool is above its limit.
+    /// Evicts least recently used idle entries while above the limit. - Complexity: O(k).
     @inlinable
-    mutating func shrink(reason: CloseReason, into effects: inout [Action]) {
+    mutating func shrink(reason: RemovalReason, into effects: inout [Action]) {
         while entries.count > limit, let victim = entries.leastRecentlyUsedIdle {
-            effects.append(.close(entries.remove(victim).connection, reason))
+            effects.append(.removed(entries.remove(victim).connection, reason))
         }
     }
-
-    // MARK: Queries
 
     /// Every entry, leased ones first, each group most recently used first. - Complexity: O(n).
     func connections() -> [(node: NodeID, connection: Connection)] {
@@ -104,16 +95,22 @@ extension ConnectionPoolCore {
             return .established(entries.connection(at: slot), leases: entries.pins(at: slot))
         case .connecting(let slot):
             return .connecting(waitingCallers: records[Int(entries.connectingTag(at: slot))].waiterCount)
-        case .absent:
+        case .absent, .reserved:
             return nil
         }
     }
 
-    /// The usage report for the MaculaMemory contract. - Complexity: O(1).
+    /// The usage report. - Complexity: O(1).
     package func usage() -> MemoryUsage { budget.usage(size: entries.count) }
 
-    /// Every invariant of the core, for tests. - Returns: the broken ones, empty when all hold.
-    /// - Complexity: O(capacity + w).
+    /// The usage report at `now`, and how overdue the oldest caller queued before `run()` is
+    /// when the one-time warning is due. - Complexity: O(1).
+    mutating func usage(now: Duration) -> (MemoryUsage, overdueBy: Duration?) {
+        let overdue = overdueBeforeRun.check(lifecycle, earliestDeadline: deadlines.first?.deadline, now: now)
+        return (usage(), overdue)
+    }
+
+    /// Every invariant, for tests. - Returns: the broken ones. - Complexity: O(capacity + w).
     func invariantViolations() -> [String] {
         var problems = entries.invariantViolations()
         if entries.count > limit && entries.count != entries.pinnedCount {
@@ -133,6 +130,11 @@ extension ConnectionPoolCore {
             }
         }
         if freeRecords.count + allocated.count != records.count { problems.append("connect records leak") }
+        let attached = allocated.reduce(0) { $0 + records[$1].waiterCount }
+        let answered = callers.filter { $0.isAllocated && $0.outcome != nil }.count
+        if callerCount != queue.count + attached + answered {
+            problems.append("\(callerCount) callers, but \(queue.count) queued + \(attached) attached + \(answered) answered")
+        }
         if queuedCount != queue.count { problems.append("queuedCount \(queuedCount) but \(queue.count) queued") }
         if queue.count != deadlines.count { problems.append("\(queue.count) queued but \(deadlines.count) deadlines") }
         if queue.count > maximumWaiters { problems.append("\(queue.count) queued above \(maximumWaiters)") }
@@ -140,10 +142,8 @@ extension ConnectionPoolCore {
         case .notStarted, .running: break
         case .stopped, .shutDown: if !queue.isEmpty { problems.append("callers queued while \(lifecycle)") }
         }
-        // After every event, nobody who could proceed is left waiting. (A connection that died
-        // since is not an event: the next hit or prune finds it.) Liveness is read after the
-        // drain: connections only go from alive to dead, and another thread may kill one while
-        // this runs, so "all alive afterwards" is what proves they were all alive during it.
+        // Liveness is read after the drain: connections only go from alive to dead, so all alive
+        // afterwards proves all alive during it.
         var copy = self
         var effects: [Action] = []
         copy.drain(into: &effects)

@@ -1,18 +1,62 @@
-// The waiting queue and the lifecycle of the connection pool's core: letting queued callers
-// through, their deadlines, run() starting and stopping, shutdown.
-
 extension ConnectionPoolCore {
-    // MARK: Waiting
+    /// Queues a caller, or rejects it. - Complexity: O(log w) for w waiters.
+    @usableFromInline
+    mutating func enqueue(
+        _ node: NodeID, pin: Bool, token: Token, now: Duration, isCancelled: Bool, effects: [Action]
+    ) -> (Requested, [Action]) {
+        var effects = effects
+        let rejection: (ConnectionPoolError, RejectionReason)?
+        if maximumWaiters == 0 {
+            rejection = (.limitReached, .limitReached)
+        } else if queue.count >= maximumWaiters {
+            rejection = (.waitersLimitReached, .waitersLimitReached)
+        } else {
+            switch lifecycle {
+            case .notStarted, .running: rejection = nil
+            case .stopped: rejection = (.notRunning, .notRunning)
+            case .shutDown: return (.failed(.shutdown), effects)
+            }
+        }
+        if let (error, reason) = rejection {
+            effects.append(.rejected(reason))
+            return (.failed(error), effects)
+        }
+        if isCancelled { return (.failed(.cancelled), effects) }
+        let id = allocateCaller()
+        let beforeRun = overdueBeforeRun.accept(lifecycle, earliestDeadline: deadlines.first?.deadline, now: now)
+        queue.append(Queued(node: node, pin: pin, token: token), id: id)
+        queuedCount = queue.count
+        deadlines.set(id, deadline: now + waitTimeout)
+        effects.append(.event(.callerQueued))
+        if let beforeRun {
+            effects.append(.event(.waitingForRun))
+            if let overdue = beforeRun.overdueBy { effects.append(.warnRunNotStarted(overdueBy: overdue)) }
+        }
+        if deadlines.first?.id == id { effects.append(.signalDeadlineLoop) }
+        return (.waits(id, connect: nil), effects)
+    }
+
+    /// Forgets a waiting request wherever it waits; a no-op when it is nowhere.
+    /// - Complexity: amortised O(1), O(log w) when it was queued.
+    @usableFromInline
+    mutating func requestCancelled(_ id: RequestID, node: NodeID) -> [Action] {
+        if queue.remove(id) != nil {
+            queuedCount = queue.count
+            deadlines.remove(id)
+            var effects: [Action] = []
+            drain(into: &effects)
+            return effects
+        }
+        if case .connecting(let slot) = entries.lookup(node) {
+            records[Int(entries.connectingTag(at: slot))].detach(id)
+        }
+        return []
+    }
 
     /// Lets queued callers through, oldest first, while the one at the front can proceed: its
     /// node's entry is there (and it needs no new lease slot, or one is free), a connect to its
     /// node is in flight (it joins), or an exclusive slot is free (it starts a connect).
-    /// ``drain(into:)`` when anyone waits: the inlinable fast paths call this.
-    @inlinable
-    mutating func drainIfWaiting(into effects: inout [Action]) {
-        if queuedCount > 0 { drain(into: &effects) }
-    }
-
+    /// - Complexity: O(k log w) for k callers let through.
     @usableFromInline
     mutating func drain(into effects: inout [Action]) {
         if case .shutDown = lifecycle { return }
@@ -29,64 +73,54 @@ extension ConnectionPoolCore {
                 if !queued.pin {
                     entries.touch(slot)
                     dequeue(id)
-                    effects.append(.resume(queued.waiter, .connected(connection, nil)))
+                    deliver(.connected(connection, nil), to: id, token: queued.token, into: &effects)
                 } else if entries.pins(at: slot) > 0 || hasSlot {
                     dequeue(id)
-                    effects.append(.resume(queued.waiter, .connected(connection, entries.pin(slot))))
+                    deliver(.connected(connection, entries.pin(slot)), to: id, token: queued.token, into: &effects)
                 } else {
                     return
                 }
             case .connecting(let slot):
                 dequeue(id)
                 records[Int(entries.connectingTag(at: slot))]
-                    .attach(Attached(request: id, pin: queued.pin, waiter: queued.waiter))
-                effects.append(.record(.connectShared))
-            case .absent(let hash):
+                    .attach(Attached(request: id, pin: queued.pin, token: queued.token))
+                effects.append(.event(.connectShared))
+            case .absent, .reserved:
                 guard hasSlot else { return }
                 dequeue(id)
-                let connectID = startConnect(
-                    queued.node, hash: hash, first: Attached(request: id, pin: queued.pin, waiter: queued.waiter))
-                effects.append(.startConnect(connectID, queued.node))
+                let connect = startConnect(queued.node, first: Attached(request: id, pin: queued.pin, token: queued.token))
+                effects.append(.startConnect(connect, queued.node))
             }
         }
     }
 
+    /// - Complexity: O(log w).
     mutating func dequeue(_ id: RequestID) {
         queue.remove(id)
         queuedCount = queue.count
         deadlines.remove(id)
     }
 
-    /// The clock reached `now`: fail every queued caller whose deadline passed.
-    /// - Returns: the actions and the next deadline, if any.
-    /// - Complexity: O(k log w) for k expired of w waiters.
+    /// The clock reached `now`: every queued caller whose deadline passed fails with
+    /// ``ConnectionPoolError/timedOut``.
+    /// - Returns: the actions and the next deadline. - Complexity: O(k log w) for k of w waiters.
     mutating func deadlinePassed(now: Duration) -> ([Action], next: Duration?) {
         var effects: [Action] = []
         for due in deadlines.popDue(at: now) {
             guard let queued = queue.remove(due.id) else { continue }
             queuedCount = queue.count
-            effects.append(.reject(.waitTimedOut))
-            effects.append(.resume(queued.waiter, .failed(.timedOut)))
+            effects.append(.rejected(.waitTimedOut))
+            deliver(.failed(.timedOut), to: due.id, token: queued.token, into: &effects)
         }
         if !effects.isEmpty { drain(into: &effects) }
         return (effects, deadlines.first?.deadline)
     }
 
-    /// The next waiting deadline, if any. - Complexity: O(1).
+    /// The next waiting deadline. - Complexity: O(1).
     var nextDeadline: Duration? { deadlines.first?.deadline }
 
-    // MARK: Lifecycle
-
-    /// What `run()` starting means.
-    enum RunStartAction: Sendable, Hashable {
-        /// It runs; `overdueBy` is set when callers queued before it are already past their
-        /// deadline (the embedder forgot `run()`): warn once.
-        case started(overdueBy: Duration?)
-        case rejected(ConnectionPoolError)
-    }
-
     /// `run()` starts at `now`. - Complexity: O(1).
-    mutating func runStarted(now: Duration) -> RunStartAction {
+    mutating func runStarted(now: Duration) -> RunStart {
         let overdue = overdueBeforeRun.check(lifecycle, earliestDeadline: deadlines.first?.deadline, now: now)
         switch lifecycle.start() {
         case .started: return .started(overdueBy: overdue)
@@ -95,48 +129,35 @@ extension ConnectionPoolCore {
         }
     }
 
-    /// Whether callers queued before `run()` started are past their deadline at `now`, for the
-    /// one-time warning.
-    /// - Returns: how far past its deadline the oldest is, when the warning is due.
-    /// - Complexity: O(1).
-    mutating func checkOverdueBeforeRun(now: Duration) -> Duration? {
-        overdueBeforeRun.check(lifecycle, earliestDeadline: deadlines.first?.deadline, now: now)
-    }
-
-    /// Whether the pool holds callers that wait for a `run()` that has not started yet.
-    var awaitsRun: Bool {
-        guard case .notStarted = lifecycle else { return false }
-        return queuedCount > 0
-    }
-
-    /// `run()` returned: nobody may wait any more, so every queued caller fails with
-    /// ``ConnectionPoolError/notRunning``. - Complexity: O(w).
+    /// `run()` returned: every queued caller fails with ``ConnectionPoolError/notRunning``.
+    /// - Complexity: O(w).
     mutating func runStopped() -> [Action] {
         guard lifecycle.end() else { return [] }
         return failQueued(.notRunning, reason: .notRunning)
     }
 
-    mutating func failQueued(_ error: ConnectionPoolError, reason: Rejection?) -> [Action] {
+    /// - Complexity: O(w).
+    mutating func failQueued(_ error: ConnectionPoolError, reason: RejectionReason?) -> [Action] {
         var effects: [Action] = []
-        for (_, queued) in queue.removeAll() {
-            if let reason { effects.append(.reject(reason)) }
-            effects.append(.resume(queued.waiter, .failed(error)))
+        for (id, queued) in queue.removeAll() {
+            if let reason { effects.append(.rejected(reason)) }
+            deliver(.failed(error), to: id, token: queued.token, into: &effects)
         }
         queuedCount = 0
         _ = deadlines.removeAll()
         return effects
     }
 
-    /// Shut down: fail every waiting caller, abandon every connect, close every entry (leased ones
-    /// too). Later requests fail with ``ConnectionPoolError/shutdown``. - Complexity: O(n + w).
+    /// Fails every waiting caller, abandons every connect and removes every entry (leased ones
+    /// too); later requests fail with ``ConnectionPoolError/shutdown``. - Complexity: O(n + w).
     mutating func shutdown() -> [Action] {
         guard lifecycle.shutDown() else { return [] }
         var effects = failQueued(.shutdown, reason: nil)
         for record in records.indices where records[record].isAllocated && records[record].slot != Entries.none {
-            effects.append(contentsOf: abandonWithWaiters(Int32(record), error: .shutdown))
+            abandon(Int32(record), error: .shutdown, into: &effects)
         }
         for connection in entries.removeAll() {
-            effects.append(.close(connection, .shutdown))
+            effects.append(.removed(connection, .shutdown))
         }
         return effects
     }

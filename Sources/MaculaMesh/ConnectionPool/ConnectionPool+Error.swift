@@ -28,38 +28,31 @@ public struct ConnectionPoolError: Error, Hashable, Sendable, CustomStringConver
     /// The pool was shut down: ``ConnectionPool/shutdown()`` ran before or while the caller waited.
     public static let shutdown = ConnectionPoolError(.shutdown)
 
-    /// The caller would have had to wait for a free slot after a ``ConnectionPool/run()`` returned
-    /// (and before one started again), so nothing would enforce its deadline; or `run()` returned
-    /// while the caller waited. Before `run()` has ever started, a caller that must wait is
-    /// accepted instead.
+    /// The caller would have had to wait for a slot after a ``ConnectionPool/run()`` returned (and
+    /// before one started again), or `run()` returned while it waited.
     public static let notRunning = ConnectionPoolError(.notRunning)
 
     /// ``ConnectionPool/run()`` was called while another call to it was still running.
     public static let alreadyRunning = ConnectionPoolError(.alreadyRunning)
 
-    /// Every slot was taken and the pool is configured not to queue callers
-    /// (``ConnectionPoolConfiguration/maximumWaiters`` is 0), or the limit was lowered while the
-    /// caller's connect was in flight and no idle entry could make room for it.
+    /// No free slot and ``ConnectionPoolConfiguration/maximumWaiters`` is 0, or the limit was
+    /// lowered while the caller's connect was in flight and nothing could make room.
     public static let limitReached = ConnectionPoolError(.limitReached)
 
     /// Every slot was taken and the queue of waiting callers was full
     /// (``ConnectionPoolConfiguration/maximumWaiters``).
     public static let waitersLimitReached = ConnectionPoolError(.waitersLimitReached)
 
-    /// The caller waited for a free slot for ``ConnectionPoolConfiguration/waitTimeout`` without
-    /// getting one.
+    /// No slot freed within ``ConnectionPoolConfiguration/waitTimeout``.
     public static let timedOut = ConnectionPoolError(.timedOut)
 
-    /// The caller's task was cancelled while it waited. The connect it was waiting for, if any,
-    /// goes on for the other callers waiting for it.
+    /// The caller's task was cancelled while it waited; its connect goes on for the others.
     public static let cancelled = ConnectionPoolError(.cancelled)
 
-    /// The connection factory threw. The thrown error is ``underlyingError``; every caller that
-    /// waited for that connect gets this same error, and the pool is exactly as it was before.
+    /// The factory threw ``underlyingError``; every caller of that connect gets it.
     public static let connectFailed = ConnectionPoolError(.connectFailed)
 
-    /// The node was removed with ``ConnectionPool/remove(_:)`` while the caller waited for a
-    /// connect to it. The connection that connect produces, if any, is closed.
+    /// ``ConnectionPool/remove(_:)`` removed the node while the caller waited for its connect.
     public static let nodeRemoved = ConnectionPoolError(.nodeRemoved)
 
     /// A ``connectFailed`` error carrying the factory's error.

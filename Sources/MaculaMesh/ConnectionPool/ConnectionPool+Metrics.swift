@@ -1,14 +1,10 @@
-// The label values the connection pool adds to the open metric sets of MaculaMemory.
-
 extension MemoryEvent {
-    /// A caller missed while a connect to the same node was in flight, and shares it instead of
-    /// connecting again.
+    /// A caller missed while a connect to its node was in flight, and shares it.
     public static let connectShared = MemoryEvent("connect_shared")
     /// A caller found no free slot and waits for one.
     public static let callerQueued = MemoryEvent("caller_queued")
     /// A connection factory call threw (once per connect, however many callers shared it).
     public static let connectFailed = MemoryEvent("connect_failed")
-    /// A connect succeeded but its connection was closed without entering the pool: its node was
-    /// removed, the pool shut down, or a lowered limit left no room for it.
+    /// A connect succeeded but its connection was closed without entering the pool.
     public static let connectDiscarded = MemoryEvent("connect_discarded")
 }

@@ -13,7 +13,7 @@ struct ConnectionPoolCoreTests {
         #expect(actions.isEmpty)
         #expect(pool.order.isEmpty)
         let (connection, completion) = pool.succeed(connectID, node: 1)
-        let resumes = poolResumes(completion)
+        let resumes = pool.resumes(completion)
         #expect(resumes.count == 1)
         #expect(resumes.first?.request == Int(id))
         #expect(resumes.first?.outcome.connection === connection)
@@ -84,7 +84,7 @@ struct ConnectionPoolCoreTests {
         #expect(poolCloses(failure).isEmpty)
         #expect(pool.order == [2, 1])
         #expect(poolEvents(failure) == [.connectFailed])
-        let error = try #require(poolResumes(failure).first?.outcome.error)
+        let error = try #require(pool.resumes(failure).first?.outcome.error)
         #expect(error == .connectFailed)
         #expect(error.underlyingError as? PoolTestError == PoolTestError())
         #expect(pool.core.inFlight == 0)
@@ -104,7 +104,7 @@ struct ConnectionPoolCoreTests {
             Issue.record("expected a connect in flight")
         }
         let (connection, actions) = pool.succeed(connectID, node: 7)
-        let resumes = poolResumes(actions).sorted { $0.request < $1.request }
+        let resumes = pool.resumes(actions).sorted { $0.request < $1.request }
         #expect(resumes.map(\.request) == [Int(a), Int(b), Int(c)])
         #expect(resumes.allSatisfy { $0.outcome.connection === connection })
         #expect(resumes.map { $0.outcome.lease != nil } == [false, false, true])
@@ -120,7 +120,7 @@ struct ConnectionPoolCoreTests {
         let connectID = try #require(pool.request(7).action.connectID)
         _ = pool.request(7)
         let actions = pool.core.connectFinished(connectID, result: .failure(PoolTestError(message: "boom")))
-        let errors = poolResumes(actions).compactMap(\.outcome.error)
+        let errors = pool.resumes(actions).compactMap(\.outcome.error)
         #expect(errors.count == 2)
         #expect(errors.allSatisfy { ($0.underlyingError as? PoolTestError)?.message == "boom" })
         #expect(poolEvents(actions) == [.connectFailed])
@@ -134,15 +134,15 @@ struct ConnectionPoolCoreTests {
         let (leader, first, _) = pool.request(7)
         let connectID = try #require(first.connectID)
         let (other, _, _) = pool.request(7)
-        #expect(pool.core.requestCancelled(leader, node: 7).isEmpty)
+        #expect(pool.cancel(leader, node: 7).isEmpty)
         let (connection, actions) = pool.succeed(connectID, node: 7)
-        #expect(poolResumes(actions).map(\.request) == [Int(other)])
+        #expect(pool.resumes(actions).map(\.request) == [Int(other)])
         #expect(pool.hit(7).0 === connection)
         // With every caller gone the connection still enters the pool, idle.
         let lonely = try #require(pool.request(8).action.connectID)
-        _ = pool.core.requestCancelled(pool.nextRequest - 1, node: 8)
+        _ = pool.cancel(pool.nextRequest - 1, node: 8)
         let (late, lateActions) = pool.succeed(lonely, node: 8)
-        #expect(poolResumes(lateActions).isEmpty)
+        #expect(pool.resumes(lateActions).isEmpty)
         #expect(pool.order == [8, 7])
         #expect(pool.hit(8).0 === late)
         pool.expectInvariants()
@@ -198,7 +198,56 @@ struct ConnectionPoolCoreTests {
         #expect(pool.core.inFlight == 0)
         _ = pool.insert(2)
         // A hit needs no waiter, so it succeeds even for a cancelled caller.
-        if case .hit = pool.request(2, cancelled: true).action {} else { Issue.record("expected a hit") }
+        #expect(pool.request(2, cancelled: true).action.hit != nil)
+        pool.expectInvariants()
+    }
+
+    @Test("a resumed caller takes its outcome once; it is kept for it until then")
+    func outcomeTakenOnce() throws {
+        var pool = try PoolCoreDriver(limit: 2)
+        let (id, action, _) = pool.request(1, pin: true)
+        let connectID = try #require(action.connectID)
+        let (connection, _) = pool.succeed(connectID, node: 1)
+        #expect(pool.core.callerCount == 1)
+        let requestID = try #require(pool.ids[id])
+        let (outcome, actions) = pool.core.callerResumed(requestID, node: 1, delivered: true)
+        #expect(outcome.connection === connection && outcome.lease != nil)
+        #expect(actions.isEmpty)
+        #expect(pool.core.callerCount == 0)
+        #expect(pool.core.outcome(of: requestID) == nil)
+        // Taking it again is a no-op.
+        #expect(pool.core.callerResumed(requestID, node: 1, delivered: true).0.error == .cancelled)
+        if case .established(_, let leases) = pool.core.state(of: 1) { #expect(leases == 1) }
+        pool.expectInvariants()
+    }
+
+    @Test("a caller cancelled after its leased outcome was delivered gets cancelled, and its lease ends")
+    func cancelledAfterDelivery() throws {
+        var pool = try PoolCoreDriver(limit: 1)
+        let (id, action, _) = pool.request(1, pin: true)
+        let connectID = try #require(action.connectID)
+        _ = pool.succeed(connectID, node: 1)
+        // Another caller waits for the slot the lease holds.
+        let (waiting, queued, _) = pool.request(2)
+        #expect(queued.isQueued)
+        let actions = pool.cancel(id, node: 1)
+        #expect(pool.core.callerCount == 1) // the caller for 2 only
+        // The lease ended, so the waiting caller's connect starts.
+        #expect(poolStarts(actions).map(\.node) == [2])
+        if case .established(_, let leases) = pool.core.state(of: 1) { #expect(leases == 0) }
+        #expect(pool.core.waiterCount == 0)
+        _ = waiting
+        pool.expectInvariants()
+    }
+
+    @Test("a cancelled caller that would queue is refused without queueing")
+    func cancelledBeforeQueueing() throws {
+        var pool = try PoolCoreDriver(limit: 1)
+        _ = try #require(pool.request(1).action.connectID)
+        let (_, action, actions) = pool.request(2, cancelled: true)
+        #expect(action.rejection == .cancelled)
+        #expect(poolEvents(actions).isEmpty)
+        #expect(pool.core.waiterCount == 0)
         pool.expectInvariants()
     }
 }

@@ -11,11 +11,8 @@ struct ConnectionPoolCoreWaitingTests {
         _ = pool.insert(1)
         let lease = try #require(pool.hit(1, pin: true).1)
         let (waiting, action, _) = pool.request(2, at: 0)
-        guard case .queued(let signal) = action else {
-            Issue.record("expected the miss to wait, got \(action)")
-            return
-        }
-        #expect(signal)
+        #expect(action.isQueued)
+        #expect(action.signalsDeadlineLoop)
         #expect(pool.core.waiterCount == 1)
         pool.expectInvariants()
         let released = pool.core.leaseReleased(lease)
@@ -23,8 +20,8 @@ struct ConnectionPoolCoreWaitingTests {
         #expect(start.node == 2)
         let (two, completion) = pool.succeed(start.id, node: 2)
         #expect(poolCloses(completion).map(\.node) == [1])
-        #expect(poolResumes(completion).map(\.request) == [Int(waiting)])
-        #expect(poolResumes(completion).first?.outcome.connection === two)
+        #expect(pool.resumes(completion).map(\.request) == [Int(waiting)])
+        #expect(pool.resumes(completion).first?.outcome.connection === two)
         #expect(pool.order == [2])
         pool.expectInvariants()
     }
@@ -59,7 +56,7 @@ struct ConnectionPoolCoreWaitingTests {
         #expect(pool.core.waiterCount == 1)
         let connectTwo = try #require(poolStarts(actions).first?.id)
         let (two, done) = pool.succeed(connectTwo, node: 2)
-        let resumed = poolResumes(done)
+        let resumed = pool.resumes(done)
         #expect(Set(resumed.filter { $0.outcome.connection === two }.map(\.request)) == [Int(w2), Int(w3)])
         #expect(poolStarts(done).map(\.node) == [3])
         #expect(poolCloses(done).map(\.node) == [1])
@@ -78,8 +75,8 @@ struct ConnectionPoolCoreWaitingTests {
         #expect(early.0.isEmpty)
         #expect(early.next == poolInstant(15))
         let due = pool.core.deadlinePassed(now: poolInstant(15))
-        #expect(poolResumes(due.0).map(\.request) == [Int(waiter)])
-        #expect(poolResumes(due.0).first?.outcome.error == .timedOut)
+        #expect(pool.resumes(due.0).map(\.request) == [Int(waiter)])
+        #expect(pool.resumes(due.0).first?.outcome.error == .timedOut)
         #expect(poolRejections(due.0) == [.waitTimedOut])
         #expect(due.next == nil)
         #expect(pool.core.waiterCount == 0)
@@ -128,8 +125,8 @@ struct ConnectionPoolCoreWaitingTests {
 
         #expect(pool.core.runStarted(now: poolInstant(20)) == .started(overdueBy: nil))  // warned already
         let (actions, _) = pool.core.deadlinePassed(now: poolInstant(20))
-        #expect(poolResumes(actions).prefix(2).map(\.request) == [Int(early), Int(late)])
-        #expect(poolResumes(actions).allSatisfy { $0.outcome.error == .timedOut })
+        #expect(pool.resumes(actions).prefix(2).map(\.request) == [Int(early), Int(late)])
+        #expect(pool.resumes(actions).allSatisfy { $0.outcome.error == .timedOut })
         pool.expectInvariants()
     }
 
@@ -140,8 +137,8 @@ struct ConnectionPoolCoreWaitingTests {
         _ = pool.request(1)
         let (waiter, _, _) = pool.request(2)
         let actions = pool.core.runStopped()
-        #expect(poolResumes(actions).map(\.request) == [Int(waiter)])
-        #expect(poolResumes(actions).first?.outcome.error == .notRunning)
+        #expect(pool.resumes(actions).map(\.request) == [Int(waiter)])
+        #expect(pool.resumes(actions).first?.outcome.error == .notRunning)
         #expect(pool.core.nextDeadline == nil)
         #expect(pool.core.runStarted(now: .zero) == .started(overdueBy: nil))
         pool.expectInvariants()

@@ -31,6 +31,8 @@ private struct PoolModelRun {
     var connects: [UInt64: Int] = [:]
     /// Requests that wait for an outcome, with their node.
     var waiting: [UInt64: Int] = [:]
+    /// The core's request ID of each request that waits, by number.
+    var realIDs: [UInt64: UInt64] = [:]
     /// Leases handed out: the real lease and the serial of the leased connection.
     var leases: [(lease: ConnectionPoolLease, serial: Int)] = []
     var realOutcomes: [UInt64: PoolModelOutcome] = [:]
@@ -64,18 +66,22 @@ private struct PoolModelRun {
     mutating func absorb(_ actions: [PoolTestAction]) {
         for action in actions {
             switch action {
-            case .resume(let request, let outcome):
+            case .resume(let request):
                 let id = UInt64(request)
-                waiting[id] = nil
+                let node = waiting.removeValue(forKey: id) ?? -1
+                let (outcome, cleanup) = real.callerResumed(realIDs[id] ?? .max, node: node, delivered: true)
+                if !cleanup.isEmpty { fail("taking #\(id)'s outcome had actions") }
                 record(id, outcome)
-            case .close(let connection, let reason):
-                realClosed.append((connection.serial, reason.removalReason))
+            case .removed(let connection, let reason):
+                realClosed.append((connection.serial, reason))
+            case .discarded(let connection):
+                realClosed.append((connection.serial, nil))
             case .startConnect(let id, let node):
                 connects[id] = node
                 stepStarts.append(id)
             case .warnRunNotStarted:
                 warnings += 1
-            case .cancelConnect, .reject, .record:
+            case .cancelConnect, .rejected, .event, .signalDeadlineLoop:
                 break
             }
         }
@@ -102,14 +108,19 @@ private struct PoolModelRun {
             nextRequest += 1
             lastOperation = "request(\(node), pin: \(pin)) #\(id)"
             let at = now
-            let (action, actions) = real.request(node, pin: pin, id: id, waiter: { _ in Int(id) }, now: { poolInstant(at) })
-            switch action {
-            case .hit(let connection, let lease): record(id, .connected(connection, lease))
-            case .rejected(let error): record(id, .failed(error))
-            case .startConnect(let connectID): connects[connectID] = node; stepStarts.append(connectID); waiting[id] = node
-            case .joinedConnect, .queued: waiting[id] = node
+            let (requested, actions) = real.request(node, pin: pin, token: Int(id), now: poolInstant(at), isCancelled: false)
+            switch requested {
+            case .connected(let connection, let lease): record(id, .connected(connection, lease))
+            case .failed(let error): record(id, .failed(error))
+            case .waits(let realID, _):
+                waiting[id] = node
+                realIDs[id] = realID
             }
             absorb(actions)
+            if case .waits(_, let connect?) = requested {
+                connects[connect] = node
+                stepStarts.append(connect)
+            }
             model.request(id, node: node, pin: pin, now: now)
         case 40..<60:
             guard let (id, node) = connects.randomElement(using: &random) else { return }
@@ -135,7 +146,9 @@ private struct PoolModelRun {
             lastOperation = "cancel(#\(id))"
             waiting[id] = nil
             cancelled += 1
-            absorb(real.requestCancelled(id, node: node))
+            let (outcome, cleanup) = real.callerResumed(realIDs[id] ?? .max, node: node, delivered: false)
+            if outcome.error != .cancelled { fail("a cancelled caller got \(outcome)") }
+            absorb(cleanup)
             model.cancel(id)
         case 77..<83:
             now += Int.random(in: 1...3, using: &random)

@@ -14,30 +14,79 @@ func poolInstant(_ seconds: Int) -> Duration {
     .seconds(seconds)
 }
 
-/// Drives a core synchronously the way the actor does, with request IDs as waiter payloads and
-/// connections numbered in creation order.
+/// What a request got, with its actions, as the core tests look at it.
+struct PoolRequestView {
+    var requested: PoolTestCore.Requested
+    var actions: [PoolTestAction]
+
+    /// The connect the request started, if it started one.
+    var connectID: UInt64? {
+        if case .waits(_, let connect?) = requested { return connect }
+        return nil
+    }
+    var isJoined: Bool {
+        guard case .waits = requested else { return false }
+        return poolEvents(actions).contains(.connectShared)
+    }
+    var isQueued: Bool {
+        guard case .waits = requested else { return false }
+        return poolEvents(actions).contains(.callerQueued)
+    }
+    var signalsDeadlineLoop: Bool {
+        actions.contains { if case .signalDeadlineLoop = $0 { true } else { false } }
+    }
+    var rejection: ConnectionPoolError? {
+        if case .failed(let error) = requested { return error }
+        return nil
+    }
+    var hit: (FakeConnection<Int>, ConnectionPoolLease?)? {
+        if case .connected(let connection, let lease) = requested { return (connection, lease) }
+        return nil
+    }
+}
+
+/// Drives a core synchronously the way the actor does, with the driver's request numbers as
+/// tokens and connections numbered in creation order.
 struct PoolCoreDriver {
     var core: PoolTestCore
-    var nextRequest: UInt64 = 0
     var serial = 0
+    /// The number the next request gets.
+    var nextRequest: UInt64 = 0
+    /// The core's request ID of each request that waits, by number.
+    var ids: [UInt64: UInt64] = [:]
 
     init(limit: Int, maximumWaiters: Int = 100, waitTimeout: Duration = .seconds(5), running: Bool = true) throws {
         core = try PoolTestCore(maximumConnections: limit, maximumWaiters: maximumWaiters, waitTimeout: waitTimeout)
         if running { #expect(core.runStarted(now: .zero) == .started(overdueBy: nil)) }
     }
 
-    /// A request; the waiter payload is the request ID.
+    /// A request; its token is its number, returned as `id`.
     mutating func request(_ node: Int, pin: Bool = false, at now: Int = 0, cancelled: Bool = false)
-        -> (id: UInt64, action: PoolTestCore.RequestAction, actions: [PoolTestAction])
+        -> (id: UInt64, action: PoolRequestView, actions: [PoolTestAction])
     {
-        let id = nextRequest
+        let number = nextRequest
         nextRequest += 1
-        let (action, actions) = core.request(
-            node, pin: pin, id: id,
-            waiter: { _ in cancelled ? nil : Int(id) },
-            now: { poolInstant(now) }
-        )
-        return (id, action, actions)
+        let (requested, actions) = core.request(
+            node, pin: pin, token: Int(number), now: poolInstant(now), isCancelled: cancelled)
+        if case .waits(let id, _) = requested { ids[number] = id }
+        return (number, PoolRequestView(requested: requested, actions: actions), actions)
+    }
+
+    /// The resumes among `actions`, with the outcomes stored for them (not taken).
+    func resumes(_ actions: [PoolTestAction]) -> [(request: Int, outcome: ConnectionPoolOutcome<FakeConnection<Int>>)] {
+        actions.compactMap {
+            guard case .resume(let token) = $0, let id = ids[UInt64(token)], let outcome = core.outcome(of: id) else {
+                return nil
+            }
+            return (token, outcome)
+        }
+    }
+
+    /// Request `number`, still waiting, was cancelled. - Returns: the actions.
+    mutating func cancel(_ number: UInt64, node: Int) -> [PoolTestAction] {
+        let (outcome, actions) = core.callerResumed(ids[number] ?? .max, node: node, delivered: false)
+        #expect(outcome.error == .cancelled)
+        return actions
     }
 
     /// A new connection for `node`, as a factory would make it.
@@ -52,12 +101,11 @@ struct PoolCoreDriver {
         return (connection, core.connectFinished(id, result: .success(connection)))
     }
 
-    /// Requests `node` and completes the connect it starts; returns the new connection and every
-    /// action of the completion. Expects a miss that starts a connect.
+    /// Requests `node` and completes the connect it starts. Expects a miss that starts a connect.
     mutating func insert(_ node: Int, pin: Bool = false) -> (FakeConnection<Int>, [PoolTestAction]) {
         let (_, action, _) = request(node, pin: pin)
-        guard case .startConnect(let id) = action else {
-            Issue.record("expected a connect for \(node), got \(action)")
+        guard let id = action.connectID else {
+            Issue.record("expected a connect for \(node), got \(action.requested)")
             return (makeConnection(node), [])
         }
         return succeed(id, node: node)
@@ -69,11 +117,11 @@ struct PoolCoreDriver {
         -> (FakeConnection<Int>, ConnectionPoolLease?)
     {
         let (_, action, _) = request(node, pin: pin)
-        guard case .hit(let connection, let lease) = action else {
-            Issue.record("expected a hit for \(node), got \(action)", sourceLocation: sourceLocation)
+        guard let hit = action.hit else {
+            Issue.record("expected a hit for \(node), got \(action.requested)", sourceLocation: sourceLocation)
             return (makeConnection(node), nil)
         }
-        return (connection, lease)
+        return hit
     }
 
     /// The nodes in recency order (leased first).
@@ -85,38 +133,14 @@ struct PoolCoreDriver {
     }
 }
 
-extension PoolTestCore.RequestAction {
-    var connectID: UInt64? {
-        if case .startConnect(let id) = self { return id }
-        return nil
-    }
-    var isJoined: Bool {
-        if case .joinedConnect = self { return true }
-        return false
-    }
-    var isQueued: Bool {
-        if case .queued = self { return true }
-        return false
-    }
-    var rejection: ConnectionPoolError? {
-        if case .rejected(let error) = self { return error }
-        return nil
-    }
-}
-
-/// The actions' closes: (node, serial, reason).
+/// The actions' closes: (node, serial, removal reason; nil for a discarded connection).
 func poolCloses(_ actions: [PoolTestAction]) -> [(node: Int, serial: Int, reason: RemovalReason?)] {
     actions.compactMap {
-        if case .close(let connection, let reason) = $0 { return (connection.node, connection.serial, reason.removalReason) }
-        return nil
-    }
-}
-
-/// The actions' resumes: (request ID, outcome).
-func poolResumes(_ actions: [PoolTestAction]) -> [(request: Int, outcome: ConnectionPoolOutcome<FakeConnection<Int>>)] {
-    actions.compactMap {
-        if case .resume(let waiter, let outcome) = $0 { return (waiter, outcome) }
-        return nil
+        switch $0 {
+        case .removed(let connection, let reason): (connection.node, connection.serial, reason)
+        case .discarded(let connection): (connection.node, connection.serial, nil)
+        default: nil
+        }
     }
 }
 
@@ -130,14 +154,14 @@ func poolStarts(_ actions: [PoolTestAction]) -> [(id: UInt64, node: Int)] {
 
 func poolRejections(_ actions: [PoolTestAction]) -> [RejectionReason] {
     actions.compactMap {
-        if case .reject(let rejection) = $0 { return rejection.reason }
+        if case .rejected(let reason) = $0 { return reason }
         return nil
     }
 }
 
 func poolEvents(_ actions: [PoolTestAction]) -> [MemoryEvent] {
     actions.compactMap {
-        if case .record(let event) = $0 { return event.event }
+        if case .event(let event) = $0 { return event }
         return nil
     }
 }

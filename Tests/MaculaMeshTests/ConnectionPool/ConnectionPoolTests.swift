@@ -274,6 +274,38 @@ struct ConnectionPoolTests {
         if case .connected(_, let leases) = await fixture.pool.info(for: 1) { #expect(leases == 0) }
         await fixture.expectQuiescent()
     }
+
+    @Test("a miss whose step closes a dead entry starts its connect first, so shutdown cancels and awaits it")
+    func connectStartsBeforeTheStepCloses() async throws {
+        let closeEntered = PoolGate()
+        let closeRelease = PoolGate()
+        let connectEntered = PoolGate()
+        let (never, neverContinuation) = AsyncStream<Void>.makeStream()
+        let calls = Atomic(0)
+        let pool = try ConnectionPool<Int, GatedDeadConnection>(
+            configuration: .init(maximumConnections: 2), clock: ManualClock()
+        ) { _ in
+            if calls.add(1, ordering: .relaxed).newValue == 1 {
+                return GatedDeadConnection(entered: closeEntered, release: closeRelease)
+            }
+            connectEntered.open()
+            for await _ in never {}  // until the connect's task is cancelled
+            throw CancellationError()
+        }
+        let dead = try await pool.connection(to: 1)
+        dead.markDead()
+        let caller = Task { try await pool.connection(to: 1) }
+        // The caller's step removed the dead entry and awaits its close; its connect runs already.
+        await closeEntered.wait()
+        await connectEntered.wait()
+        await pool.shutdown()
+        #expect(await pool.connectTasks.isEmpty)
+        closeRelease.open()
+        await #expect(throws: ConnectionPoolError.shutdown) { try await caller.value }
+        #expect(dead.closeCount == 1)
+        #expect(await pool.callerStateLeftOver() == [])
+        neverContinuation.finish()
+    }
 }
 
 /// A connection whose close suspends until the test opens a gate.
@@ -295,6 +327,29 @@ final class GatedCloseConnection: PooledConnection {
     nonisolated(nonsending) func close() async {
         closes.add(1, ordering: .acquiringAndReleasing)
         guard node == 1 else { return }
+        entered.open()
+        await release.wait()
+    }
+}
+
+/// A connection that can be marked dead, and whose close suspends until the test opens a gate.
+final class GatedDeadConnection: PooledConnection {
+    private let entered: PoolGate
+    private let release: PoolGate
+    private let alive = Atomic(true)
+    private let closes = Atomic(0)
+
+    init(entered: PoolGate, release: PoolGate) {
+        self.entered = entered
+        self.release = release
+    }
+
+    var isAlive: Bool { alive.load(ordering: .acquiring) && closeCount == 0 }
+    var closeCount: Int { closes.load(ordering: .acquiring) }
+    func markDead() { alive.store(false, ordering: .releasing) }
+
+    nonisolated(nonsending) func close() async {
+        closes.add(1, ordering: .acquiringAndReleasing)
         entered.open()
         await release.wait()
     }

@@ -164,4 +164,29 @@ struct ConnectionPoolWaitingTests {
         try await runner.value
     }
 
+    @Test("queued callers let through one after another by connects that finish at once are all served")
+    func chainOfImmediateConnects() async throws {
+        let fixture = try PoolFixture(limit: 1, maximumWaiters: 32) { _ in .succeed }
+        let entered = PoolGate()
+        let release = PoolGate()
+        let lease = Task {
+            try await fixture.pool.withConnection(to: 0) { _ in
+                entered.open()
+                await release.wait()
+            }
+        }
+        await entered.wait()
+        let callers = (1...20).map { node in Task { try await fixture.pool.connection(to: node) } }
+        try await fixture.metrics.waitFor(.callerQueued, count: 20)
+        release.open()
+        try await lease.value
+        // Each connect finishes at once and lets the next queued caller start its own.
+        for (node, caller) in zip(1..., callers) {
+            #expect(try await caller.value.node == node)
+        }
+        await fixture.pool.waitForConnectTasks()
+        #expect(await fixture.nodes().count == 1)
+        #expect(fixture.factory.connections.filter { $0.closeCount == 1 }.count == 20)
+        await fixture.expectQuiescent()
+    }
 }

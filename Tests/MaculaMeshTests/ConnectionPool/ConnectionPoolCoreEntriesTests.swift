@@ -1,7 +1,7 @@
 @testable import MaculaMesh
 import Testing
 
-/// The recency structure on its own: hash map, slots, idle and pinned lists, free list.
+/// The recency structure on its own: the map, slots, idle and pinned lists, free list.
 @Suite("ConnectionPool entries", .timeLimit(.minutes(3)))
 struct ConnectionPoolEntriesTests {
     typealias Entries = ConnectionPoolEntries<String, Int>
@@ -69,13 +69,39 @@ struct ConnectionPoolEntriesTests {
         #expect(entries.invariantViolations().isEmpty)
     }
 
-    /// A node whose hashes collide often, to exercise probing and backward-shift deletion.
+    @Test("lookupOrReserve finds a present node with one look-up, and reserves a connecting slot for an absent one")
+    func lookupOrReserve() {
+        var entries = Entries()
+        entries.insert("a", connection: 1, pins: 0)
+        guard case .established(let a) = entries.lookupOrReserve("a", tag: 7) else {
+            Issue.record("expected a's entry")
+            return
+        }
+        #expect(entries.node(at: a) == "a")
+        guard case .reserved(let b) = entries.lookupOrReserve("b", tag: 7) else {
+            Issue.record("expected a reservation")
+            return
+        }
+        #expect(entries.connectingTag(at: b) == 7)
+        if case .connecting(let found) = entries.lookupOrReserve("b", tag: 8) { #expect(found == b) } else {
+            Issue.record("expected b connecting")
+        }
+        entries.remove(a)
+        // The freed slot is reused by the next reservation.
+        if case .reserved(let c) = entries.lookupOrReserve("c", tag: 9) { #expect(c == a) } else {
+            Issue.record("expected a reservation")
+        }
+        #expect(entries.connectingCount == 2)
+        #expect(entries.invariantViolations().isEmpty)
+    }
+
+    /// A node whose hashes collide often.
     struct CollidingNode: Hashable, Sendable {
         var value: Int
         func hash(into hasher: inout Hasher) { hasher.combine(value % 7) }
     }
 
-    @Test("the table stays consistent through collisions, growth, connecting slots and removals")
+    @Test("the map and the slots stay consistent through collisions, growth, connecting slots and removals")
     func tableUnderCollisions() {
         var entries = ConnectionPoolEntries<CollidingNode, Int>()
         var expected: [Int: (slot: Int32, established: Bool)] = [:]
@@ -88,10 +114,10 @@ struct ConnectionPoolEntriesTests {
             let value = next(200)
             let node = CollidingNode(value: value)
             switch entries.lookup(node) {
-            case .absent(let hash):
+            case .absent:
                 #expect(expected[value] == nil, "step \(step): \(value) lost")
                 if next(2) == 0 {
-                    expected[value] = (entries.insertConnecting(node, hash: hash, tag: Int32(value)), false)
+                    expected[value] = (entries.insertConnecting(node, tag: Int32(value)), false)
                 } else {
                     expected[value] = (entries.insert(node, connection: value, pins: 0).slot, true)
                 }
@@ -110,6 +136,8 @@ struct ConnectionPoolEntriesTests {
                 #expect(entries.connection(at: slot) == value)
                 entries.remove(slot)
                 expected[value] = nil
+            case .reserved:
+                Issue.record("lookup never reserves")
             }
             if step % 500 == 0 {
                 let problems = entries.invariantViolations()
