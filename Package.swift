@@ -2,7 +2,7 @@
 import PackageDescription
 
 /// The fuzz harnesses, one per pure core: `Sources/fuzz-<name>/`.
-let fuzzHarnesses = ["pressure", "clients", "registry", "advertisement", "rpc"]
+let fuzzHarnesses = ["pressure", "clients", "registry", "advertisement", "rpc", "pool"]
 
 let package = Package(
     name: "macula-swift",
@@ -35,7 +35,7 @@ let package = Package(
         // The reference models of the pure cores and the drivers that compare a core with its model
         // step by step, shared by the model tests and the fuzz harnesses; internal to the package,
         // not a product.
-        .target(name: "MaculaModels", dependencies: ["MaculaMemory", "MaculaMesh"]),
+        .target(name: "MaculaModels", dependencies: ["MaculaMemory", "MaculaMesh", "MaculaTesting"]),
         // One libFuzzer harness per core (`bash .ci/fuzz`). Built with `-Xswiftc -DMACULA_FUZZ` and
         // `--sanitize=fuzzer` they export `LLVMFuzzerTestOneInput`; otherwise their `main` replays
         // the input files it is given.

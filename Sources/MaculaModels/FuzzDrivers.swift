@@ -2,9 +2,10 @@
 /// committed corpora and every reproducer a harness found (`Fuzz/corpus/<name>/`) as regular
 /// tests. Each throws the first ``Divergence``; a harness traps on it.
 package enum FuzzDrivers {
-    /// Every harness by name: `pressure`, `clients`, `registry`, `advertisement`, `rpc`.
+    /// Every harness by name: `pressure`, `clients`, `registry`, `advertisement`, `rpc`, `pool`.
     package static let all: [String: @Sendable (inout ModelRandom) throws(Divergence) -> Void] = [
         "pressure": pressure, "clients": clients, "registry": registry, "advertisement": advertisement, "rpc": rpc,
+        "pool": pool,
     ]
 
     /// A configuration, then readings, failed readings, checks and (un)registrations.
@@ -76,5 +77,25 @@ package enum FuzzDrivers {
             try run.randomOperation(&random)
         }
         try run.shutdown()
+    }
+
+    /// A limit and a waiter bound, then pool operations, then a shutdown after which every
+    /// connect reports.
+    @Sendable package static func pool(_ random: inout ModelRandom) throws(Divergence) {
+        var run: PoolModelRun
+        do {
+            run = try PoolModelRun(random: random)
+        } catch {
+            throw Divergence("the configuration is invalid: \(error)")
+        }
+        var step = 0
+        while !run.random.isExhausted, step < Fuzzing.maximumSteps {
+            run.step()
+            run.compare(step: step)
+            if let failure = run.failure { throw Divergence("step \(step): \(failure)") }
+            step += 1
+        }
+        run.finish()
+        if let failure = run.failure { throw Divergence(failure) }
     }
 }

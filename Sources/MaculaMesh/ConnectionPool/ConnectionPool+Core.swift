@@ -89,11 +89,11 @@ package struct ConnectionPoolCore<
     let maximumWaiters: Int
     let waitTimeout: Duration
 
-    @usableFromInline var entries = Entries()
+    @usableFromInline package var entries = Entries()
     @usableFromInline var records: ContiguousArray<Connect> = []
     @usableFromInline var freeRecords: [Int32] = []
     /// Connects started and not yet reported, abandoned ones included.
-    @usableFromInline var inFlight = 0
+    @usableFromInline package var inFlight = 0
 
     var queue = FIFOQueue<RequestID, Queued>()
     var deadlines = DeadlineHeap<RequestID, Duration>()
@@ -117,8 +117,8 @@ package struct ConnectionPoolCore<
         self.waitTimeout = waitTimeout
     }
 
-    @inlinable var limit: Int { budget.effectiveLimit }
-    var waiterCount: Int { queue.count }
+    @inlinable package var limit: Int { budget.effectiveLimit }
+    package var waiterCount: Int { queue.count }
 
     /// Never while anyone is queued.
     @inlinable var slotAvailable: Bool {

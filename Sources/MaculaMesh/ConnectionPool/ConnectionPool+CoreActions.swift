@@ -52,7 +52,7 @@ extension ConnectionPoolCore {
     }
 
     /// The state of one node, for ``ConnectionPool/info(for:)``.
-    enum NodeState: Sendable {
+    package enum NodeState: Sendable {
         case established(Connection, leases: Int)
         case connecting(waitingCallers: Int)
     }

@@ -70,7 +70,7 @@ package struct ConnectionPoolEntries<NodeID: Hashable & Sendable, Connection: Se
 
     /// Established entries, and those with at least one lease.
     @usableFromInline var count = 0
-    @usableFromInline var pinnedCount = 0
+    @usableFromInline package var pinnedCount = 0
     @usableFromInline var connectingCount = 0
 
     @inlinable init() {}

@@ -2,7 +2,7 @@ extension ConnectionPoolCore {
     /// Removes `node`'s entry (even if leased), or abandons the connect in flight to it: its
     /// callers get ``ConnectionPoolError/nodeRemoved``. Callers queued for a slot stay.
     /// - Returns: whether there was anything to remove. - Complexity: O(1), O(k) for k callers.
-    mutating func remove(_ node: NodeID) -> (Bool, [Action]) {
+    package mutating func remove(_ node: NodeID) -> (Bool, [Action]) {
         var effects: [Action] = []
         switch entries.lookup(node) {
         case .established(let slot):
@@ -31,7 +31,7 @@ extension ConnectionPoolCore {
 
     /// Removes every entry whose connection is not alive (leased ones too).
     /// - Returns: how many were removed. - Complexity: O(n).
-    mutating func prune() -> (Int, [Action]) {
+    package mutating func prune() -> (Int, [Action]) {
         var effects: [Action] = []
         var removed = 0
         var freedLeaseSlot = false
@@ -53,14 +53,14 @@ extension ConnectionPoolCore {
 
     /// The operator set the base limit. - Throws: ``ConfigurationError`` outside
     /// 1…2,147,483,647 (nothing changes). - Complexity: O(k) for k entries evicted.
-    mutating func setBaseLimit(_ limit: Int) throws(ConfigurationError) -> [Action] {
+    package mutating func setBaseLimit(_ limit: Int) throws(ConfigurationError) -> [Action] {
         try validateConnectionPoolLimit(limit)
         try budget.setBaseLimit(limit, field: "maximumConnections")
         return limitChanged(reason: .evicted)
     }
 
     /// The pressure monitor set the scale. - Complexity: O(k) for k entries evicted.
-    mutating func setPressureScale(_ scale: Double) -> [Action] {
+    package mutating func setPressureScale(_ scale: Double) -> [Action] {
         budget.setPressureScale(scale)
         return limitChanged(reason: .pressure)
     }
@@ -84,12 +84,12 @@ extension ConnectionPoolCore {
     }
 
     /// Every entry, leased ones first, each group most recently used first. - Complexity: O(n).
-    func connections() -> [(node: NodeID, connection: Connection)] {
+    package func connections() -> [(node: NodeID, connection: Connection)] {
         entries.inRecencyOrder().map { ($0.node, $0.connection) }
     }
 
     /// What the pool knows about `node`. - Complexity: O(1).
-    func state(of node: NodeID) -> NodeState? {
+    package func state(of node: NodeID) -> NodeState? {
         switch entries.lookup(node) {
         case .established(let slot):
             return .established(entries.connection(at: slot), leases: entries.pins(at: slot))
@@ -111,7 +111,7 @@ extension ConnectionPoolCore {
     }
 
     /// Every invariant, for tests. - Returns: the broken ones. - Complexity: O(capacity + w).
-    func invariantViolations() -> [String] {
+    package func invariantViolations() -> [String] {
         var problems = entries.invariantViolations()
         if entries.count > limit && entries.count != entries.pinnedCount {
             problems.append("\(entries.count) entries above the limit \(limit) while some are idle")

@@ -104,7 +104,7 @@ extension ConnectionPoolCore {
     /// The clock reached `now`: every queued caller whose deadline passed fails with
     /// ``ConnectionPoolError/timedOut``.
     /// - Returns: the actions and the next deadline. - Complexity: O(k log w) for k of w waiters.
-    mutating func deadlinePassed(now: Duration) -> ([Action], next: Duration?) {
+    package mutating func deadlinePassed(now: Duration) -> ([Action], next: Duration?) {
         var effects: [Action] = []
         for due in deadlines.popDue(at: now) {
             guard let queued = queue.remove(due.id) else { continue }
@@ -120,7 +120,7 @@ extension ConnectionPoolCore {
     var nextDeadline: Duration? { deadlines.first?.deadline }
 
     /// `run()` starts at `now`. - Complexity: O(1).
-    mutating func runStarted(now: Duration) -> RunStart {
+    package mutating func runStarted(now: Duration) -> RunStart {
         let overdue = overdueBeforeRun.check(lifecycle, earliestDeadline: deadlines.first?.deadline, now: now)
         switch lifecycle.start() {
         case .started: return .started(overdueBy: overdue)
@@ -131,7 +131,7 @@ extension ConnectionPoolCore {
 
     /// `run()` returned: every queued caller fails with ``ConnectionPoolError/notRunning``.
     /// - Complexity: O(w).
-    mutating func runStopped() -> [Action] {
+    package mutating func runStopped() -> [Action] {
         guard lifecycle.end() else { return [] }
         return failQueued(.notRunning, reason: .notRunning)
     }
@@ -150,7 +150,7 @@ extension ConnectionPoolCore {
 
     /// Fails every waiting caller, abandons every connect and removes every entry (leased ones
     /// too); later requests fail with ``ConnectionPoolError/shutdown``. - Complexity: O(n + w).
-    mutating func shutdown() -> [Action] {
+    package mutating func shutdown() -> [Action] {
         guard lifecycle.shutDown() else { return [] }
         var effects = failQueued(.shutdown, reason: nil)
         for record in records.indices where records[record].isAllocated && records[record].slot != Entries.none {

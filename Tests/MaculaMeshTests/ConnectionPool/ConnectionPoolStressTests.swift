@@ -1,3 +1,4 @@
+import MaculaMemory
 @testable import MaculaMesh
 import MaculaTesting
 import Testing
@@ -22,7 +23,7 @@ struct ConnectionPoolStressTests {
         )
         let runner = Task { try await pool.run() }
         let resolver = Task {
-            var random = PoolSplitMix64(state: 99)
+            var random = SplitMix64(state: 99)
             while true {
                 let pending = await factory.nextConnect()
                 if pending.node < 0 {
@@ -42,7 +43,7 @@ struct ConnectionPoolStressTests {
         let violations = await withTaskGroup(of: [String].self) { group in
             for worker in 0..<workers {
                 group.addTask {
-                    var random = PoolSplitMix64(state: UInt64(worker) &* 7919 &+ 1)
+                    var random = SplitMix64(state: UInt64(worker) &* 7919 &+ 1)
                     var problems: [String] = []
                     for _ in 0..<operations {
                         let node = Int.random(in: 0..<16, using: &random)

@@ -1,16 +1,15 @@
-@testable import MaculaMesh
+import MaculaMemory
+import MaculaMesh
 import MaculaTesting
 
-// The reference model the randomized test compares the core with, and its random generator.
-
-typealias PoolSplitMix64 = SplitMix64
+// The reference model the randomized test and `fuzz-pool` compare the core with.
 
 /// What a request ended with, in terms both pools share.
-enum PoolModelOutcome: Equatable, CustomStringConvertible {
+package enum PoolModelOutcome: Equatable, CustomStringConvertible {
     case connected(serial: Int, leased: Bool)
     case failed(ConnectionPoolError)
 
-    var description: String {
+    package var description: String {
         switch self {
         case .connected(let serial, let leased): "connected(#\(serial)\(leased ? ", leased" : ""))"
         case .failed(let error): "failed(\(error))"
@@ -20,7 +19,7 @@ enum PoolModelOutcome: Equatable, CustomStringConvertible {
 
 /// The reference model: the pool's specification written the obvious way, with arrays, linear
 /// scans for the least recently used entry and a use counter instead of linked lists.
-struct PoolReferenceModel {
+package struct PoolReferenceModel {
     struct Entry {
         var node: Int
         var connection: FakeConnection<Int>
