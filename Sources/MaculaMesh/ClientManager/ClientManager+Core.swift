@@ -46,10 +46,13 @@ package struct ClientManagerCore<
 
     @usableFromInline
     package enum Action: Sendable {
-        /// ``Waiter/claim()`` it, then call ``answerOffer(claimed:)``. Always the last action.
+        /// The oldest waiter may take a freed slot: ``Waiter/claim()`` it, then call
+        /// ``answerOffer(claimed:)``. Always the last action of a list.
         case offer(Waiter<Outcome>)
+        /// Finish the waiter with the outcome; when that delivers, report the rejection (if any).
         case resume(Waiter<Outcome>, Outcome, rejection: RejectionReason?)
         case report(Report)
+        /// A deadline earlier than every other appeared.
         case wakeDeadlineLoop
     }
 

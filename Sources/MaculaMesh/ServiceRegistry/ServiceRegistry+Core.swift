@@ -34,7 +34,8 @@ package struct ServiceRegistryCore: Sendable {
         self.remoteBudget = try MemoryBudget(baseLimit: configuration.maximumCachedServices, field: "maximumCachedServices")
     }
 
-    /// added or removed.
+    /// Advertises `service` until `now + ttl`. - Complexity: O(log n), plus O(log n) per expired
+    /// entry removed to make room.
     package mutating func advertise(_ service: String, provider: ServiceProvider, ttl: Duration?, now: Instant) -> Step<StoreOutcome> {
         let ttl = ttl ?? configuration.localTTL
         guard Self.isValid(ttl) else { return Step(outcome: .refused(.invalidTTL(ttl, service: service))) }
@@ -68,6 +69,7 @@ package struct ServiceRegistryCore: Sendable {
 
     func localExpiry(of service: String) -> Instant? { local.expiry(of: service) }
 
+    /// Caches `providers` for `service` until `now + ttl`. - Complexity: O(log n + k) for k
     /// providers, plus O(log n) per entry evicted.
     package mutating func cacheProviders(_ providers: [ServiceProvider], for service: String, ttl: Duration?, now: Instant) -> Step<StoreOutcome> {
         let ttl = ttl ?? configuration.cacheTTL
