@@ -343,47 +343,14 @@ package struct ClientsModelRun {
 
     // MARK: Carrying out actions as the actor does
 
-    /// What a removal reported.
-    struct Removal {
-        var clients = 0
-        var streams = 0
-        var actions: [String] = []
+    mutating func settle(_ actions: [Core.Action]) -> ClientsSettlement {
+        let names = self.names
+        return core.settle(actions) { names[ObjectIdentifier($0)] ?? "?" }
     }
 
-    /// Carries out `actions` as the actor does (answers offers with the waiter's claim; the woken
-    /// caller takes its outcome) and names what the waiters got: `grant w1`, `fail w2 timedOut`;
-    /// also sums the removals and removed streams reported.
-    mutating func settle(_ actions: [Core.Action]) -> Removal {
-        var removal = Removal()
-        var pending = actions
-        var index = 0
-        while index < pending.count {
-            switch pending[index] {
-            case .offer(let waiter):
-                pending += core.answerOffer(claimed: waiter.claim())
-            case .resume(let waiter, let outcome, _):
-                // Named whether or not the caller's cancellation won (then its own call cleans up).
-                _ = waiter.finish(outcome)
-                let name = names[ObjectIdentifier(waiter)] ?? "?"
-                switch outcome {
-                case .success: removal.actions.append("grant \(name)")
-                case .failure(let error): removal.actions.append("fail \(name) \(Self.label(error))")
-                }
-            case .report(.removed(let count, _)):
-                removal.clients += count
-            case .report(.event(.streamsRemoved, let count)):
-                removal.streams += count
-            case .report, .wakeDeadlineLoop:
-                break
-            }
-            index += 1
-        }
-        return removal
-    }
-
-    /// The actor's `prune()`: the clients for which `isAlive` fails are removed.
-    mutating func prune(isAlive: (String, String) -> Bool) -> Removal {
-        settle(core.removeDead(core.connected.filter { !isAlive($0.0, $0.1) }.map(\.0)).actions)
+    mutating func prune(isAlive: (String, String) -> Bool) -> ClientsSettlement {
+        let names = self.names
+        return core.prune(isAlive: isAlive) { names[ObjectIdentifier($0)] ?? "?" }
     }
 
     /// The reports among `actions`.
@@ -392,7 +359,7 @@ package struct ClientsModelRun {
     }
 
     /// A short name for an error in action names.
-    static func label(_ error: ClientManagerError) -> String {
+    package static func label(_ error: ClientManagerError) -> String {
         switch error {
         case .timedOut: "timedOut"
         case .notRunning: "notRunning"
@@ -400,6 +367,54 @@ package struct ClientsModelRun {
         case .cancelled: "cancelled"
         default: "\(error)"
         }
+    }
+}
+
+/// What carrying out a client core's actions reported, for assertions.
+package struct ClientsSettlement: Sendable, Equatable {
+    package var clients = 0
+    package var streams = 0
+    /// What each waiter got: `grant w1`, `fail w2 timedOut`.
+    package var actions: [String] = []
+}
+
+extension ClientManagerCore where ClientID == String, ClientInfo == String, StreamID == Int {
+    /// Carries out `actions` as the actor does (answers offers with the waiter's claim, finishes
+    /// waiters) and names what each waiter got, whether or not its cancellation won (its own call
+    /// then cleans up); also sums the removals and removed streams reported.
+    package mutating func settle(
+        _ actions: [Action], name: (Waiter<Outcome>) -> String
+    ) -> ClientsSettlement {
+        var settled = ClientsSettlement()
+        var pending = actions
+        var index = 0
+        while index < pending.count {
+            switch pending[index] {
+            case .offer(let waiter):
+                pending += answerOffer(claimed: waiter.claim())
+            case .resume(let waiter, let outcome, _):
+                _ = waiter.finish(outcome)
+                switch outcome {
+                case .success: settled.actions.append("grant \(name(waiter))")
+                case .failure(let error): settled.actions.append("fail \(name(waiter)) \(ClientsModelRun.label(error))")
+                }
+            case .report(.removed(let count, _)):
+                settled.clients += count
+            case .report(.event(.streamsRemoved, let count)):
+                settled.streams += count
+            case .report, .wakeDeadlineLoop:
+                break
+            }
+            index += 1
+        }
+        return settled
+    }
+
+    /// The actor's `prune()`: the clients for which `isAlive` fails are removed, settled.
+    package mutating func prune(
+        isAlive: (String, String) -> Bool, name: (Waiter<Outcome>) -> String
+    ) -> ClientsSettlement {
+        settle(removeDead(connected.filter { !isAlive($0.0, $0.1) }.map(\.0)).actions, name: name)
     }
 }
 

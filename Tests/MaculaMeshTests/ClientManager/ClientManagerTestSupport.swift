@@ -1,3 +1,4 @@
+import MaculaModels
 import MaculaMemory
 @testable import MaculaMesh
 import MaculaTesting
@@ -27,67 +28,20 @@ extension Waiter {
     var name: String { waiterNames.withLock { $0[ObjectIdentifier(self)] ?? "?" } }
 }
 
-/// A short name for an error in action names.
-func clientsLabel(_ error: ClientManagerError) -> String {
-    switch error {
-    case .timedOut: "timedOut"
-    case .notRunning: "notRunning"
-    case .shutdown: "shutdown"
-    case .cancelled: "cancelled"
-    default: "\(error)"
-    }
-}
-
 extension ClientManagerCore where ClientID == String, ClientInfo == String, StreamID == Int {
-    /// What a removal reported, for assertions.
-    struct Removal {
-        var clients = 0
-        var streams = 0
-        var actions: [String] = []
-    }
-
-    /// Carries out `actions` as the actor does (answers offers with the waiter's claim; the woken
-    /// caller takes its outcome) and names what the waiters got: `grant w1`, `fail w2 timedOut`.
+    /// Carries out `actions` as the actor does; what each waiter got, by the waiter's name.
     mutating func settle(_ actions: [Action]) -> [String] {
-        settleCounting(actions).actions
+        settle(actions) { $0.name }.actions
     }
 
-    /// ``settle(_:)``, also summing the removals and removed streams reported.
-    mutating func settleCounting(_ actions: [Action]) -> Removal {
-        var removal = Removal()
-        var pending = actions
-        var index = 0
-        while index < pending.count {
-            switch pending[index] {
-            case .offer(let waiter):
-                pending += answerOffer(claimed: waiter.claim())
-            case .resume(let waiter, let outcome, _):
-                // Named whether or not the caller's cancellation won (then its own call cleans up).
-                waiter.finish(outcome)
-                switch outcome {
-                case .success: removal.actions.append("grant \(waiter.name)")
-                case .failure(let error): removal.actions.append("fail \(waiter.name) \(clientsLabel(error))")
-                }
-            case .report(.removed(let count, _)):
-                removal.clients += count
-            case .report(.event(.streamsRemoved, let count)):
-                removal.streams += count
-            case .report, .wakeDeadlineLoop:
-                break
-            }
-            index += 1
-        }
-        return removal
-    }
-
-    /// The actor's `prune()`: the clients for which `isAlive` fails are removed.
-    mutating func prune(isAlive: (String, String) -> Bool) -> Removal {
-        settleCounting(removeDead(connected.filter { !isAlive($0.0, $0.1) }.map(\.0)).actions)
+    /// The actor's `prune()`, settled.
+    mutating func prune(isAlive: (String, String) -> Bool) -> ClientsSettlement {
+        prune(isAlive: isAlive) { $0.name }
     }
 
     /// `shutdown()`, settled.
-    mutating func shutdownCounting() -> Removal {
-        settleCounting(shutdown())
+    mutating func shutdownCounting() -> ClientsSettlement {
+        settle(shutdown()) { $0.name }
     }
 
     /// The reports among `actions`.
