@@ -129,7 +129,9 @@ extension RPCHandler {
     /// waits, so every resumption finds it.
     func suspend(_ id: RPCCallID) async -> RPCStep {
         let waiter = Waiter<RPCStep>()
-        core.park(id, waiter)
+        // Unreachable: the core decided in this actor turn that the call waits. Were the call gone,
+        // nothing could resume the waiter; the caller leaves as if cancelled instead of hanging.
+        guard core.park(id, waiter) else { return .cancelled }
         if !parkObservers.isEmpty, let observers = parkObservers.removeValue(forKey: id) {
             for observer in observers { observer.finish(()) }
         }

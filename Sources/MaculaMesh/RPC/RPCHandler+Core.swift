@@ -272,9 +272,11 @@ package struct RPCHandlerCore: Sendable {
     }
 
     /// - Complexity: O(1).
-    mutating func park(_ id: RPCCallID, _ waiter: Waiter<RPCStep>) {
-        guard let slot = liveSlot(id) else { return }
+    /// - Returns: false (nothing parked) when `id` names no live call.
+    mutating func park(_ id: RPCCallID, _ waiter: Waiter<RPCStep>) -> Bool {
+        guard let slot = liveSlot(id) else { return false }
         calls[slot].waiter = waiter
+        return true
     }
 
     /// - Complexity: O(1).
