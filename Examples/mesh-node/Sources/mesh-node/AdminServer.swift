@@ -28,7 +28,7 @@ struct AdminServer: Service, CustomStringConvertible {
                 }
             }
         logger.info("admin listening (HTTP/1.1)", metadata: ["address": "\(host):\(port)"])
-        _ = try await cancelWhenGracefulShutdown {
+        try await runUntilGracefulShutdown {
             try await server.executeThenClose { connections in
                 try await withThrowingDiscardingTaskGroup { group in
                     for try await connection in connections {

@@ -87,7 +87,7 @@ struct MeshServer: Service, CustomStringConvertible {
                 }
             }
         logger.info("mesh listening (h2c)", metadata: ["address": "\(host):\(port)"])
-        _ = try await cancelWhenGracefulShutdown {
+        try await runUntilGracefulShutdown {
             try await server.executeThenClose { connections in
                 try await withThrowingDiscardingTaskGroup { group in
                     for try await connection in connections {
@@ -154,8 +154,6 @@ struct MeshServer: Service, CustomStringConvertible {
                 case .request(let request):
                     response = await router.handle(request)
                 case .tooLarge:
-                    // Answered, then the stream is closed unfinished (RST_STREAM): nothing more
-                    // of the body is read.
                     response = .text(.payloadTooLarge, "request body over \(maxBody) bytes\n")
                 case .incomplete:
                     return
@@ -174,18 +172,27 @@ struct MeshServer: Service, CustomStringConvertible {
         case incomplete
     }
 
-    /// Reads one request, buffering at most `maxBody` bytes of body.
+    /// Reads one request, buffering at most `maxBody` bytes of body. Past that the body is read
+    /// and discarded to its end, so the 413 reaches the client on a cleanly ended stream; past
+    /// 4 × `maxBody` discarded bytes it stops reading, and closing the stream resets it.
     private func readRequest(_ inbound: NIOAsyncChannelInboundStream<HTTPServerRequestPart>) async throws -> Inbound {
         var head: HTTPRequestHead?
         var body = ByteBuffer()
+        var discarded = 0
         for try await part in inbound {
             switch part {
             case .head(let requestHead):
                 head = requestHead
             case .body(var chunk):
-                guard body.readableBytes + chunk.readableBytes <= maxBody else { return .tooLarge }
-                body.writeBuffer(&chunk)
+                if discarded == 0, body.readableBytes + chunk.readableBytes <= maxBody {
+                    body.writeBuffer(&chunk)
+                } else {
+                    discarded += chunk.readableBytes
+                    body.clear()
+                    if discarded > 4 * maxBody { return .tooLarge }
+                }
             case .end:
+                if discarded > 0 { return .tooLarge }
                 guard let head else { return .incomplete }
                 return .request(MeshRequest(method: head.method, path: head.uri, headers: head.headers, body: body))
             }

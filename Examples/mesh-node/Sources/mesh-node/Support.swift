@@ -31,7 +31,17 @@ struct ComponentService: Service, CustomStringConvertible {
     }
 
     func run() async throws {
+        try await runUntilGracefulShutdown(body)
+    }
+}
+
+/// Runs `body` until it returns or graceful shutdown cancels it; the cancellation that shutdown
+/// causes is the normal end, not an error (a `CancellationError` it raises is swallowed).
+func runUntilGracefulShutdown(_ body: @escaping @Sendable () async throws -> Void) async throws {
+    do {
         _ = try await cancelWhenGracefulShutdown { try await body() }
+    } catch is CancellationError {
+        return
     }
 }
 
