@@ -6,12 +6,16 @@ import NIOPosix
 import ServiceLifecycle
 
 /// The admin listener, HTTP/1.1: `GET /healthz`, `GET /metrics` (the library's Prometheus
-/// exposition) and `GET /debug/memory` (the stats snapshot as JSON).
+/// exposition, then swift-prometheus's exposition of the node's swift-metrics) and `GET /debug/memory` (the stats snapshot as JSON).
 struct AdminServer: Service, CustomStringConvertible {
     let host: String
     let port: Int
     let group: any EventLoopGroup
     let metrics: MemoryMetricsRegistry
+    /// swift-prometheus's registry of the node's swift-metrics: served after the library's text.
+    let prometheus: NodePrometheus
+    /// Completed with the bound port.
+    let bound: EventLoopPromise<Int>
     let logger: Logger
 
     var description: String { "admin-server" }
@@ -27,7 +31,9 @@ struct AdminServer: Service, CustomStringConvertible {
                     )
                 }
             }
-        logger.info("admin listening (HTTP/1.1)", metadata: ["address": "\(host):\(port)"])
+        let boundPort = server.channel.localAddress?.port ?? port
+        bound.succeed(boundPort)
+        logger.info("admin listening (HTTP/1.1)", metadata: ["address": "\(host):\(boundPort)"])
         try await runUntilGracefulShutdown {
             try await server.executeThenClose { connections in
                 try await withThrowingDiscardingTaskGroup { group in
@@ -71,8 +77,10 @@ struct AdminServer: Service, CustomStringConvertible {
         case "/healthz":
             return .text(.ok, "ok\n")
         case "/metrics":
+            // The library's families, then swift-prometheus's (the node's own and the bridge's,
+            // renamed `bridged_macula_…`): no family appears in both.
             return .text(
-                .ok, await metrics.prometheusText(),
+                .ok, await metrics.prometheusText() + prometheus.exposition(),
                 headers: ["content-type": "text/plain; version=0.0.4; charset=utf-8"]
             )
         case "/debug/memory":

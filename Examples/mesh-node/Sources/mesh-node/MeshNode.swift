@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import MaculaMemory
 import MaculaMesh
+import Metrics
 import NIOPosix
 import ServiceLifecycle
 
@@ -35,10 +36,23 @@ struct MeshNode: AsyncParsableCommand {
     @Option(help: "Seconds between cleanups of expired registry entries.") var cleanupInterval = 60.0
     @Option(help: "Seconds a discovered provider list is cached.") var cacheTtl = 60.0
     @Option(help: "Largest request or response body, in bytes.") var maxBody = 1_048_576
+    @Option(help: "Seconds in-flight calls get to finish after SIGTERM or SIGINT.") var drainTimeout = 10.0
+    @Option(help: "Seconds an inbound connection gets to send the HTTP/2 preface.") var handshakeTimeout = 5.0
+    @Option(help: "Seconds an inbound connection may have no open stream before it is closed.") var idleTimeout = 60.0
     @Option(help: "Log level (trace, debug, info, notice, warning, error, critical).") var logLevel = "info"
 
     /// Every option, checked and turned into the library's configurations.
     struct Settings: Sendable {
+        var id: String
+        var host: String
+        /// 0: any free port (the bound port is advertised and logged).
+        var meshPort: Int
+        /// 0: any free port.
+        var adminPort: Int
+        var maxBody: Int
+        var drainTimeout: Duration
+        var handshakeTimeout: Duration
+        var idleTimeout: Duration
         var peers: [String]
         var provided: [String]
         var logLevel: Logger.Level
@@ -64,10 +78,10 @@ struct MeshNode: AsyncParsableCommand {
         guard !id.isEmpty, id.utf8.count <= ConfigurationError.maximumNameLength else {
             throw ValidationError("--id must be 1 to \(ConfigurationError.maximumNameLength) bytes")
         }
-        for (option, port) in [("--mesh-port", meshPort), ("--admin-port", adminPort)] where !(1...65_535).contains(port) {
-            throw ValidationError("\(option) must be in 1...65535, not \(port)")
+        for (option, port) in [("--mesh-port", meshPort), ("--admin-port", adminPort)] where !(0...65_535).contains(port) {
+            throw ValidationError("\(option) must be in 0...65535 (0: any free port), not \(port)")
         }
-        guard meshPort != adminPort else { throw ValidationError("--admin-port must differ from --mesh-port") }
+        guard meshPort != adminPort || meshPort == 0 else { throw ValidationError("--admin-port must differ from --mesh-port") }
         let peerList = Self.list(peers)
         for peer in peerList {
             do { _ = try parseHostPort(peer) } catch { throw ValidationError("--peers: \(error.detail)") }
@@ -77,6 +91,10 @@ struct MeshNode: AsyncParsableCommand {
         }
         guard maxBody > 0, maxBody <= 64 << 20 else { throw ValidationError("--max-body must be in 1...\(64 << 20)") }
         let settings = Settings(
+            id: id, host: host, meshPort: meshPort, adminPort: adminPort, maxBody: maxBody,
+            drainTimeout: try Self.duration(drainTimeout, "--drain-timeout"),
+            handshakeTimeout: try Self.duration(handshakeTimeout, "--handshake-timeout"),
+            idleTimeout: try Self.duration(idleTimeout, "--idle-timeout"),
             peers: peerList,
             provided: Self.list(provide),
             logLevel: level,
@@ -140,72 +158,17 @@ struct MeshNode: AsyncParsableCommand {
             handler.logLevel = settings.logLevel
             return handler
         }
+        // One swift-metrics backend per process: the node's own counters and the library's events
+        // (through `SwiftMetricsBridge`) land in `prometheus`, served after the library's text.
+        let prometheus = NodePrometheus()
+        MetricsSystem.bootstrap(prometheus.factory)
         var logger = Logger(label: "mesh-node")
         logger[metadataKey: "node"] = "\(id)"
-        let log = SwiftLogComponentLog(logger: logger)
-        let metrics = MemoryMetricsRegistry()
-        let group = MultiThreadedEventLoopGroup.singleton
-        let connectTimeout = settings.connectTimeout
-
-        let registry = try ServiceRegistry(configuration: settings.registry, metrics: metrics)
-        let pool = try PeerPool(configuration: settings.pool, metrics: metrics, log: log) { address in
-            try await PeerConnection.connect(to: address, group: group, timeout: connectTimeout)
-        }
-        let clients = try MeshClients(configuration: settings.clients, metrics: metrics, log: log)
-        let replies = ReplySink()
-        let transport = MeshTransport(
-            nodeID: id, pool: pool, peers: settings.peers, replies: replies,
-            attemptTimeout: settings.rpc.callTimeout, exchangeTimeout: settings.rpc.callTimeout,
-            maxBody: maxBody, logger: logger
-        )
-        let rpc = try RPCHandler(
-            configuration: settings.rpc, metrics: metrics, log: log,
-            registry: registry, transport: transport, discovery: transport
-        )
-        replies.attach(rpc)
-        let advertisements = try AdvertisementManager(
-            configuration: settings.advertisements, metrics: metrics, log: log,
-            registry: registry, publisher: transport
-        )
-        let monitor = try MemoryPressureMonitor(metrics: metrics, log: log)
-        let components: [any MemoryManaged] = [pool, clients, registry, rpc, advertisements]
-        for component in components {
-            try metrics.register(component)
-            await monitor.register(component)
-        }
-        let me = ServiceProvider(nodeID: id, address: "\(host):\(meshPort)")
-        for service in settings.provided {
-            try await advertisements.advertise(service, provider: me)
-        }
-
-        let router = MeshRouter(
-            nodeID: id, provided: Set(settings.provided), registry: registry, rpc: rpc, logger: logger
-        )
-        // Graceful shutdown goes in reverse order: the listeners stop first, then the components.
-        let services: [any Service] = [
-            ComponentService("pressure-monitor") { try await monitor.run() },
-            ComponentService("connection-pool") { try await pool.run() },
-            ComponentService("client-manager") { try await clients.run() },
-            ComponentService("rpc-handler") { try await rpc.run() },
-            ComponentService("advertisement-manager") { try await advertisements.run() },
-            MeshServer(
-                host: host, port: meshPort, group: group, clients: clients, router: router,
-                maxBody: maxBody, logger: logger
-            ),
-            AdminServer(host: host, port: adminPort, group: group, metrics: metrics, logger: logger),
-        ]
-        let serviceGroup = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
-            )
+        let node = try await MeshNodeRuntime(
+            settings: settings, logger: logger, prometheus: prometheus, signals: [.sigterm, .sigint]
         )
         logger.info("starting", metadata: ["peers": "\(settings.peers)", "provides": "\(settings.provided)"])
-        try await serviceGroup.run()
-
-        let pending = await rpc.pendingCallCount
-        await rpc.shutdown()
-        await pool.shutdown()
-        await clients.shutdown()
+        let pending = try await node.run()
         logger.info("stopped", metadata: ["pending_calls": "\(pending)"])
     }
 }

@@ -36,6 +36,16 @@ struct MeshRouter: Sendable {
         }
     }
 
+    /// The route label of a path, for the request counter: `rpc`, `providers`, `advertise` or `other`.
+    static func route(of path: String) -> String {
+        let segments = path.split(separator: "?", maxSplits: 1).first.map { $0.split(separator: "/") } ?? []
+        guard segments.count >= 2, segments[0] == "macula" else { return "other" }
+        switch segments[1] {
+        case "rpc", "providers", "advertise": return String(segments[1])
+        default: return "other"
+        }
+    }
+
     private func call(_ service: String, _ request: MeshRequest) async -> MeshResponse {
         if provided.contains(service) {
             return MeshResponse(status: .ok, headers: ["x-macula-node": nodeID], body: request.body) // echo

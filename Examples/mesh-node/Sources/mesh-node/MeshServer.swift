@@ -30,34 +30,60 @@ struct InboundConnection: Sendable {
     let multiplexer: NIOHTTP2Handler.AsyncStreamMultiplexer<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>>
 }
 
+/// How one inbound stream ended, for tests and logs.
+enum StreamEnd: Sendable, Equatable {
+    /// A response with this status was written.
+    case answered(Int)
+    /// The client reset the stream or its connection closed before the response: the request's
+    /// work (an outbound call included) was cancelled and had returned.
+    case cancelled
+    /// The stream was refused (over the client's stream limit) or ended before a whole request.
+    case dropped
+}
+
 /// The mesh listener: h2c (HTTP/2 over cleartext TCP with prior knowledge). Every accepted
 /// connection is one client of `clients` for exactly the channel's lifetime; every stream is one
 /// of its streams while it is served. Above the client limit a connection is sent GOAWAY and
-/// closed; admitted clients are unaffected.
+/// closed; admitted clients are unaffected. A connection is closed when it sends no preface within
+/// the handshake timeout, has no open stream for the idle timeout, or sends a malformed frame.
+/// Graceful shutdown: stop accepting, send GOAWAY on every connection, let open streams finish up
+/// to the drain timeout (then close), call `drained`, return.
 struct MeshServer: Service, CustomStringConvertible {
-    let host: String
-    let port: Int
+    let settings: MeshNode.Settings
     let group: any EventLoopGroup
     let clients: MeshClients
     let router: MeshRouter
-    let maxBody: Int
+    let bound: EventLoopPromise<Int>
     let logger: Logger
+    let observer: @Sendable (StreamEnd) -> Void
+    /// Called once the listener is bound, with its port, before connections are accepted.
+    let listening: @Sendable (Int) async -> Void
+    /// Called once every connection has closed after a graceful shutdown.
+    let drained: @Sendable () async -> Void
     private let nextConnection = NIOLockedValueBox<ConnectionID>(0)
+    /// The open connections' channels, to quiesce them on graceful shutdown.
+    private let open = NIOLockedValueBox<[ConnectionID: any Channel]>([:])
+    private let nodeMetrics = NodeMetrics()
 
     var description: String { "mesh-server" }
 
     init(
-        host: String, port: Int, group: any EventLoopGroup, clients: MeshClients, router: MeshRouter,
-        maxBody: Int, logger: Logger
+        settings: MeshNode.Settings, group: any EventLoopGroup, clients: MeshClients, router: MeshRouter,
+        bound: EventLoopPromise<Int>, logger: Logger, observer: @escaping @Sendable (StreamEnd) -> Void,
+        listening: @escaping @Sendable (Int) async -> Void, drained: @escaping @Sendable () async -> Void
     ) {
-        self.host = host
-        self.port = port
+        self.settings = settings
         self.group = group
         self.clients = clients
         self.router = router
-        self.maxBody = maxBody
+        self.bound = bound
         self.logger = logger
+        self.observer = observer
+        self.listening = listening
+        self.drained = drained
     }
+
+    private var maxBody: Int { settings.maxBody }
 
     func run() async throws {
         var h2 = NIOHTTP2Handler.Configuration()
@@ -67,13 +93,21 @@ struct MeshServer: Service, CustomStringConvertible {
             HTTP2Setting(parameter: .maxHeaderListSize, value: 16_384),
         ]
         let configuration = h2
+        let handshakeTimeout = TimeAmount.nanoseconds(settings.handshakeTimeout.nanoseconds)
+        let idleTimeout = TimeAmount.nanoseconds(settings.idleTimeout.nanoseconds)
+        let drainTimeout = TimeAmount.nanoseconds(settings.drainTimeout.nanoseconds)
+        let nodeMetrics = self.nodeMetrics
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .bind(host: host, port: port) { channel in
+            .bind(host: settings.host, port: settings.meshPort) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let multiplexer = try channel.pipeline.syncOperations.configureAsyncHTTP2Pipeline(
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(HandshakeTimeoutHandler(timeout: handshakeTimeout) {
+                        nodeMetrics.connection("handshake_timed_out")
+                    })
+                    let multiplexer = try sync.configureAsyncHTTP2Pipeline(
                         mode: .server, configuration: configuration
                     ) { stream in
                         stream.eventLoop.makeCompletedFuture {
@@ -83,19 +117,36 @@ struct MeshServer: Service, CustomStringConvertible {
                             )
                         }
                     }
+                    try sync.addHandler(StreamActivityHandler(idleTimeout: idleTimeout, drainTimeout: drainTimeout) {
+                        nodeMetrics.connection("idle_closed")
+                    })
                     return InboundConnection(channel: channel, multiplexer: multiplexer)
                 }
             }
-        logger.info("mesh listening (h2c)", metadata: ["address": "\(host):\(port)"])
-        try await runUntilGracefulShutdown {
-            try await server.executeThenClose { connections in
-                try await withThrowingDiscardingTaskGroup { group in
+        let port = server.channel.localAddress?.port ?? settings.meshPort
+        await listening(port)
+        bound.succeed(port)
+        logger.info("mesh listening (h2c)", metadata: ["address": "\(settings.host):\(port)"])
+        let (open, logger) = (self.open, self.logger)
+        try await server.executeThenClose { connections in
+            try await withThrowingDiscardingTaskGroup { group in
+                try await withGracefulShutdownHandler {
                     for try await connection in connections {
                         group.addTask { await serve(connection) }
+                    }
+                } onGracefulShutdown: {
+                    // Stop accepting (the sequence above ends), then quiesce every connection:
+                    // GOAWAY now, closed once its open streams finish or the drain timeout passes.
+                    server.channel.close(promise: nil)
+                    let channels = open.withLockedValue { Array($0.values) }
+                    logger.info("draining", metadata: ["connections": "\(channels.count)"])
+                    for channel in channels {
+                        channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
                     }
                 }
             }
         }
+        await drained()
     }
 
     /// Serves one connection until it closes (or the server is cancelled, which closes it).
@@ -107,6 +158,13 @@ struct MeshServer: Service, CustomStringConvertible {
         let remote = connection.channel.remoteAddress?.description ?? "unknown"
         do {
             try await clients.withClient(id, info: InboundClient(remote: remote)) {
+                nodeMetrics.connection("accepted")
+                nodeMetrics.openConnections(1)
+                open.withLockedValue { $0[id] = connection.channel }
+                defer {
+                    open.withLockedValue { $0[id] = nil }
+                    nodeMetrics.openConnections(-1)
+                }
                 try await withTaskCancellationHandler {
                     try await withThrowingDiscardingTaskGroup { streams in
                         for try await stream in connection.multiplexer.inbound {
@@ -118,6 +176,7 @@ struct MeshServer: Service, CustomStringConvertible {
                 }
             }
         } catch let error as ClientManagerError where error == .maxClientsReached {
+            nodeMetrics.connection("refused")
             logger.info("connection refused", metadata: ["remote": "\(remote)", "reason": "\(error)"])
             let goAway = HTTP2Frame(
                 streamID: .rootStream,
@@ -131,12 +190,15 @@ struct MeshServer: Service, CustomStringConvertible {
     }
 
     /// Serves one stream: one request, one response. The stream counts against its client's
-    /// stream limit while it is served.
+    /// stream limit while it is served. When the stream closes before the response (the client
+    /// reset it, or its connection dropped), the task handling the request is cancelled, so an
+    /// outbound `RPCHandler.call` ends and leaves nothing pending; the stream ends once it has.
     private func serve(
         _ stream: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, on connection: ConnectionID
     ) async {
         guard let streamID = try? await stream.channel.getOption(HTTP2StreamChannelOptions.streamID).get() else {
             stream.channel.close(promise: nil)
+            observer(.dropped)
             return
         }
         let key = MeshStreamID(connection: connection, stream: streamID)
@@ -145,25 +207,38 @@ struct MeshServer: Service, CustomStringConvertible {
         } catch {
             logger.debug("stream refused", metadata: ["stream": "\(streamID)", "reason": "\(error)"])
             stream.channel.close(promise: nil)
+            observer(.dropped)
             return
         }
+        var end = StreamEnd.dropped
         do {
-            try await stream.executeThenClose { inbound, outbound in
+            end = try await stream.executeThenClose { inbound, outbound in
                 let response: MeshResponse
                 switch try await readRequest(inbound) {
                 case .request(let request):
-                    response = await router.handle(request)
+                    // Unstructured so that the stream's close can cancel it from an event-loop
+                    // callback; awaited right here, so it never outlives this stream.
+                    let router = self.router
+                    let work = Task { await router.handle(request) }
+                    stream.channel.closeFuture.whenComplete { _ in work.cancel() }
+                    let answer = await withTaskCancellationHandler { await work.value } onCancel: { work.cancel() }
+                    guard !work.isCancelled else { return .cancelled }
+                    response = answer
+                    nodeMetrics.requestAnswered(route: MeshRouter.route(of: request.path), status: Int(response.status.code))
                 case .tooLarge:
                     response = .text(.payloadTooLarge, "request body over \(maxBody) bytes\n")
+                    nodeMetrics.requestAnswered(route: "other", status: 413)
                 case .incomplete:
-                    return
+                    return .dropped
                 }
                 try await write(response, to: outbound)
+                return .answered(Int(response.status.code))
             }
         } catch {
             logger.debug("stream ended", metadata: ["stream": "\(streamID)", "error": "\(error)"])
         }
         await clients.closeStream(key)
+        observer(end)
     }
 
     private enum Inbound {

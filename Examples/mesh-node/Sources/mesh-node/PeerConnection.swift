@@ -107,6 +107,14 @@ func readResponse(
 }
 
 extension Duration {
+    /// The duration in whole nanoseconds, saturating at `Int64.max`.
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? .max : scaled + attoseconds / 1_000_000_000
+    }
+
+
     /// The duration in whole milliseconds, saturating at `Int64.max` (durations here are validated
     /// to at most ten years, far below it).
     var milliseconds: Int64 {
