@@ -44,6 +44,9 @@ let package = Package(
             name: "MeshNodeTests",
             dependencies: [
                 "mesh-node",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MaculaMesh", package: "macula-swift"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -60,7 +60,9 @@ final class HandshakeTimeoutHandler: ChannelInboundHandler, RemovableChannelHand
 }
 
 /// After `NIOHTTP2Handler` in an inbound connection's pipeline: counts the connection's open
-/// streams from the handler's stream events and
+/// streams (the stream initializer calls `streamOpened(_:)`, and each stream's close calls
+/// `streamClosed()`: with the async multiplexer, `NIOHTTP2Handler` fires no stream events down the
+/// pipeline) and
 /// - closes the connection (GOAWAY, then close) once it has had no open stream for `idleTimeout`,
 ///   counted from activation or from its last stream's end;
 /// - on `ChannelShouldQuiesceEvent` (graceful shutdown) sends GOAWAY naming the last stream it saw
@@ -78,6 +80,7 @@ final class StreamActivityHandler: ChannelDuplexHandler {
     private let idleTimeout: TimeAmount
     private let drainTimeout: TimeAmount
     private let idleClosed: () -> Void
+    private var context: ChannelHandlerContext?
     private var openStreams = 0
     private var lastStreamID = HTTP2StreamID.rootStream
     private var draining = false
@@ -90,12 +93,34 @@ final class StreamActivityHandler: ChannelDuplexHandler {
         self.idleClosed = idleClosed
     }
 
+    /// A stream was created (by the peer); `id` is its stream ID when known.
+    func streamOpened(_ id: HTTP2StreamID?) {
+        openStreams += 1
+        if let id { lastStreamID = max(lastStreamID, id) }
+        idleTimer?.cancel()
+        idleTimer = nil
+    }
+
+    /// A stream counted by `streamOpened(_:)` has closed.
+    func streamClosed() {
+        openStreams = max(0, openStreams - 1)
+        guard openStreams == 0 else { return }
+        if draining { goAwayAndClose() } else { armIdle() }
+    }
+
     func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { armIdle(context) }
+        self.context = context
+        if context.channel.isActive { armIdle() }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        idleTimer?.cancel()
+        drainTimer?.cancel()
+        self.context = nil
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        armIdle(context)
+        armIdle()
         context.fireChannelActive()
     }
 
@@ -106,23 +131,11 @@ final class StreamActivityHandler: ChannelDuplexHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        switch event {
-        case let created as NIOHTTP2StreamCreatedEvent:
-            openStreams += 1
-            lastStreamID = max(lastStreamID, created.streamID)
-            idleTimer?.cancel()
-            idleTimer = nil
-        case is StreamClosedEvent:
-            openStreams = max(0, openStreams - 1)
-            if openStreams == 0 {
-                if draining { goAwayAndClose(context) } else { armIdle(context) }
-            }
-        case is ChannelShouldQuiesceEvent:
-            guard !draining else { break }
+        if event is ChannelShouldQuiesceEvent, !draining {
             draining = true
             idleTimer?.cancel()
             if openStreams == 0 {
-                goAwayAndClose(context)
+                goAwayAndClose()
             } else {
                 let goAway = HTTP2Frame(
                     streamID: .rootStream,
@@ -134,8 +147,6 @@ final class StreamActivityHandler: ChannelDuplexHandler {
                     loopBound.value.close(promise: nil)
                 }
             }
-        default:
-            break
         }
         context.fireUserInboundEventTriggered(event)
     }
@@ -145,19 +156,20 @@ final class StreamActivityHandler: ChannelDuplexHandler {
         context.close(promise: nil)
     }
 
-    private func armIdle(_ context: ChannelHandlerContext) {
-        guard !draining, openStreams == 0 else { return }
+    private func armIdle() {
+        guard let context, !draining, openStreams == 0 else { return }
         idleTimer?.cancel()
-        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: idleTimeout) {
-            let (handler, context) = loopBound.value
+            let handler = handler.value
             guard handler.openStreams == 0, !handler.draining else { return }
             handler.idleClosed()
-            handler.goAwayAndClose(context)
+            handler.goAwayAndClose()
         }
     }
 
-    private func goAwayAndClose(_ context: ChannelHandlerContext) {
+    private func goAwayAndClose() {
+        guard let context else { return }
         let goAway = HTTP2Frame(
             streamID: .rootStream,
             payload: .goAway(lastStreamID: lastStreamID, errorCode: .noError, opaqueData: nil)

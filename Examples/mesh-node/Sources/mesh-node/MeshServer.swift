@@ -107,19 +107,25 @@ struct MeshServer: Service, CustomStringConvertible {
                     try sync.addHandler(HandshakeTimeoutHandler(timeout: handshakeTimeout) {
                         nodeMetrics.connection("handshake_timed_out")
                     })
+                    let activity = StreamActivityHandler(idleTimeout: idleTimeout, drainTimeout: drainTimeout) {
+                        nodeMetrics.connection("idle_closed")
+                    }
+                    // Stream channels run on their connection's event loop, so the initializer and
+                    // the close callback may touch the connection's handler.
+                    let streams = NIOLoopBound(activity, eventLoop: channel.eventLoop)
                     let multiplexer = try sync.configureAsyncHTTP2Pipeline(
                         mode: .server, configuration: configuration
                     ) { stream in
                         stream.eventLoop.makeCompletedFuture {
+                            streams.value.streamOpened(try? stream.syncOptions?.getOption(HTTP2StreamChannelOptions.streamID))
+                            stream.closeFuture.assumeIsolated().whenComplete { _ in streams.value.streamClosed() }
                             try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
                             return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
                                 wrappingChannelSynchronously: stream
                             )
                         }
                     }
-                    try sync.addHandler(StreamActivityHandler(idleTimeout: idleTimeout, drainTimeout: drainTimeout) {
-                        nodeMetrics.connection("idle_closed")
-                    })
+                    try sync.addHandler(activity)
                     return InboundConnection(channel: channel, multiplexer: multiplexer)
                 }
             }
