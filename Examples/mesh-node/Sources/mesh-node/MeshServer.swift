@@ -61,8 +61,14 @@ struct MeshServer: Service, CustomStringConvertible {
     /// Called once every connection has closed after a graceful shutdown.
     let drained: @Sendable () async -> Void
     private let nextConnection = NIOLockedValueBox<ConnectionID>(0)
-    /// The open connections' channels, to quiesce them on graceful shutdown.
-    private let open = NIOLockedValueBox<[ConnectionID: any Channel]>([:])
+    /// The open connections' channels, to quiesce them on graceful shutdown; once `draining`, a
+    /// connection admitted late (accepted just before the listener closed) is quiesced at once.
+    private let open = NIOLockedValueBox(OpenConnections())
+
+    private struct OpenConnections {
+        var channels: [ConnectionID: any Channel] = [:]
+        var draining = false
+    }
     private let nodeMetrics = NodeMetrics()
 
     var description: String { "mesh-server" }
@@ -144,7 +150,10 @@ struct MeshServer: Service, CustomStringConvertible {
                     // Stop accepting (the sequence above ends), then quiesce every connection:
                     // GOAWAY now, closed once its open streams finish or the drain timeout passes.
                     server.channel.close(promise: nil)
-                    let channels = open.withLockedValue { Array($0.values) }
+                    let channels = open.withLockedValue { open in
+                        open.draining = true
+                        return Array(open.channels.values)
+                    }
                     logger.info("draining", metadata: ["connections": "\(channels.count)"])
                     for channel in channels {
                         channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
@@ -166,9 +175,13 @@ struct MeshServer: Service, CustomStringConvertible {
             try await clients.withClient(id, info: InboundClient(remote: remote)) {
                 nodeMetrics.connection("accepted")
                 nodeMetrics.openConnections(1)
-                open.withLockedValue { $0[id] = connection.channel }
+                let draining = open.withLockedValue { open in
+                    open.channels[id] = connection.channel
+                    return open.draining
+                }
+                if draining { connection.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
                 defer {
-                    open.withLockedValue { $0[id] = nil }
+                    open.withLockedValue { $0.channels[id] = nil }
                     nodeMetrics.openConnections(-1)
                 }
                 try await withTaskCancellationHandler {

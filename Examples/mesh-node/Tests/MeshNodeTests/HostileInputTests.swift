@@ -142,6 +142,30 @@ struct HostileInputTests {
         try await silent.close()
     }
 
+    @Test func aDroppedConnectionCancelsItsOutboundCallAndLeavesNothingPending() async throws {
+        let (ends, endsContinuation) = AsyncStream.makeStream(of: StreamEnd.self)
+        let silent = try await SilentPeer.start()
+        try await withNode(["--call-timeout", "30"], observer: { endsContinuation.yield($0) }) { node, port in
+            try await node.registry.cacheProviders(
+                [ServiceProvider(nodeID: "silent", address: "127.0.0.1:\(silent.port)")], for: "slow", ttl: .seconds(60)
+            )
+            let client = try await connect(port)
+            let stream = try await client.openStream()
+            try await stream.executeThenClose { _, outbound in
+                try await outbound.write(contentsOf: client.requestParts(
+                    .POST, "/macula/rpc/slow", headers: [:], body: ByteBuffer(string: "x")
+                ))
+                try await silent.accepted.get()
+                #expect(await node.rpc.pendingCallCount == 1)
+                try await client.channel.close()           // the whole TCP connection goes
+                var iterator = ends.makeAsyncIterator()
+                #expect(await iterator.next() == .cancelled)
+                #expect(await node.rpc.pendingCallCount == 0)
+            }
+        }
+        try await silent.close()
+    }
+
     @Test func gracefulStopLetsAnInFlightCallFinishWithinTheDrainTimeout() async throws {
         let silent = try await SilentPeer.start()
         let node = try await makeNode(["--call-timeout", "0.5", "--max-attempts", "1", "--drain-timeout", "30"])
