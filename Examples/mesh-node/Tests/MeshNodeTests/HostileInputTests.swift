@@ -29,15 +29,31 @@ struct HostileInputTests {
         }
     }
 
-    @Test func aConnectionWithoutPrefaceIsClosedAndFreesItsSlot() async throws {
+    /// Silent (nothing) and slow (part of the preface, then nothing): both closed, slot freed.
+    @Test(arguments: ["", "PRI * HTTP/2.0"])
+    func aConnectionWithoutPrefaceIsClosedAndFreesItsSlot(_ sent: String) async throws {
         try await withNode(["--handshake-timeout", "0.2", "--max-clients", "1", "--provide", "echo"]) { node, port in
             let silent = try await ClientBootstrap(group: .singletonMultiThreadedEventLoopGroup)
                 .connect(host: "127.0.0.1", port: port).get()
+            if !sent.isEmpty { try await silent.writeAndFlush(ByteBuffer(string: sent)) }
             try await silent.closeFuture.get()           // closed by the node, not by us
             let client = try await connect(port)          // the only client slot is free again
             let (status, _) = try await client.exchange(.POST, "/macula/rpc/echo", body: ByteBuffer(string: "x"), maxBody: 64)
             #expect(status == .ok)
             await client.close()
+        }
+    }
+
+    @Test func aConnectionAboveTheClientLimitIsRefusedAndAdmittedOnesAreUnaffected() async throws {
+        try await withNode(["--max-clients", "1", "--provide", "echo"]) { node, port in
+            let admitted = try await connect(port)
+            let (status, _) = try await admitted.exchange(.POST, "/macula/rpc/echo", body: ByteBuffer(string: "x"), maxBody: 64)
+            #expect(status == .ok)
+            let refused = try await connect(port)
+            try await refused.channel.closeFuture.get()   // GOAWAY, then closed by the node
+            let (again, _) = try await admitted.exchange(.POST, "/macula/rpc/echo", body: ByteBuffer(string: "y"), maxBody: 64)
+            #expect(again == .ok)
+            await admitted.close()
         }
     }
 
