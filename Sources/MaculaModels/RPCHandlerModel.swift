@@ -122,6 +122,7 @@ package struct RPCModelRun {
         "sent": 0, "discovering": 0, "at limit": 0, "failover": 0, "exhausted": 0, "deadline exceeded": 0,
         "discovery timed out": 0, "resumed by reply": 0, "stored reply": 0, "late": 0, "discovery found": 0,
         "cancelled in discovery": 0, "timed out while sending": 0,
+        "attempt failed": 0, "attempt failed while sending": 0, "stale attempt report": 0, "abandoned": 0,
     ]
 
     /// A core for `limit` pending calls and discoveries whose `run()` has started.
@@ -206,6 +207,11 @@ package struct RPCModelRun {
             let failed = Int.random(in: 0..<4, using: &random) == 0
             let action = core.sendCompleted(id, failed: failed, now: now)
             guard case .sending(let interruption) = call.phase else { break }
+            // Every attempt whose send returned is answered, awaits its reply, or is abandoned.
+            let replied = if case .replied = interruption { true } else { false }
+            let awaits = !replied && now < call.overall && !failed && interruption != .timedOut
+            try check(action.abandonsAttempt == !(replied || awaits), "step \(step): send returned: abandons \(action.abandonsAttempt)")
+            if action.abandonsAttempt { seen["abandoned"]! += 1 }
             if case .replied(let outcome) = interruption {
                 model.calls[id] = nil
                 try check(action.finished?.result == RPCHandlerCore.result(of: outcome), "step \(step): action.finished?.result == RPCHandlerCore.result(of: outcome)")
@@ -258,16 +264,25 @@ package struct RPCModelRun {
             }
         case 60..<70:  // a caller is cancelled
             guard let id = model.calls.keys.randomElement(using: &random) else { break }
-            let service: String? = if case .discovering(let service) = model.calls[id]!.phase { service } else { nil }
+            let call = model.calls[id]!
+            let service: String? = if case .discovering(let service) = call.phase { service } else { nil }
+            // A sending caller is cancelled in its send, or after it was resumed to send and never did.
+            let inSend = Bool.random(using: &random)
+            let wasSent = switch call.phase {
+            case .awaiting: true
+            case .sending(let interruption): inSend && { if case .replied = interruption { false } else { true } }()
+            case .discovering: false
+            }
             model.leaveDiscovery(id)
             model.calls[id] = nil
             ended.append(id)
-            guard case .removed(let abort) = core.callerCancelled(id) else {
+            guard case .removed(let abort, let abandoned) = core.callerCancelled(id, inSend: inSend) else {
                 throw Divergence("step \(step): expected removed")
             }
+            try check(abandoned == (wasSent ? call.tried : nil), "step \(step): cancelled: abandoned \(String(describing: abandoned)), model \(wasSent ? call.tried : 0)")
             try check((abort != nil) == (service != nil && model.discoveries[service!] == nil), "step \(step): (abort != nil) == (service != nil && model.discoveries[service!] == nil)")
             if service != nil { seen["cancelled in discovery"]! += 1 }
-            guard case .unknown = core.callerCancelled(id) else {
+            guard case .unknown = core.callerCancelled(id, inSend: inSend) else {
                 throw Divergence("step \(step): a second cancellation is a no-op")
             }
         case 70..<85:  // time passes
@@ -275,6 +290,7 @@ package struct RPCModelRun {
             var expected: [RPCCallID: RPCReferenceModel.Step] = [:]
             var timeouts = 0
             var failovers = 0
+            var abandoned: Set<RPCHandlerCore.Abandoned> = []
             let due = model.calls.filter { $0.value.deadline.map { $0 <= now } ?? false }
             for (id, call) in due {
                 switch call.phase {
@@ -284,6 +300,7 @@ package struct RPCModelRun {
                     expected[id] = now >= call.overall ? .failed(.deadlineExceeded, tried: 0) : .failed(.discoveryTimedOut, tried: nil)
                 case .awaiting:
                     timeouts += 1
+                    abandoned.insert(RPCHandlerCore.Abandoned(id: id, attempt: call.tried))
                     if now >= call.overall {
                         model.calls[id] = nil
                         expected[id] = .failed(.deadlineExceeded, tried: call.tried)
@@ -318,6 +335,9 @@ package struct RPCModelRun {
             }
             if timeouts > expected.count { seen["timed out while sending"]! += 1 }
             try check(effects.attemptTimeouts == timeouts, "step \(step): effects.attemptTimeouts == timeouts")
+            try check(effects.abandoned.count == abandoned.count && Set(effects.abandoned) == abandoned,
+                      "step \(step): deadlines abandoned \(effects.abandoned), model \(abandoned)")
+            seen["abandoned"]! += abandoned.count
             try check(effects.failovers == failovers, "step \(step): effects.failovers == failovers")
             try check(next == model.calls.values.compactMap(\.deadline).min(), "step \(step): next == model.calls.values.compactMap(\\.deadline).min()")
         case 85..<95:  // a discovery ends
@@ -366,6 +386,47 @@ package struct RPCModelRun {
             core.setPressureScale(scale)
             model.budget.setPressureScale(scale)
             seen["pressure changed", default: 0] += 1
+        case 95..<98:  // the transport reports an attempt failed (sometimes a stale one, or an ended call)
+            let target = Int.random(in: 0..<5, using: &random) == 0 ? ended.randomElement(using: &random) : model.calls.keys.randomElement(using: &random)
+            guard let id = target else { break }
+            let call = model.calls[id]
+            let stale = Int.random(in: 0..<4, using: &random) == 0
+            let attempt = max(0, (call?.tried ?? 1) - (stale ? 1 : 0))
+            let sizeBefore = core.size
+            let effects = core.attemptFailed(id, attempt: attempt, now: now)
+            guard let call, call.tried >= 1, attempt == call.tried else {
+                try check(effects == nil, "step \(step): a report for no current attempt was taken")
+                seen["stale attempt report"]! += 1
+                break
+            }
+            switch call.phase {
+            case .sending(nil):
+                model.calls[id]!.phase = .sending(.timedOut)
+                let taken = try unwrap(effects, "step \(step): a failure while sending was refused")
+                try check(taken.attemptFailures == 1 && taken.resumes.isEmpty && taken.abandoned.isEmpty && taken.failovers == 0,
+                          "step \(step): a failure while sending acts when the send returns")
+                seen["attempt failed while sending"]! += 1
+            case .awaiting:
+                let expected: RPCReferenceModel.Step
+                if now >= call.overall {
+                    model.calls[id] = nil
+                    expected = .failed(.deadlineExceeded, tried: call.tried)
+                } else {
+                    expected = model.failover(id, now: now)
+                }
+                let taken = try unwrap(effects, "step \(step): a failure while awaiting the reply was refused")
+                try check(taken.attemptFailures == 1 && taken.attemptTimeouts == 0, "step \(step): counted as a failure, not a timeout")
+                try check(taken.abandoned == [RPCHandlerCore.Abandoned(id: id, attempt: attempt)], "step \(step): the failed attempt is abandoned")
+                try check(taken.failovers == (model.calls[id] == nil ? 0 : 1), "step \(step): failovers \(taken.failovers)")
+                try check(taken.resumes.map { comparable($0.step, $0.id, core) } == [expected], "step \(step): attempt failed: \(taken.resumes.map(\.step)), model \(expected)")
+                try check(sizeBefore - core.size == taken.removed, "step \(step): attempt failed: removals")
+                if model.calls[id] == nil { ended.append(id) }
+                seen["attempt failed"]! += 1
+                seen["abandoned"]! += 1
+            default:
+                try check(effects == nil, "step \(step): a report for an attempt already ended was taken")
+                seen["stale attempt report"]! += 1
+            }
         default:  // a stale discovery result, or an interruption: both change nothing
             if let stale = finishedDiscoveries.randomElement(using: &random), core.discoveries[stale] == nil {
                 try check(core.discoveryFinished(stale, outcome: .found(providers(2)), now: now).resumes.isEmpty, "step \(step): core.discoveryFinished(stale, outcome: .found(providers(2)), now: now).resumes.i")
@@ -415,8 +476,12 @@ package struct RPCModelRun {
         try check(sizeBefore - core.size == effects.removed, "shutdown: \(sizeBefore - core.size) entries left, \(effects.removed) removals reported")
         try check(Set(effects.resumes.map(\.id)) == Set(model.calls.keys).subtracting(sending), "shutdown resumed the wrong callers")
         try check(effects.resumes.allSatisfy { $0.step.error == .shutdown }, "shutdown resumed a caller with another error")
+        let awaiting = model.calls.compactMap { id, call in call.phase == .awaiting ? RPCHandlerCore.Abandoned(id: id, attempt: call.tried) : nil }
+        try check(effects.abandoned.count == awaiting.count && Set(effects.abandoned) == Set(awaiting), "shutdown abandoned \(effects.abandoned), model \(awaiting)")
         for id in sending {
-            try check(core.sendCompleted(id, failed: false, now: now).finished?.result.error == .shutdown, "a send returning after shutdown")
+            let action = core.sendCompleted(id, failed: false, now: now)
+            try check(action.finished?.result.error == .shutdown, "a send returning after shutdown")
+            try check(action.abandonsAttempt, "a send returning after shutdown abandons its attempt")
         }
         try check(core.size == 0, "\(core.size) entries left after shutdown")
         try check(core.deadlines.isEmpty, "deadlines left after shutdown")

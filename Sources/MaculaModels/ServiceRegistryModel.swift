@@ -10,6 +10,9 @@ package struct ServiceRegistryModel {
         var providers: [ServiceProvider]
         var expiresAt: Duration
         var sequence: Int
+        /// A cached entry's per-provider expiries (`expiresAt` is their latest, or the TTL of an
+        /// empty list); unused for advertisements.
+        var expiries: [Duration] = []
     }
 
     var local: [Entry] = []
@@ -65,16 +68,51 @@ package struct ServiceRegistryModel {
         let ttl = ttl ?? configuration.cacheTTL
         guard Self.valid(ttl) else { return (false, []) }
         let kept = Array(providers.prefix(configuration.maximumProvidersPerService))
-        if let index = remote.firstIndex(where: { $0.service == service }) {
-            remote[index] = Entry(service: service, providers: kept, expiresAt: now + ttl, sequence: nextSequence())
-            return (true, [])
+        let expiries = Array(repeating: now + ttl, count: kept.count)
+        return (true, store(Entry(service: service, providers: kept, expiresAt: now + ttl, sequence: 0, expiries: expiries), now: now))
+    }
+
+    /// One provider merged by node ID: expired providers dropped, the same node replaced in place,
+    /// a new one appended after the provider closest to expiry (first among equals) made room at
+    /// the maximum. Returns false for an invalid TTL, the removals, and whether a provider made room.
+    mutating func cacheOne(_ provider: ServiceProvider, _ service: String, ttl: Duration?, now: Duration) -> (Bool, [RemovalReason], Bool) {
+        let ttl = ttl ?? configuration.cacheTTL
+        guard Self.valid(ttl) else { return (false, [], false) }
+        var pairs: [(ServiceProvider, Duration)] = []
+        if let old = remote.first(where: { $0.service == service }) {
+            pairs = zip(old.providers, old.expiries).filter { now < $0.1 }
+        }
+        var madeRoom = false
+        if let same = pairs.firstIndex(where: { $0.0.nodeID == provider.nodeID }) {
+            pairs[same] = (provider, now + ttl)
+        } else {
+            if pairs.count >= configuration.maximumProvidersPerService {
+                var victim = 0
+                for index in pairs.indices where pairs[index].1 < pairs[victim].1 { victim = index }
+                pairs.remove(at: victim)
+                madeRoom = true
+            }
+            pairs.append((provider, now + ttl))
+        }
+        let latest = pairs.map(\.1).max() ?? now + ttl
+        let entry = Entry(service: service, providers: pairs.map(\.0), expiresAt: latest, sequence: 0, expiries: pairs.map(\.1))
+        return (true, store(entry, now: now), madeRoom)
+    }
+
+    /// Replaces the entry of the same service, or adds it after evicting for room.
+    mutating func store(_ entry: Entry, now: Duration) -> [RemovalReason] {
+        var entry = entry
+        entry.sequence = nextSequence()
+        if let index = remote.firstIndex(where: { $0.service == entry.service }) {
+            remote[index] = entry
+            return []
         }
         var removed: [RemovalReason] = []
         while remote.count >= remoteBudget.effectiveLimit, let index = Self.victim(remote) {
             removed.append(Self.reason(remote.remove(at: index), now: now, live: .evicted))
         }
-        remote.append(Entry(service: service, providers: kept, expiresAt: now + ttl, sequence: nextSequence()))
-        return (true, removed)
+        remote.append(entry)
+        return removed
     }
 
     mutating func shrink(now: Duration, reason: RemovalReason) -> [RemovalReason] {
@@ -102,7 +140,8 @@ package struct ServiceRegistryModel {
 
     func providers(_ service: String, now: Duration) -> [ServiceProvider]? {
         let own = local.first { $0.service == service && now < $0.expiresAt }?.providers.first
-        let cached = remote.first { $0.service == service && now < $0.expiresAt }?.providers
+        let cached = remote.first { $0.service == service && now < $0.expiresAt }
+            .map { entry in zip(entry.providers, entry.expiries).filter { now < $0.1 }.map(\.0) }
         if own == nil && cached == nil { return nil }
         var result: [ServiceProvider] = own.map { [$0] } ?? []
         for provider in cached ?? [] where provider.nodeID != own?.nodeID { result.append(provider) }
@@ -193,7 +232,24 @@ package struct ServiceRegistryModelRun {
             let result = core.withdraw(service, now: now)
             reports = result.metrics
             try check(result.outcome == !expected.isEmpty, "step \(step): withdraw \(service): core \(result.outcome)")
-        case 35..<60:
+        case 48..<60:
+            label = "cacheOne"
+            let node = nodes[Int(random.next() % UInt64(nodes.count))]
+            let candidate = ServiceProvider(nodeID: node, address: "quic://\(node):\(random.next() % 3)")
+            let ttl = randomTTL(&random)
+            let (stored, removed, madeRoom) = model.cacheOne(candidate, service, ttl: ttl, now: now)
+            let result = core.cacheProvider(candidate, for: service, ttl: ttl, now: now)
+            expected = removed
+            reports = result.metrics
+            switch (result.outcome, stored) {
+            case (.added, true): added = 1
+            case (.refreshed, true): break
+            case (.refused(let error), false) where error == .invalidTTL: break
+            default: throw Divergence("step \(step): cacheOne \(service) ttl \(String(describing: ttl)): core \(result.outcome), model \(stored)")
+            }
+            try check(reports.contains(.event(.providersTruncated, 1)) == madeRoom,
+                      "step \(step): cacheOne \(service): a provider made room: model \(madeRoom), reports \(reports)")
+        case 35..<48:
             label = "cache"
             let count = Int(random.next() % 5)
             let list = (0..<count).map { _ in Self.provider(nodes[Int(random.next() % UInt64(nodes.count))]) }

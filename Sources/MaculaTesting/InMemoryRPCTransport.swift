@@ -43,6 +43,21 @@ public final class InMemoryRPCTransport: RPCTransport {
         var countObservers = CountObservers()
         var outstanding = 0
         var maximumOutstanding = 0
+        var abandoned: [Abandoned] = []
+    }
+
+    /// An attempt the handler abandoned (``RPCTransport/abandon(_:attempt:)``).
+    public struct Abandoned: Hashable, Sendable {
+        /// The call the attempt belongs to.
+        public var callID: RPCCallID
+        /// The attempt's number.
+        public var attempt: Int
+
+        /// Creates a record.
+        public init(callID: RPCCallID, attempt: Int) {
+            self.callID = callID
+            self.attempt = attempt
+        }
     }
 
     private let state: LockedState<State>
@@ -92,6 +107,14 @@ public final class InMemoryRPCTransport: RPCTransport {
 
     /// Every request sent so far, oldest first (empty when `keepsHistory` is false).
     public var sentRequests: [RPCRequest] { state.withLock { $0.history } }
+
+    /// Every attempt the handler abandoned, in order (kept whatever `keepsHistory` says).
+    public var abandonedAttempts: [Abandoned] { state.withLock { $0.abandoned } }
+
+    /// Records the abandoned attempt; a held request of it stays held.
+    public func abandon(_ callID: RPCCallID, attempt: Int) {
+        state.withLock { $0.abandoned.append(Abandoned(callID: callID, attempt: attempt)) }
+    }
 
     /// How many requests were sent so far (whatever happened to them).
     public var sendCount: Int { state.withLock { $0.sendCount } }

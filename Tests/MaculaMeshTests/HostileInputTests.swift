@@ -407,6 +407,10 @@ enum HostileInputTable {
             guard let registry = try? ServiceRegistry() else { return .accepted }
             return await outcome(failing: ServiceRegistryError.invalidTTL) { try await registry.cacheProviders([node], for: "s", ttl: .seconds(-1)) }
         },
+        HostileInput("registry cache one provider with TTL Int64.max seconds", .error(ServiceRegistryError.invalidTTL)) {
+            guard let registry = try? ServiceRegistry() else { return .accepted }
+            return await outcome(failing: ServiceRegistryError.invalidTTL) { try await registry.cacheProvider(node, for: "s", ttl: forever) }
+        },
         HostileInput("advertisements withdraw an unknown service", .noOp) {
             guard let manager = try? advertisements() else { return .accepted }
             return await manager.withdraw("nothing") ? .accepted : .noOp

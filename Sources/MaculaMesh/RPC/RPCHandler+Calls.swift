@@ -26,7 +26,7 @@ extension RPCHandler {
                 let request = request(id, procedure: procedure, arguments: arguments)
                 var failed = false
                 do { try await transport.send(request) } catch { failed = true }
-                step = sendReturned(id, failed: failed, procedure: procedure)
+                step = sendReturned(id, attempt: request.attempt, failed: failed, procedure: procedure)
             case .wait(let id):
                 step = resumed(id, with: await suspend(id), procedure: procedure)
             case .done(let result):
@@ -100,10 +100,12 @@ extension RPCHandler {
     }
 
     @inline(never)
-    func sendReturned(_ id: RPCCallID, failed: Bool, procedure: String) -> CallStep {
-        if Task.isCancelled { return .done(.failure(leave(id, procedure))) }
+    func sendReturned(_ id: RPCCallID, attempt: Int, failed: Bool, procedure: String) -> CallStep {
+        if Task.isCancelled { return .done(.failure(leave(id, procedure, inSend: true))) }
         let now = core.sendCompletionNeedsTime(id, failed: failed) ? now() : .zero
-        switch core.sendCompleted(id, failed: failed, now: now) {
+        let action = core.sendCompleted(id, failed: failed, now: now)
+        if action.abandonsAttempt { transport.abandon(id, attempt: attempt) }
+        switch action {
         case .awaitReply:
             return .wait(id)
         case .send(_, let wakeLoop):
@@ -121,7 +123,7 @@ extension RPCHandler {
         switch step {
         case .send: .send(id)
         case .finished(let result): .done(result)
-        case .cancelled: .done(.failure(leave(id, procedure)))
+        case .cancelled: .done(.failure(leave(id, procedure, inSend: false)))
         }
     }
 
@@ -140,10 +142,11 @@ extension RPCHandler {
 
     /// The cancelled caller removes its own entry before its `call` returns.
     @inline(never)
-    func leave(_ id: RPCCallID, _ procedure: String) -> RPCError {
-        switch core.callerCancelled(id) {
-        case .removed(let abort):
+    func leave(_ id: RPCCallID, _ procedure: String, inSend: Bool) -> RPCError {
+        switch core.callerCancelled(id, inSend: inSend) {
+        case .removed(let abort, let abandoned):
             if let abort { discoveryAborts.abort(abort) }
+            if let abandoned { transport.abandon(id, attempt: abandoned) }
             report(.removed(1, .callerCancelled))
         case .unknown:
             break

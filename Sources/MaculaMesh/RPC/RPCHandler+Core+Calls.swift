@@ -73,6 +73,16 @@ extension RPCHandlerCore {
         /// The send failed or the attempt timed out meanwhile: send this next attempt now.
         case send(RPCAttempt, wakeLoop: Bool)
         case finished(Result<[UInt8], RPCError>, Removal)
+
+        /// Whether the attempt whose `send` just returned will never be answered (it failed over,
+        /// or the call ended without its reply): the actor abandons it.
+        package var abandonsAttempt: Bool {
+            switch self {
+            case .awaitReply: false
+            case .send: true
+            case .finished(_, let removal): removal != .replied
+            }
+        }
     }
 
     /// Whether `sendCompleted(id, failed:now:)` needs `now` (a possible failover, or an overall
@@ -148,20 +158,72 @@ extension RPCHandlerCore {
     }
 
     package enum CallerCancelledAction: Sendable {
-        /// Abort the discovery `abort`, when set: nobody waits for it any more.
-        case removed(abort: UInt32?)
+        /// Abort the discovery `abort`, when set: nobody waits for it any more. Abandon the attempt
+        /// `abandoned`, when set: it was sent and will never be answered.
+        case removed(abort: UInt32?, abandoned: Int?)
         case unknown
     }
 
-    /// Removes the call, its deadline and its place in a discovery. - Complexity: O(log n).
-    package mutating func callerCancelled(_ id: RPCCallID) -> CallerCancelledAction {
+    /// Removes the call, its deadline and its place in a discovery. `inSend`: the caller's `send`
+    /// of the current attempt has just returned (otherwise a caller in `.sending` was resumed to
+    /// send and never did). - Complexity: O(log n).
+    package mutating func callerCancelled(_ id: RPCCallID, inSend: Bool) -> CallerCancelledAction {
         guard let slot = liveSlot(id) else { return .unknown }
         var abort: UInt32?
-        if case .discovering(let discovery) = calls[slot].phase {
+        var abandoned: Int?
+        switch calls[slot].phase {
+        case .discovering(let discovery):
             abort = leaveDiscovery(discovery, id)
+        case .awaitingReply:
+            abandoned = Int(calls[slot].attempts)
+        case .sending(let interruption):
+            if inSend && interruption != .replied { abandoned = Int(calls[slot].attempts) }
+        case .free:
+            break
         }
         remove(slot, id)
-        return .removed(abort: abort)
+        return .removed(abort: abort, abandoned: abandoned)
+    }
+
+    /// The transport reports that attempt `attempt` of `id` failed after its `send` returned (or
+    /// while it runs): handled like that attempt's timeout (failover, or the call fails with
+    /// `attemptsExhausted` or `deadlineExceeded`, removal `timedOut`), and counted in
+    /// `attemptFailures` instead of `attemptTimeouts`. - Returns: nil (a no-op) when the call is
+    /// not live, `attempt` is not its current one, or that attempt already failed, timed out or
+    /// was answered. - Complexity: O(log n).
+    package mutating func attemptFailed(_ id: RPCCallID, attempt: Int, now: Duration) -> Effects? {
+        guard let slot = liveSlot(id), calls[slot].current >= 0, Int(calls[slot].attempts) == attempt else { return nil }
+        var effects = Effects()
+        switch calls[slot].phase {
+        case .sending(nil):
+            // The caller fails over when its send returns (see `sendCompleted`).
+            calls[slot].phase = .sending(.attemptFailed)
+            effects.attemptFailures = 1
+            return effects
+        case .awaitingReply:
+            effects.attemptFailures = 1
+            effects.abandoned.append(Abandoned(id: id, attempt: attempt))
+            let waiter = takeWaiter(slot)
+            if now >= calls[slot].overallDeadline {
+                remove(slot, id)
+                effects.resumes.append(Resume(id: id, waiter: waiter, step: .finished(.failure(.deadlineExceeded("", tried: attempt))), removal: .timedOut))
+                effects.removed = 1
+                return effects
+            }
+            switch failover(slot, id, now: now) {
+            case .next(_, let wake):
+                effects.failovers = 1
+                effects.wakeLoop = wake
+                effects.resumes.append(Resume(id: id, waiter: waiter, step: .send, removal: nil))
+            case .exhausted(let tried):
+                remove(slot, id)
+                effects.resumes.append(Resume(id: id, waiter: waiter, step: .finished(.failure(.attemptsExhausted("", tried: tried))), removal: .timedOut))
+                effects.removed = 1
+            }
+            return effects
+        case .sending, .discovering, .free:
+            return nil
+        }
     }
 
     enum Failover { case next(RPCAttempt, wakeLoop: Bool), exhausted(tried: Int) }

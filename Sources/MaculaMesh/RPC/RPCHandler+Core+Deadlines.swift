@@ -26,6 +26,7 @@ extension RPCHandlerCore {
                 effects.removed += 1
             case .awaitingReply:
                 effects.attemptTimeouts += 1
+                effects.abandoned.append(Abandoned(id: id, attempt: tried))
                 let waiter = takeWaiter(slot)
                 if now >= calls[slot].overallDeadline {
                     remove(slot, id)

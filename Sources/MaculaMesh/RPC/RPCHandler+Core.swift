@@ -87,11 +87,26 @@ package struct RPCHandlerCore: Sendable {
         package var service: String
     }
 
+    /// An attempt handed to the transport's `send` that will never be answered: the actor tells
+    /// the transport (``RPCTransport/abandon(_:attempt:)``), once, after that `send` returned.
+    package struct Abandoned: Sendable, Hashable {
+        package var id: RPCCallID
+        package var attempt: Int
+
+        package init(id: RPCCallID, attempt: Int) {
+            self.id = id
+            self.attempt = attempt
+        }
+    }
+
     package struct Effects: Sendable {
         package var resumes: [Resume] = []
+        package var abandoned: [Abandoned] = []
         package var aborts: [UInt32] = []
         package var starts: [DiscoveryStart] = []
         package var attemptTimeouts = 0
+        /// Attempts the transport reported failed (``RPCHandler/attemptFailed(_:attempt:)``).
+        package var attemptFailures = 0
         package var failovers = 0
         package var removed = 0
         package var wakeLoop = false
@@ -187,6 +202,9 @@ package struct RPCHandlerCore: Sendable {
             case .free:
                 continue
             case .discovering, .awaitingReply:
+                if case .awaitingReply = calls[slot].phase {
+                    effects.abandoned.append(Abandoned(id: id, attempt: Int(calls[slot].attempts)))
+                }
                 let waiter = takeWaiter(slot)
                 release(slot)
                 effects.resumes.append(Resume(id: id, waiter: waiter, step: .finished(.failure(error)), removal: reason))

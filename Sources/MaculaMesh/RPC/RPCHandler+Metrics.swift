@@ -3,7 +3,9 @@ extension MemoryEvent {
     public static let callStarted = MemoryEvent("call_started")
     /// An attempt's timeout passed before its reply arrived.
     public static let attemptTimedOut = MemoryEvent("attempt_timed_out")
-    /// A call moved on to another provider after a timeout or a failed send.
+    /// The transport reported an attempt failed after its send (``RPCHandler/attemptFailed(_:attempt:)``).
+    public static let attemptFailed = MemoryEvent("attempt_failed")
+    /// A call moved on to another provider after a timeout, a failed send or a failed attempt.
     public static let failover = MemoryEvent("failover")
     /// A reply arrived for a call that had already ended, and was discarded.
     public static let lateReply = MemoryEvent("late_reply")

@@ -61,9 +61,13 @@ extension RPCHandler {
     @inline(never)
     func perform(_ effects: RPCHandlerCore.Effects, fromLoop: Bool = false) {
         for id in effects.aborts { discoveryAborts.abort(id) }
+        for attempt in effects.abandoned { transport.abandon(attempt.id, attempt: attempt.attempt) }
         if effects.wakeLoop && !fromLoop { wakeUp.signal() }
         if effects.attemptTimeouts > 0 {
             report(.event(.attemptTimedOut, effects.attemptTimeouts))
+        }
+        if effects.attemptFailures > 0 {
+            report(.event(.attemptFailed, effects.attemptFailures))
         }
         if effects.failovers > 0 {
             report(.event(.failover, effects.failovers))

@@ -104,6 +104,27 @@ public actor RPCHandler: MemoryManaged {
         }
     }
 
+    /// Reports that attempt `attempt` of `callID` failed after its send (a connection reset before
+    /// the reply, a provider's 5xx): the call fails over to its next provider exactly as when that
+    /// attempt times out, or fails with ``RPCError/attemptsExhausted`` or
+    /// ``RPCError/deadlineExceeded`` (removal ``RemovalReason/timedOut``). Counted as
+    /// ``MemoryEvent/attemptFailed`` (not `attemptTimedOut`), and ``MemoryEvent/failover`` when
+    /// the call fails over. Reported while the attempt's `send` still runs, it takes effect when the
+    /// send returns. A no-op for a call that ended or never existed, for an attempt that is not the
+    /// call's current one (a stale report), and for an attempt already timed out, failed or
+    /// answered.
+    /// - Parameters:
+    ///   - callID: the ``RPCRequest/callID`` of the attempt's request.
+    ///   - attempt: its ``RPCRequest/attempt``.
+    /// - Returns: whether the report was taken.
+    /// - Complexity: O(log n).
+    @discardableResult
+    public func attemptFailed(_ callID: RPCCallID, attempt: Int) -> Bool {
+        guard let effects = core.attemptFailed(callID, attempt: attempt, now: now()) else { return false }
+        perform(effects)
+        return true
+    }
+
     /// Fails every pending call with ``RPCError/shutdown``, cancels the discoveries, and refuses
     /// everything after. A second call does nothing.
     /// - Complexity: O(n) for n table slots.

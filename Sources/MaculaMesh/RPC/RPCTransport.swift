@@ -102,4 +102,19 @@ public protocol RPCTransport: Sendable {
     /// reply. The handler cannot interrupt a `send` that hangs: the caller's failover waits for it.
     /// - Throws: any error when the request could not be sent; the handler then fails over at once.
     func send(_ request: RPCRequest) async throws
+
+    /// Says that attempt `attempt` of `callID` will never be answered, so the transport can release
+    /// what it holds for it (an HTTP/2 transport resets the stream). Called exactly once for every
+    /// attempt handed to ``send(_:)`` whose reply the handler did not take: it timed out (failover
+    /// or failure), the transport reported it failed (``RPCHandler/attemptFailed(_:attempt:)``),
+    /// its `send` threw, its caller was cancelled, its call passed its overall deadline, or the
+    /// handler's `run()` ended or it shut down; always after that attempt's `send` returned. Called
+    /// on the handler's executor: it must not block (hop to the transport's own executor). The
+    /// default does nothing.
+    func abandon(_ callID: RPCCallID, attempt: Int)
+}
+
+extension RPCTransport {
+    /// Does nothing: a transport that holds nothing per attempt needs no notice.
+    public func abandon(_ callID: RPCCallID, attempt: Int) {}
 }

@@ -22,7 +22,7 @@ package struct ServiceRegistryCore: Sendable {
 
     package let configuration: ServiceRegistryConfiguration
     package private(set) var local = ExpiringTable<ServiceProvider>()
-    package private(set) var remote = ExpiringTable<[ServiceProvider]>()
+    package private(set) var remote = ExpiringTable<CachedProviders>()
     package private(set) var localBudget: MemoryBudget
     package private(set) var remoteBudget: MemoryBudget
     private(set) var highWaterMark = 0
@@ -69,8 +69,8 @@ package struct ServiceRegistryCore: Sendable {
 
     func localExpiry(of service: String) -> Instant? { local.expiry(of: service) }
 
-    /// Caches `providers` for `service` until `now + ttl`. - Complexity: O(log n + k) for k
-    /// providers, plus O(log n) per entry evicted.
+    /// Caches `providers` for `service` until `now + ttl`, replacing what was cached. - Complexity:
+    /// O(log n + k) for k providers, plus O(log n) per entry evicted.
     package mutating func cacheProviders(_ providers: [ServiceProvider], for service: String, ttl: Duration?, now: Instant) -> Step<StoreOutcome> {
         let ttl = ttl ?? configuration.cacheTTL
         guard Self.isValid(ttl) else { return Step(outcome: .refused(.invalidTTL(ttl, service: service))) }
@@ -78,11 +78,30 @@ package struct ServiceRegistryCore: Sendable {
         let truncated = max(0, providers.count - maximum)
         let kept = truncated == 0 ? providers : Array(providers.prefix(maximum))
         let events: [Report] = truncated > 0 ? [.event(.providersTruncated, truncated)] : []
-        if remote.replace(service, with: kept, expiresAt: now + ttl) {
+        return store(CachedProviders(kept, expiresAt: now + ttl), for: service, now: now, events: events)
+    }
+
+    /// Merges one provider's advertisement of `service` into the cache until `now + ttl`: the
+    /// provider with its `nodeID` is replaced in place, or appended; the others keep their own
+    /// expiries, and those already expired are dropped. At `maximumProvidersPerService` unexpired
+    /// providers the one closest to expiry (the first cached among equals) makes room, counted as
+    /// one `providersTruncated`. The entry's expiry is its latest provider's. - Complexity:
+    /// O(log n + k) for k providers of the service, plus O(log n) per entry evicted.
+    package mutating func cacheProvider(_ provider: ServiceProvider, for service: String, ttl: Duration?, now: Instant) -> Step<StoreOutcome> {
+        let ttl = ttl ?? configuration.cacheTTL
+        guard Self.isValid(ttl) else { return Step(outcome: .refused(.invalidTTL(ttl, service: service))) }
+        var entry = remote.storedValue(of: service) ?? CachedProviders([], expiresAt: now + ttl)
+        let dropped = entry.merge(provider, expiresAt: now + ttl, now: now, maximum: configuration.maximumProvidersPerService)
+        let events: [Report] = dropped ? [.event(.providersTruncated, 1)] : []
+        return store(entry, for: service, now: now, events: events)
+    }
+
+    private mutating func store(_ entry: CachedProviders, for service: String, now: Instant, events: [Report]) -> Step<StoreOutcome> {
+        if remote.replace(service, with: entry, expiresAt: entry.expiresAt) {
             return Step(outcome: .refreshed, metrics: events)
         }
         let removals = shrinkRemote(toAtMost: remoteBudget.effectiveLimit - 1, now: now, reason: .evicted)
-        remote.insert(service, kept, expiresAt: now + ttl)
+        remote.insert(service, entry, expiresAt: entry.expiresAt)
         recordSize()
         return Step(outcome: .added, metrics: removals + events)
     }
@@ -95,7 +114,7 @@ package struct ServiceRegistryCore: Sendable {
 
     package func providers(for service: String, now: Instant) -> [ServiceProvider]? {
         let own = local.value(of: service, now: now)
-        let cached = remote.value(of: service, now: now)
+        let cached = remote.value(of: service, now: now)?.unexpired(now: now)
         switch (own, cached) {
         case (nil, nil):
             return nil
@@ -206,6 +225,57 @@ package struct ServiceRegistryCore: Sendable {
     }
 }
 
+/// The cached providers of one service, in the order first cached, each with its own expiry; the
+/// entry expires with its latest provider (an empty list, with the TTL it was cached with).
+/// Invariant: `providers.count == expiries.count`, and `expiresAt` is at least every expiry.
+package struct CachedProviders: Sendable {
+    package private(set) var providers: [ServiceProvider]
+    private(set) var expiries: [Duration]
+    package private(set) var expiresAt: Duration
+
+    /// `providers` all expiring at `expiresAt`.
+    init(_ providers: [ServiceProvider], expiresAt: Duration) {
+        self.providers = providers
+        self.expiries = Array(repeating: expiresAt, count: providers.count)
+        self.expiresAt = expiresAt
+    }
+
+    /// The providers with `now < expiry`, in order. - Complexity: O(k).
+    func unexpired(now: Duration) -> [ServiceProvider] {
+        guard expiries.contains(where: { !(now < $0) }) else { return providers }
+        return providers.indices.compactMap { now < expiries[$0] ? providers[$0] : nil }
+    }
+
+    /// Drops the expired providers, then replaces or appends `provider` until `expiresAt`, making
+    /// room at `maximum` by dropping the provider closest to expiry. - Returns: whether a live
+    /// provider made room. - Complexity: O(k).
+    mutating func merge(_ provider: ServiceProvider, expiresAt newExpiry: Duration, now: Duration, maximum: Int) -> Bool {
+        var kept = 0
+        for index in providers.indices where now < expiries[index] {
+            providers[kept] = providers[index]
+            expiries[kept] = expiries[index]
+            kept += 1
+        }
+        providers.removeLast(providers.count - kept)
+        expiries.removeLast(expiries.count - kept)
+        var dropped = false
+        if let index = providers.firstIndex(where: { $0.nodeID == provider.nodeID }) {
+            providers[index] = provider
+            expiries[index] = newExpiry
+        } else {
+            if providers.count >= maximum, let victim = expiries.indices.min(by: { expiries[$0] < expiries[$1] }) {
+                providers.remove(at: victim)
+                expiries.remove(at: victim)
+                dropped = true
+            }
+            providers.append(provider)
+            expiries.append(newExpiry)
+        }
+        expiresAt = expiries.max() ?? newExpiry
+        return dropped
+    }
+}
+
 /// A map from name to `Value`, an expiry per entry, one hashed index: `slotOf` maps a name to its
 /// slot in `entries`; the expiry heap addresses slots. Invariants: `slotOf[name] == s` exactly when
 /// `entries[s]?.name == name`; `expiries` holds exactly the occupied slots, each at its entry's
@@ -231,6 +301,11 @@ package struct ExpiringTable<Value: Sendable>: Sendable {
     func value(of name: String, now: Duration) -> Value? {
         guard let slot = slotOf[name], let entry = entries[Int(slot)], now < entry.expiresAt else { return nil }
         return entry.value
+    }
+
+    /// The value of `name`, expired or not.
+    func storedValue(of name: String) -> Value? {
+        slotOf[name].flatMap { entries[Int($0)]?.value }
     }
 
     func expiry(of name: String) -> Duration? {

@@ -60,7 +60,7 @@ public actor ServiceRegistry: MemoryManaged {
     }
 
     /// Every unexpired provider of `service`: this node's own first, then the cached ones in the
-    /// order cached, without any with the local provider's `nodeID`; empty when none is known.
+    /// order first cached, without any with the local provider's `nodeID`; empty when none is known.
     /// - Complexity: O(k) for k providers returned.
     public func providers(for service: String) -> [ServiceProvider] {
         core.providers(for: service, now: now) ?? []
@@ -83,6 +83,22 @@ public actor ServiceRegistry: MemoryManaged {
     /// - Complexity: O(log n + k) for k providers.
     public func cacheProviders(_ providers: [ServiceProvider], for service: String, ttl: Duration? = nil) throws(ServiceRegistryError) {
         try store(core.cacheProviders(providers, for: service, ttl: ttl, now: now))
+    }
+
+    /// Caches one provider's advertisement of `service` until `ttl` (default `cacheTTL`) from now,
+    /// merged by ``ServiceProvider/nodeID`` with the providers already cached: a provider with the
+    /// same `nodeID` is replaced in place (address, metadata and expiry), another one is appended;
+    /// every provider keeps its own expiry, is never returned after it, and the entry goes when its
+    /// last provider expires. A service at `maximumProvidersPerService` unexpired providers drops
+    /// the one closest to expiry to make room (the newest advertisement wins; counted as one
+    /// ``MemoryEvent/providersTruncated``). A new service in a full cache evicts as
+    /// ``cacheProviders(_:for:ttl:)`` does, and a later ``cacheProviders(_:for:ttl:)`` replaces
+    /// the merged list.
+    /// - Throws: ``ServiceRegistryError/invalidTTL`` when `ttl` is not in (0, 10 years]; nothing
+    ///   changes then.
+    /// - Complexity: O(log n + k) for k providers of `service`.
+    public func cacheProvider(_ provider: ServiceProvider, for service: String, ttl: Duration? = nil) throws(ServiceRegistryError) {
+        try store(core.cacheProvider(provider, for: service, ttl: ttl, now: now))
     }
 
     /// Drops the cached providers of `service` (a no-op when none are cached).

@@ -125,7 +125,7 @@ struct RPCHandlerCoreCallsTests {
         var core = RPCTest.runningCore()
         let id = try! #require(core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: .zero).sent).id
         _ = core.sendCompleted(id, failed: false, now: .zero)
-        guard case .removed(nil) = core.callerCancelled(id) else {
+        guard case .removed(nil, _) = core.callerCancelled(id, inSend: false) else {
             Issue.record("expected removed")
             return
         }
@@ -135,5 +135,61 @@ struct RPCHandlerCoreCallsTests {
             Issue.record("expected late")
             return
         }
+    }
+
+    // MARK: Abandoned attempts and transport-reported failures
+
+    @Test("a cancelled caller's sent attempt is abandoned; one never sent, or answered, is not")
+    func cancelAbandons() throws {
+        var core = RPCTest.runningCore()
+        let sentAction = core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: .zero).sent
+        let sent = try #require(sentAction)
+        guard case .removed(nil, 1) = core.callerCancelled(sent.id, inSend: true) else { Issue.record("in send: abandoned"); return }
+        let resumedAction = core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: .zero).sent
+        let resumed = try #require(resumedAction)
+        guard case .removed(nil, nil) = core.callerCancelled(resumed.id, inSend: false) else { Issue.record("never sent: not abandoned"); return }
+        let repliedAction = core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: .zero).sent
+        let replied = try #require(repliedAction)
+        _ = core.replyReceived(.success(replied.id, [1]))
+        guard case .removed(nil, nil) = core.callerCancelled(replied.id, inSend: true) else { Issue.record("answered: not abandoned"); return }
+    }
+
+    @Test("a send that returns abandons its attempt unless the call awaits or got its reply")
+    func sendCompletedAbandons() throws {
+        var core = RPCTest.runningCore()
+        let firstAction = core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: .zero).sent
+        let first = try #require(firstAction)
+        #expect(!core.sendCompleted(first.id, failed: false, now: .zero).abandonsAttempt)
+        let failingAction = core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: .zero).sent
+        let failing = try #require(failingAction)
+        #expect(core.sendCompleted(failing.id, failed: true, now: .zero).abandonsAttempt)
+        let repliedAction = core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: .zero).sent
+        let replied = try #require(repliedAction)
+        _ = core.replyReceived(.success(replied.id, [1]))
+        #expect(!core.sendCompleted(replied.id, failed: false, now: .zero).abandonsAttempt)
+    }
+
+    @Test("a reported failure fails over like a timeout, only for the current attempt")
+    func attemptFailedFailsOver() throws {
+        var core = RPCTest.runningCore()
+        let sentAction = core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: .zero).sent
+        let sent = try #require(sentAction)
+        // While the send runs: marked, acted on when the send returns.
+        let markedAction = core.attemptFailed(sent.id, attempt: 1, now: .zero)
+        let marked = try #require(markedAction)
+        #expect(marked.attemptFailures == 1 && marked.resumes.isEmpty && marked.abandoned.isEmpty)
+        #expect(core.attemptFailed(sent.id, attempt: 1, now: .zero) == nil)  // already failed
+        let action = core.sendCompleted(sent.id, failed: false, now: RPCTest.at(1))
+        #expect(action.next == RPCAttempt(provider: RPCTest.node("b"), number: 2))
+        #expect(action.abandonsAttempt)
+        #expect(core.attemptFailed(sent.id, attempt: 1, now: RPCTest.at(1)) == nil)  // stale
+        #expect(!core.sendCompleted(sent.id, failed: false, now: RPCTest.at(1)).abandonsAttempt)
+        // While it awaits the reply: fails over at once, abandoning attempt 2, rescheduling.
+        let effectsAction = core.attemptFailed(sent.id, attempt: 2, now: RPCTest.at(2))
+        let effects = try #require(effectsAction)
+        #expect(effects.attemptFailures == 1 && effects.attemptTimeouts == 0 && effects.failovers == 1)
+        #expect(effects.abandoned == [RPCHandlerCore.Abandoned(id: sent.id, attempt: 2)])
+        #expect(core.attempt(of: sent.id) == RPCAttempt(provider: RPCTest.node("c"), number: 3))
+        #expect(core.deadlines.deadline(of: sent.id.rawValue) == RPCTest.at(7))
     }
 }

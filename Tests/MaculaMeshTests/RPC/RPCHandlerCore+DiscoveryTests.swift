@@ -91,14 +91,14 @@ struct RPCHandlerCoreDiscoveryTests {
         var core = RPCTest.runningCore()
         let first = try! #require(core.callStarted(service: "s", providers: nil, options: RPCTest.options(), now: .zero).waiting).id
         let second = try! #require(core.callStarted(service: "s", providers: nil, options: RPCTest.options(), now: .zero).waiting).id
-        guard case .removed(let abort) = core.callerCancelled(first) else {
+        guard case .removed(let abort, _) = core.callerCancelled(first, inSend: false) else {
             Issue.record("expected removed")
             return
         }
         #expect(abort == nil)  // the second caller still waits
         #expect(core.discoveries.count == 1)
         #expect(core.deadlines.count == 1)
-        guard case .removed(let lastAbort) = core.callerCancelled(second) else {
+        guard case .removed(let lastAbort, _) = core.callerCancelled(second, inSend: false) else {
             Issue.record("expected removed")
             return
         }
@@ -106,7 +106,7 @@ struct RPCHandlerCoreDiscoveryTests {
         #expect(core.size == 0)
         #expect(core.deadlines.isEmpty)
         #expect(core.takeDiscoveriesToStart().isEmpty)  // dropped before it started: never starts
-        guard case .unknown = core.callerCancelled(first) else {
+        guard case .unknown = core.callerCancelled(first, inSend: false) else {
             Issue.record("a second removal is a no-op")
             return
         }

@@ -59,7 +59,7 @@ struct RPCHandlerCoreTests {
             ids.append(core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: .zero).sent!.id)
         }
         #expect(core.calls.capacity >= 2_000)
-        for id in ids { _ = core.callerCancelled(id) }
+        for id in ids { _ = core.callerCancelled(id, inSend: false) }
         #expect(core.calls.capacity == 0)
         #expect(core.size == 0)
         let again = core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: .zero).sent!.id
@@ -72,7 +72,7 @@ struct RPCHandlerCoreTests {
         var core = RPCTest.runningCore()
         let old = try! #require(core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: .zero).sent).id
         let keep = try! #require(core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: .zero).sent).id
-        _ = core.callerCancelled(old)
+        _ = core.callerCancelled(old, inSend: false)
         let new = try! #require(core.callStarted(service: "s", providers: RPCTest.abc, options: RPCTest.options(), now: .zero).sent).id
         #expect(new.slot == old.slot)
         #expect(new != old)

@@ -245,4 +245,75 @@ struct ServiceRegistryCoreTests {
         #expect(usage.size == 3 && usage.effectiveLimit == 10 && usage.baseLimit == 10 && usage.highWaterMark == 3)
         #expect(core.localUsage().size == 1 && core.remoteUsage().size == 2)
     }
+
+    // MARK: One advertisement per provider
+
+    @Test("providers advertised one at a time are merged by node ID, each with its own expiry")
+    func perProviderMerge() throws {
+        var core = try Self.makeCore()
+        #expect(core.cacheProvider(provider("b"), for: "echo", ttl: .seconds(10), now: time(0)) == Step(outcome: .added))
+        #expect(core.cacheProvider(provider("c"), for: "echo", ttl: .seconds(10), now: time(2)) == Step(outcome: .refreshed))
+        #expect(core.cacheProvider(provider("d"), for: "echo", ttl: .seconds(10), now: time(4)) == Step(outcome: .refreshed))
+        #expect(core.providers(for: "echo", now: time(4)) == [provider("b"), provider("c"), provider("d")])
+        // b re-advertises with a new address: replaced in place, not appended.
+        #expect(core.cacheProvider(provider("b", "quic://b:5000"), for: "echo", ttl: .seconds(10), now: time(5)) == Step(outcome: .refreshed))
+        #expect(core.providers(for: "echo", now: time(5)) == [provider("b", "quic://b:5000"), provider("c"), provider("d")])
+        #expect(core.remote.count == 1)
+        // c stops advertising: gone at its own expiry (12), although b and d advertised later.
+        #expect(core.providers(for: "echo", now: time(12)) == [provider("b", "quic://b:5000"), provider("d")])
+        #expect(core.providers(for: "echo", now: time(14)) == [provider("b", "quic://b:5000")])
+        #expect(core.cacheExpiry(of: "echo") == time(15))
+        // The entry goes when its last provider expires.
+        #expect(core.providers(for: "echo", now: time(15)) == nil)
+        #expect(core.pruneExpired(now: time(14)) == Core.Step(outcome: 0))
+        #expect(core.pruneExpired(now: time(15)) == Core.Step(outcome: 1, metrics: [.removed(1, .expired)]))
+        #expect(core.remote.count == 0)
+    }
+
+    @Test("a shorter re-advertisement moves the entry's expiry back to its latest remaining provider")
+    func entryExpiryFollowsLatestProvider() throws {
+        var core = try Self.makeCore()
+        _ = core.cacheProvider(provider("b"), for: "echo", ttl: .seconds(30), now: time(0))
+        _ = core.cacheProvider(provider("c"), for: "echo", ttl: .seconds(10), now: time(0))
+        _ = core.cacheProvider(provider("b"), for: "echo", ttl: .seconds(5), now: time(1))
+        #expect(core.cacheExpiry(of: "echo") == time(10))
+        #expect(core.providers(for: "echo", now: time(6)) == [provider("c")])
+        #expect(core.pruneExpired(now: time(10)) == Core.Step(outcome: 1, metrics: [.removed(1, .expired)]))
+    }
+
+    @Test("at the per-service maximum the provider closest to expiry makes room; expired ones first go for free")
+    func perServiceBound() throws {
+        var core = try Self.makeCore(providersPerService: 2)
+        _ = core.cacheProvider(provider("b"), for: "echo", ttl: .seconds(20), now: time(0))
+        _ = core.cacheProvider(provider("c"), for: "echo", ttl: .seconds(10), now: time(0))
+        // Full: c (closest to expiry) makes room for d, counted once.
+        #expect(core.cacheProvider(provider("d"), for: "echo", ttl: .seconds(20), now: time(1))
+            == Step(outcome: .refreshed, metrics: [.event(.providersTruncated, 1)]))
+        #expect(core.providers(for: "echo", now: time(1)) == [provider("b"), provider("d")])
+        // A refresh of a provider already there never drops another.
+        #expect(core.cacheProvider(provider("b"), for: "echo", ttl: .seconds(20), now: time(2)) == Step(outcome: .refreshed))
+        // Once d has expired, e takes its place without dropping a live provider.
+        #expect(core.cacheProvider(provider("e"), for: "echo", ttl: .seconds(5), now: time(21)) == Step(outcome: .refreshed))
+        #expect(core.providers(for: "echo", now: time(21)) == [provider("b"), provider("e")])
+    }
+
+    @Test("cacheProvider refuses an invalid TTL and changes nothing; cacheProviders replaces a merged list")
+    func mergeAndReplace() throws {
+        var core = try Self.makeCore()
+        _ = core.cacheProvider(provider("b"), for: "echo", ttl: .seconds(10), now: time(0))
+        #expect(core.cacheProvider(provider("c"), for: "echo", ttl: .zero, now: time(0)) == Step(outcome: .refused(.invalidTTL)))
+        #expect(core.providers(for: "echo", now: time(0)) == [provider("b")])
+        _ = core.cacheProviders([provider("x")], for: "echo", ttl: .seconds(3), now: time(1))
+        #expect(core.providers(for: "echo", now: time(1)) == [provider("x")])
+        _ = core.cacheProvider(provider("y"), for: "echo", ttl: .seconds(10), now: time(2))
+        #expect(core.providers(for: "echo", now: time(4)) == [provider("y")])
+    }
+
+    @Test("a new service merged into a full cache evicts like a discovery result")
+    func mergeEvicts() throws {
+        var core = try Self.makeCore(cached: 1)
+        _ = core.cacheProvider(provider("b"), for: "one", ttl: .seconds(10), now: time(0))
+        #expect(core.cacheProvider(provider("b"), for: "two", ttl: .seconds(10), now: time(1)) == Step(outcome: .added, metrics: [.removed(1, .evicted)]))
+        #expect(core.providers(for: "one", now: time(1)) == nil)
+    }
 }

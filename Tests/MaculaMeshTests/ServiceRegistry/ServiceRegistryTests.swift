@@ -38,6 +38,27 @@ struct ServiceRegistryTests {
         #expect(await registry.memoryUsage().size == 0)
     }
 
+    @Test("B, C and D advertising one service each keep their own TTL on the clock")
+    func perProviderAdvertisements() async throws {
+        let clock = ManualClock()
+        let registry = try Self.makeRegistry(clock: clock)
+        for node in ["b", "c", "d"] {
+            try await registry.cacheProvider(provider(node), for: "echo", ttl: .seconds(10))
+            clock.advance(by: .seconds(1))
+        }
+        #expect(await registry.providers(for: "echo") == [provider("b"), provider("c"), provider("d")])
+        // b and d keep advertising, c has died.
+        clock.advance(by: .seconds(5))
+        try await registry.cacheProvider(provider("b"), for: "echo", ttl: .seconds(10))
+        try await registry.cacheProvider(provider("d"), for: "echo", ttl: .seconds(10))
+        clock.advance(by: .seconds(3))  // 11 s after c's advertisement
+        #expect(await registry.providers(for: "echo") == [provider("b"), provider("d")])
+        #expect(await registry.cachedServiceCount == 1)
+        clock.advance(by: .seconds(10))
+        #expect(await registry.cachedProviders(for: "echo") == nil)
+        #expect(await registry.prune() == 1)
+    }
+
     @Test("removals, evictions, pressure and rejections reach the metrics with their reasons")
     func metrics() async throws {
         let clock = ManualClock()
