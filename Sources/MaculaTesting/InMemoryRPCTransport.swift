@@ -44,6 +44,7 @@ public final class InMemoryRPCTransport: RPCTransport {
         var outstanding = 0
         var maximumOutstanding = 0
         var abandoned: [Abandoned] = []
+        var abandonCount = 0
     }
 
     /// An attempt the handler abandoned (``RPCTransport/abandon(_:attempt:)``).
@@ -67,8 +68,8 @@ public final class InMemoryRPCTransport: RPCTransport {
     /// - Parameters:
     ///   - defaultBehavior: the behavior of every provider without its own; ``Behavior/hold``
     ///     by default.
-    ///   - keepsHistory: whether ``sentRequests`` records every request (turn off for long or
-    ///     large runs: it grows with every send).
+    ///   - keepsHistory: whether ``sentRequests`` and ``abandonedAttempts`` record every request and
+    ///     abandoned attempt (turn off for long or large runs: they grow with every send).
     public init(defaultBehavior: Behavior = .hold, keepsHistory: Bool = true) {
         state = LockedState(State(defaultBehavior: defaultBehavior))
         self.keepsHistory = keepsHistory
@@ -108,12 +109,19 @@ public final class InMemoryRPCTransport: RPCTransport {
     /// Every request sent so far, oldest first (empty when `keepsHistory` is false).
     public var sentRequests: [RPCRequest] { state.withLock { $0.history } }
 
-    /// Every attempt the handler abandoned, in order (kept whatever `keepsHistory` says).
+    /// Every attempt the handler abandoned, in order (empty when `keepsHistory` is false).
     public var abandonedAttempts: [Abandoned] { state.withLock { $0.abandoned } }
 
-    /// Records the abandoned attempt; a held request of it stays held.
+    /// How many attempts the handler abandoned so far (counted whatever `keepsHistory` says).
+    public var abandonCount: Int { state.withLock { $0.abandonCount } }
+
+    /// Records the abandoned attempt (in ``abandonedAttempts`` only when `keepsHistory` is true);
+    /// a held request of it stays held.
     public func abandon(_ callID: RPCCallID, attempt: Int) {
-        state.withLock { $0.abandoned.append(Abandoned(callID: callID, attempt: attempt)) }
+        state.withLock { state in
+            state.abandonCount += 1
+            if keepsHistory { state.abandoned.append(Abandoned(callID: callID, attempt: attempt)) }
+        }
     }
 
     /// How many requests were sent so far (whatever happened to them).
