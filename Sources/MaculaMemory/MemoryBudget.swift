@@ -74,7 +74,7 @@ public struct MemoryBudget: Sendable, Hashable {
 }
 
 /// What a bounded component reports about its size and limits.
-public struct MemoryUsage: Sendable, Hashable {
+public struct MemoryUsage: Sendable, Hashable, Codable {
     /// Entries held now.
     public var size: Int
     /// The limit enforced now: `max(1, ⌊baseLimit × pressureScale⌋)`.

@@ -1,5 +1,5 @@
 /// A point-in-time view of every component's memory and the pressure state.
-public struct MemorySnapshot: Sendable {
+public struct MemorySnapshot: Sendable, Codable {
     /// One entry per component, sorted by name.
     public var components: [ComponentStats]
     /// The pressure level the monitor last reported (`normal` when no monitor reports).
@@ -29,7 +29,7 @@ public struct MemorySnapshot: Sendable {
 }
 
 /// One component's part of a ``MemorySnapshot``.
-public struct ComponentStats: Sendable {
+public struct ComponentStats: Sendable, Codable {
     /// The component's name (its `component` label).
     public var name: String
     /// Size, limits and high-water mark; nil for a component that is not registered (any more).

@@ -19,7 +19,7 @@ public enum MemoryPressureLevel: Int, Sendable, Hashable, Comparable, CaseIterab
 }
 
 /// One measurement of the process's memory.
-public struct MemoryReading: Sendable, Hashable {
+public struct MemoryReading: Sendable, Hashable, Codable {
     /// Bytes in use, by the reader's measure.
     public var usedBytes: Int
     /// The bytes available to the process, when known; thresholds given as a fraction need it.
