@@ -6,7 +6,7 @@ import NIOPosix
 import ServiceLifecycle
 
 /// The admin listener, HTTP/1.1: `GET /healthz`, `GET /metrics` (the library's Prometheus
-/// exposition, then swift-prometheus's exposition of the node's swift-metrics) and `GET /debug/memory` (the stats snapshot as JSON).
+/// exposition, then swift-prometheus's exposition of the node's swift-metrics) and `GET /debug/memory` (the heap in use and the stats snapshot, as JSON).
 struct AdminServer: Service, CustomStringConvertible {
     let host: String
     let port: Int
@@ -84,7 +84,7 @@ struct AdminServer: Service, CustomStringConvertible {
                 headers: ["content-type": "text/plain; version=0.0.4; charset=utf-8"]
             )
         case "/debug/memory":
-            return .json(SnapshotMessage(await metrics.snapshot()))
+            return .json(DebugMemoryMessage(await metrics.snapshot()))
         default:
             return .text(.notFound, "not found\n")
         }

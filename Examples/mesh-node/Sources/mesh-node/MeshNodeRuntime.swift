@@ -17,6 +17,7 @@ final class MeshNodeRuntime: Sendable {
     let pool: PeerPool
     let clients: MeshClients
     let rpc: RPCHandler
+    let transport: MeshTransport
     let advertisements: AdvertisementManager
     let prometheus: NodePrometheus
     /// Completed with the bound mesh port once the listener is bound (failed if it cannot bind).
@@ -43,16 +44,20 @@ final class MeshNodeRuntime: Sendable {
         let sink = MemoryMetricsMultiplexer([metrics, SwiftMetricsBridge()])  // each component's `metrics:`
         // end-snippet
         self.metrics = metrics
-        let connectTimeout = settings.connectTimeout
+        // An evicted connection's attempts end by reply, failure or abandonment within one call
+        // timeout, and its exchanges within theirs (the same): the drain never needs longer.
+        let (connectTimeout, drainTimeout) = (settings.connectTimeout, settings.rpc.callTimeout)
         registry = try ServiceRegistry(configuration: settings.registry, metrics: sink)
         pool = try PeerPool(configuration: settings.pool, metrics: sink, log: log) { address in
-            try await PeerConnection.connect(to: address, group: group, timeout: connectTimeout)
+            try await PeerConnection.connect(
+                to: address, group: group, timeout: connectTimeout, drainTimeout: drainTimeout
+            )
         }
         clients = try MeshClients(configuration: settings.clients, metrics: sink, log: log)
         let replies = ReplySink()
-        let transport = MeshTransport(
+        transport = MeshTransport(
             nodeID: settings.id, pool: pool, peers: settings.peers, replies: replies,
-            attemptTimeout: settings.rpc.callTimeout, exchangeTimeout: settings.rpc.callTimeout,
+            exchangeTimeout: settings.rpc.callTimeout,
             maxBody: settings.maxBody, logger: logger
         )
         rpc = try RPCHandler(

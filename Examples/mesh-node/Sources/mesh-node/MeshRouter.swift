@@ -94,16 +94,13 @@ struct MeshRouter: Sendable {
         guard message.ttlSeconds.isFinite, message.ttlSeconds > 0, message.ttlSeconds <= maximumSeconds else {
             return .text(.badRequest, "ttl_seconds must be in (0, \(Int(maximumSeconds))]\n")
         }
+        guard message.node != nodeID else {
+            return .text(.badRequest, "advertisement names this node (\(nodeID)) as a peer\n")
+        }
         let ttl = Duration.milliseconds(Int64(message.ttlSeconds * 1_000))
         let provider = ServiceProvider(nodeID: message.node, address: message.address)
-        // Library gap 1 (one advertisement per provider): `cacheProviders` replaces the whole list
-        // under one TTL. Until the registry merges per provider, merge here: keep the providers
-        // already cached (not this node, not the advertiser) and add the advertiser. Every merged
-        // provider gets the newest TTL, so a dead provider lives on while others advertise.
-        let known = await registry.cachedProviders(for: message.service) ?? []
-        let merged = known.filter { $0.nodeID != nodeID && $0.nodeID != provider.nodeID } + [provider]
         do {
-            try await registry.cacheProviders(merged, for: message.service, ttl: ttl)
+            try await registry.cacheProvider(provider, for: message.service, ttl: ttl)
         } catch {
             return .text(.badRequest, "advertisement refused: \(error)\n")
         }

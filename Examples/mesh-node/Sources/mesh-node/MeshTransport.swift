@@ -19,82 +19,113 @@ final class ReplySink: Sendable {
 
     func attach(_ handler: RPCHandler) { box.withLockedValue { $0.handler = handler } }
 
-    /// Hands `reply` to the handler, if it still exists; false when no call took it.
-    func deliver(_ reply: RPCReply) async -> Bool {
-        guard let handler = box.withLockedValue({ $0.handler }) else { return false }
-        return await handler.handleReply(reply)
+    /// Hands `reply` to the handler, if it still exists.
+    func deliver(_ reply: RPCReply) async {
+        guard let handler = box.withLockedValue({ $0.handler }) else { return }
+        _ = await handler.handleReply(reply)
+    }
+
+    /// Tells the handler that `attempt` of `callID` failed, so the call fails over at once.
+    func failed(_ callID: RPCCallID, attempt: Int) async {
+        guard let handler = box.withLockedValue({ $0.handler }) else { return }
+        _ = await handler.attemptFailed(callID, attempt: attempt)
     }
 }
 
 /// The node's side of the mesh protocol over pooled HTTP/2 connections: the RPC handler's
 /// transport and discovery, and the advertisement manager's publisher.
 final class MeshTransport: RPCTransport, RPCDiscovery, ServicePublisher {
+    private struct Attempt: Hashable {
+        let call: RPCCallID
+        let number: Int
+    }
+
     let nodeID: String
     let pool: PeerPool
     let peers: [String]
     let replies: ReplySink
-    /// How long one attempt's response is awaited before its stream is reset; the handler's own
-    /// per-attempt timeout has failed the attempt over by then (see `send(_:)`).
-    let attemptTimeout: Duration
     /// The deadline of one discovery or publication exchange with one peer.
     let exchangeTimeout: Duration
     let maxBody: Int
     let logger: Logger
+    /// The stream of every attempt sent and not yet answered, failed or abandoned: at most one
+    /// per pending call (the handler abandons an attempt before it sends the next).
+    private let streams = NIOLockedValueBox<[Attempt: any Channel]>([:])
 
     init(
         nodeID: String, pool: PeerPool, peers: [String], replies: ReplySink,
-        attemptTimeout: Duration, exchangeTimeout: Duration, maxBody: Int, logger: Logger
+        exchangeTimeout: Duration, maxBody: Int, logger: Logger
     ) {
         self.nodeID = nodeID
         self.pool = pool
         self.peers = peers
         self.replies = replies
-        self.attemptTimeout = attemptTimeout
         self.exchangeTimeout = exchangeTimeout
         self.maxBody = maxBody
         self.logger = logger
     }
 
+    /// Attempts sent and not yet answered, failed or abandoned.
+    var openAttempts: Int { streams.withLockedValue { $0.count } }
+
     // MARK: RPCTransport
 
-    /// Sends the attempt on a pooled connection to its provider and returns once the request is
-    /// written (a connect or write failure throws, so the handler fails over at once). The reply is
-    /// read by a task of its own and handed to `handleReply`; a 200 is `success`, any other status
-    /// `failure` (the handler does not fail over on that: see the report's gap list). The task
-    /// resets the stream after `attemptTimeout` (library gap: no abandon notice for attempts).
+    /// Sends the attempt on a new stream of the pooled connection to its provider and returns once
+    /// the request is written (a connect or write failure throws: the handler fails over at once).
+    /// A task of the stream's own reads the reply: a 200 goes to `handleReply`; any other status,
+    /// or the stream ending without a response, to `attemptFailed` (the call fails over).
     func send(_ request: RPCRequest) async throws {
-        let connection = try await pool.connection(to: request.provider.address)
-        let stream = try await connection.openStream()
+        let (connection, stream) = try await openStream(to: request.provider.address)
         let parts = connection.requestParts(
             .POST, "/macula/rpc/\(request.procedure)",
             headers: [MeshHeader.hop: nodeID, MeshHeader.callID: request.callID.description],
             body: ByteBuffer(bytes: request.arguments)
         )
+        let attempt = Attempt(call: request.callID, number: request.attempt)
+        streams.withLockedValue { $0[attempt] = stream.channel }
         let written = connection.channel.eventLoop.makePromise(of: Void.self)
-        let callID = request.callID
-        let (maxBody, timeout, replies, logger) = (self.maxBody, attemptTimeout, self.replies, self.logger)
-        // Unstructured by necessity: `send` must return before the reply (RPCTransport's contract).
+        let (maxBody, replies, streams, logger) = (self.maxBody, self.replies, self.streams, self.logger)
+        // Unstructured by necessity: `send` returns before the reply (RPCTransport's contract).
         Task {
-            let writtenBox = NIOLockedValueBox(false)
+            let wasWritten = NIOLockedValueBox(false)
+            var reply: RPCReply?
             do {
-                let (status, body) = try await withDeadline(timeout, "\(callID)") {
-                    try await stream.executeThenClose { inbound, outbound in
-                        try await outbound.write(contentsOf: parts)
-                        writtenBox.withLockedValue { $0 = true }
-                        written.succeed()
-                        return try await readResponse(inbound, maxBody: maxBody)
-                    }
+                let (status, body) = try await stream.executeThenClose { inbound, outbound in
+                    try await outbound.write(contentsOf: parts)
+                    wasWritten.withLockedValue { $0 = true }
+                    written.succeed()
+                    return try await readResponse(inbound, maxBody: maxBody)
                 }
-                let reply: RPCReply = status == .ok
-                    ? .success(callID, Array(body.readableBytesView))
-                    : .failure(callID, "provider answered \(status.code): \(String(buffer: body))")
-                _ = await replies.deliver(reply)
+                if status == .ok { reply = .success(attempt.call, Array(body.readableBytesView)) }
             } catch {
-                if !writtenBox.withLockedValue({ $0 }) { written.fail(error) }
-                logger.debug("attempt ended without a reply", metadata: ["call": "\(callID)", "error": "\(error)"])
+                if !wasWritten.withLockedValue({ $0 }) { written.fail(error) }
+                logger.debug("attempt ended without a reply", metadata: ["call": "\(attempt.call)", "error": "\(error)"])
             }
+            // Abandoned meanwhile (timed out, cancelled): the handler has moved on; say nothing.
+            guard streams.withLockedValue({ $0.removeValue(forKey: attempt) }) != nil,
+                  wasWritten.withLockedValue({ $0 }) else { return }
+            if let reply { await replies.deliver(reply) } else { await replies.failed(attempt.call, attempt: attempt.number) }
         }
         try await written.futureResult.get()
+    }
+
+    /// Resets the attempt's stream, if it is still open: nothing more is read or delivered for it.
+    func abandon(_ callID: RPCCallID, attempt: Int) {
+        streams.withLockedValue { $0.removeValue(forKey: Attempt(call: callID, number: attempt)) }?.close(promise: nil)
+    }
+
+    /// A new stream to `address` on its pooled connection; once more on a fresh connection when the
+    /// pool's was evicted between handing it out and the stream opening (it is draining then).
+    private func openStream(
+        to address: String
+    ) async throws -> (PeerConnection, NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>) {
+        let connection = try await pool.connection(to: address)
+        do {
+            return (connection, try await connection.openStream())
+        } catch let error as MeshNodeError where error.isDraining {
+            let fresh = try await pool.connection(to: address)
+            return (fresh, try await fresh.openStream())
+        }
     }
 
     // MARK: RPCDiscovery
@@ -156,10 +187,12 @@ final class MeshTransport: RPCTransport, RPCDiscovery, ServicePublisher {
     private func exchange(
         with peer: String, _ method: HTTPMethod, _ path: String, headers: HTTPHeaders = [:], body: ByteBuffer? = nil
     ) async throws -> (status: HTTPResponseStatus, body: ByteBuffer) {
-        let (pool, maxBody) = (self.pool, self.maxBody)
-        return try await withDeadline(exchangeTimeout, "\(method) \(path) to \(peer)") {
-            let connection = try await pool.connection(to: peer)
-            return try await connection.exchange(method, path, headers: headers, body: body, maxBody: maxBody)
+        try await withDeadline(exchangeTimeout, "\(method) \(path) to \(peer)") { [self] in
+            let (connection, stream) = try await openStream(to: peer)
+            return try await stream.executeThenClose { inbound, outbound in
+                try await outbound.write(contentsOf: connection.requestParts(method, path, headers: headers, body: body))
+                return try await readResponse(inbound, maxBody: maxBody)
+            }
         }
     }
 }

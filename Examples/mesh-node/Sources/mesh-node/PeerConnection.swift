@@ -1,11 +1,18 @@
 import MaculaMesh
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOHTTP2
 import NIOPosix
 
 /// One outbound HTTP/2 (h2c, prior knowledge) connection to a peer, as the `ConnectionPool` holds
-/// it: alive while its channel is active; `close()` closes the channel.
+/// it: alive while its channel is active.
+///
+/// `close()` drains (library gap 3, see `architecture/connection_pool.md`): the pool calls it when
+/// the connection leaves the pool (evicted, found dead, removed, shut down), and `connection(to:)`
+/// gives no lease, so an evicted connection may still carry attempts whose replies are on their
+/// way. From `close()` on it opens no new stream; the channel closes when its last open stream
+/// ends, or at `drainTimeout` at the latest.
 struct PeerConnection: PooledConnection {
     /// The TCP channel the HTTP/2 connection runs on.
     let channel: any Channel
@@ -13,17 +20,20 @@ struct PeerConnection: PooledConnection {
     let multiplexer: NIOHTTP2Handler.AsyncStreamMultiplexer<Void>
     /// The peer's `HOST:PORT`, sent as the authority.
     let address: String
+    /// The open streams and the drain.
+    let streams: StreamGate
 
     var isAlive: Bool { channel.isActive }
 
-    /// Starts closing the channel and returns: the pool's close must not wait on the network.
+    /// Starts the drain and returns: the pool's close must not wait on the network.
     nonisolated(nonsending) func close() async {
-        channel.close(promise: nil)
+        streams.drain(channel)
     }
 
-    /// Connects to `address` (`HOST:PORT`) and sets up the client side of HTTP/2.
+    /// Connects to `address` (`HOST:PORT`) and sets up the client side of HTTP/2; `drainTimeout`
+    /// bounds how long `close()` lets open streams finish.
     static func connect(
-        to address: String, group: any EventLoopGroup, timeout: Duration
+        to address: String, group: any EventLoopGroup, timeout: Duration, drainTimeout: Duration
     ) async throws -> PeerConnection {
         let (host, port) = try parseHostPort(address)
         return try await ClientBootstrap(group: group)
@@ -37,20 +47,33 @@ struct PeerConnection: PooledConnection {
                     ) { stream in
                         stream.eventLoop.makeSucceededVoidFuture()
                     }
-                    return PeerConnection(channel: channel, multiplexer: multiplexer, address: address)
+                    return PeerConnection(
+                        channel: channel, multiplexer: multiplexer, address: address,
+                        streams: StreamGate(drainTimeout: drainTimeout)
+                    )
                 }
             }
     }
 
-    /// A new request stream, speaking HTTP/1-style parts over HTTP/2 frames.
+    /// A new request stream, speaking HTTP/1-style parts over HTTP/2 frames; counted open until
+    /// its channel closes.
+    /// - Throws: ``MeshNodeError/draining(_:)`` once `close()` was called; what opening throws.
     func openStream() async throws -> NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart> {
-        try await multiplexer.openStream { stream in
-            stream.eventLoop.makeCompletedFuture {
-                try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: .http))
-                return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
-                    wrappingChannelSynchronously: stream
-                )
+        let (gate, ticket) = (streams, try streams.enter(address))
+        do {
+            return try await multiplexer.openStream { stream in
+                stream.eventLoop.makeCompletedFuture {
+                    try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: .http))
+                    let wrapped = try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(
+                        wrappingChannelSynchronously: stream
+                    )
+                    stream.closeFuture.whenComplete { _ in gate.leave(ticket) }
+                    return wrapped
+                }
             }
+        } catch {
+            gate.leave(ticket)
+            throw error
         }
     }
 
@@ -80,6 +103,70 @@ struct PeerConnection: PooledConnection {
             parts = [.head(head), .end(nil)]
         }
         return parts
+    }
+}
+
+/// The open streams of one `PeerConnection`, and its drain: once draining, no stream enters and
+/// the channel closes when the last one leaves, or when the drain deadline passes.
+final class StreamGate: Sendable {
+    private struct Drain {
+        let channel: any Channel
+        let deadline: Scheduled<Void>
+    }
+
+    private struct State {
+        var open: Set<Int> = []
+        var nextTicket = 0
+        var draining = false
+        var drain: Drain?
+    }
+
+    private let drainTimeout: Duration
+    private let state = NIOLockedValueBox(State())
+
+    init(drainTimeout: Duration) { self.drainTimeout = drainTimeout }
+
+    /// How many streams are open now.
+    var openCount: Int { state.withLockedValue { $0.open.count } }
+
+    /// Counts a stream in; its ticket leaves once.
+    /// - Throws: ``MeshNodeError/draining(_:)`` once draining.
+    func enter(_ address: String) throws -> Int {
+        try state.withLockedValue { state in
+            guard !state.draining else { throw MeshNodeError.draining("connection to \(address) is draining") }
+            defer { state.nextTicket += 1 }
+            state.open.insert(state.nextTicket)
+            return state.nextTicket
+        }
+    }
+
+    /// Counts a stream out (a second call with the same ticket is a no-op); the last one out of a
+    /// draining connection closes its channel.
+    func leave(_ ticket: Int) {
+        let drain: Drain? = state.withLockedValue { state in
+            guard state.open.remove(ticket) != nil, state.open.isEmpty else { return nil }
+            defer { state.drain = nil }
+            return state.drain
+        }
+        drain?.deadline.cancel()
+        drain?.channel.close(promise: nil)
+    }
+
+    /// Stops new streams; closes `channel` now when none is open, else when the last one leaves or
+    /// at the drain deadline. A second call is a no-op.
+    func drain(_ channel: any Channel) {
+        let closeNow: Bool = state.withLockedValue { state in
+            guard !state.draining else { return false }
+            state.draining = true
+            guard !state.open.isEmpty else { return true }
+            let timeout = TimeAmount.nanoseconds(drainTimeout.nanoseconds)
+            state.drain = Drain(
+                channel: channel,
+                deadline: channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+            )
+            return false
+        }
+        if closeNow { channel.close(promise: nil) }
     }
 }
 

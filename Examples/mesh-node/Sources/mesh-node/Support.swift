@@ -52,6 +52,7 @@ struct MeshNodeError: Error, Hashable, Sendable, CustomStringConvertible {
         case badAddress
         case badResponse
         case streamClosed
+        case draining
     }
 
     private let code: Code
@@ -71,6 +72,11 @@ struct MeshNodeError: Error, Hashable, Sendable, CustomStringConvertible {
     static func badResponse(_ detail: String) -> MeshNodeError { MeshNodeError(.badResponse, detail) }
     /// The stream closed before the exchange finished.
     static func streamClosed(_ detail: String) -> MeshNodeError { MeshNodeError(.streamClosed, detail) }
+    /// The connection left the pool and takes no new streams (it finishes those it has).
+    static func draining(_ detail: String) -> MeshNodeError { MeshNodeError(.draining, detail) }
+
+    /// Whether this is ``draining(_:)``.
+    var isDraining: Bool { code == .draining }
 
     var description: String { "\(code): \(detail)" }
 }

@@ -74,50 +74,15 @@ struct ProviderMessage: Codable, Sendable, Hashable {
     var provider: ServiceProvider { ServiceProvider(nodeID: node, address: address) }
 }
 
-/// `GET /debug/memory`: the registry's stats snapshot as JSON (the snapshot is not `Codable`, so
-/// it is mirrored here field by field).
-struct SnapshotMessage: Encodable {
-    struct Usage: Encodable {
-        var size: Int
-        var effectiveLimit: Int
-        var baseLimit: Int
-        var pressureScale: Double
-        var highWaterMark: Int
-    }
-
-    struct Component: Encodable {
-        var name: String
-        var usage: Usage?
-        var removals: [String: Int]
-        var rejections: [String: Int]
-        var events: [String: Int]
-    }
-
-    struct Reading: Encodable {
-        var usedBytes: Int
-        var limitBytes: Int?
-    }
-
-    var pressureLevel: String
-    var pressureReading: Reading?
-    var components: [Component]
+/// `GET /debug/memory`: the heap in use and the registry's stats snapshot.
+struct DebugMemoryMessage: Encodable {
+    /// Bytes the C allocator has handed out and not taken back (`SystemMemoryReader.heapInUse`);
+    /// nil where it cannot be read (under a sanitizer).
+    var heapInUseBytes: Int?
+    var snapshot: MemorySnapshot
 
     init(_ snapshot: MemorySnapshot) {
-        pressureLevel = snapshot.pressureLevel.description
-        pressureReading = snapshot.pressureReading.map { Reading(usedBytes: $0.usedBytes, limitBytes: $0.limitBytes) }
-        components = snapshot.components.map { stats in
-            Component(
-                name: stats.name,
-                usage: stats.usage.map {
-                    Usage(
-                        size: $0.size, effectiveLimit: $0.effectiveLimit, baseLimit: $0.baseLimit,
-                        pressureScale: $0.pressureScale, highWaterMark: $0.highWaterMark
-                    )
-                },
-                removals: Dictionary(uniqueKeysWithValues: stats.removals.map { ($0.key.description, $0.value) }),
-                rejections: Dictionary(uniqueKeysWithValues: stats.rejections.map { ($0.key.description, $0.value) }),
-                events: Dictionary(uniqueKeysWithValues: stats.events.map { ($0.key.description, $0.value) })
-            )
-        }
+        self.snapshot = snapshot
+        heapInUseBytes = try? SystemMemoryReader.heapInUse.read().usedBytes
     }
 }

@@ -236,10 +236,10 @@ struct HostileInputTests {
 
 // MARK: - Helpers
 
-private let quiet = Logger(label: "mesh-node-tests") { _ in SwiftLogNoOpLogHandler() }
+let quiet = Logger(label: "mesh-node-tests") { _ in SwiftLogNoOpLogHandler() }
 
 /// A node on 127.0.0.1 with both ports chosen by the system, and `arguments` after those.
-private func makeNode(
+func makeNode(
     _ arguments: [String], observer: @escaping @Sendable (StreamEnd) -> Void = { _ in }
 ) async throws -> MeshNodeRuntime {
     let command = try MeshNode.parse(["--id", "t", "--mesh-port", "0", "--admin-port", "0"] + arguments)
@@ -247,7 +247,7 @@ private func makeNode(
 }
 
 /// Runs `body` with a started node and its mesh port, then stops the node gracefully.
-private func withNode(
+func withNode(
     _ arguments: [String], observer: @escaping @Sendable (StreamEnd) -> Void = { _ in },
     _ body: (MeshNodeRuntime, Int) async throws -> Void
 ) async throws {
@@ -266,12 +266,14 @@ private func withNode(
 }
 
 /// An h2c client connection to the node.
-private func connect(_ port: Int) async throws -> PeerConnection {
-    try await PeerConnection.connect(to: "127.0.0.1:\(port)", group: MultiThreadedEventLoopGroup.singleton, timeout: .seconds(5))
+func connect(_ port: Int) async throws -> PeerConnection {
+    try await PeerConnection.connect(
+        to: "127.0.0.1:\(port)", group: MultiThreadedEventLoopGroup.singleton, timeout: .seconds(5), drainTimeout: .seconds(5)
+    )
 }
 
 /// A TCP listener that accepts connections and never reads or answers: a provider that hangs.
-private struct SilentPeer {
+struct SilentPeer {
     let channel: any Channel
     let port: Int
     /// Succeeded when the first connection is accepted.
