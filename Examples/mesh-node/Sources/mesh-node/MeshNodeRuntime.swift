@@ -47,10 +47,15 @@ final class MeshNodeRuntime: Sendable {
         // An evicted connection's attempts end by reply, failure or abandonment within one call
         // timeout, and its exchanges within theirs (the same): the drain never needs longer.
         let (connectTimeout, drainTimeout) = (settings.connectTimeout, settings.rpc.callTimeout)
+        // Every stream open towards a peer may be reset in one burst (its callers cancelled); the
+        // peer's limit is this mesh's `--max-streams-per-client`, and twice it leaves room for a
+        // second burst while the first one's late frames arrive.
+        let resetStreams = 2 * settings.clients.maximumStreamsPerClient
         registry = try ServiceRegistry(configuration: settings.registry, metrics: sink)
         pool = try PeerPool(configuration: settings.pool, metrics: sink, log: log) { address in
             try await PeerConnection.connect(
-                to: address, group: group, timeout: connectTimeout, drainTimeout: drainTimeout
+                to: address, group: group, timeout: connectTimeout, drainTimeout: drainTimeout,
+                resetStreams: resetStreams, logger: logger
             )
         }
         clients = try MeshClients(configuration: settings.clients, metrics: sink, log: log)

@@ -98,6 +98,9 @@ struct MeshServer: Service, CustomStringConvertible {
             HTTP2Setting(parameter: .maxConcurrentStreams, value: clients.configuration.maximumStreamsPerClient),
             HTTP2Setting(parameter: .maxHeaderListSize, value: 16_384),
         ]
+        // Every open stream may be reset in one burst (a drain's deadline, a body over the limit):
+        // NIO must remember at least that many to ignore the client's frames still on their way.
+        h2.connection.maximumRecentlyResetStreams = 2 * clients.configuration.maximumStreamsPerClient
         let configuration = h2
         let handshakeTimeout = TimeAmount.nanoseconds(settings.handshakeTimeout.nanoseconds)
         let idleTimeout = TimeAmount.nanoseconds(settings.idleTimeout.nanoseconds)

@@ -1,3 +1,4 @@
+import Logging
 import MaculaMesh
 import NIOConcurrencyHelpers
 import NIOCore
@@ -30,12 +31,21 @@ struct PeerConnection: PooledConnection {
         streams.drain(channel)
     }
 
-    /// Connects to `address` (`HOST:PORT`) and sets up the client side of HTTP/2; `drainTimeout`
-    /// bounds how long `close()` lets open streams finish.
+    /// Connects to `address` (`HOST:PORT`) and sets up the client side of HTTP/2.
+    /// - Parameters:
+    ///   - drainTimeout: how long `close()` lets open streams finish.
+    ///   - resetStreams: how many streams this side reset that NIO remembers, so that the peer's
+    ///     frames still on their way for them are ignored (NIO's default, 32, is below the streams
+    ///     one burst of cancellations resets; a frame for a forgotten stream is a connection error).
+    ///   - logger: where a connection error goes (the connection closes then).
     static func connect(
-        to address: String, group: any EventLoopGroup, timeout: Duration, drainTimeout: Duration
+        to address: String, group: any EventLoopGroup, timeout: Duration, drainTimeout: Duration,
+        resetStreams: Int = 32, logger: Logger? = nil
     ) async throws -> PeerConnection {
         let (host, port) = try parseHostPort(address)
+        var h2 = NIOHTTP2Handler.Configuration()
+        h2.connection.maximumRecentlyResetStreams = resetStreams
+        let configuration = h2
         return try await ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.milliseconds(timeout.milliseconds))
@@ -43,10 +53,11 @@ struct PeerConnection: PooledConnection {
                 channel.eventLoop.makeCompletedFuture {
                     // A server never opens streams towards us (no push): inbound streams are unused.
                     let multiplexer = try channel.pipeline.syncOperations.configureAsyncHTTP2Pipeline(
-                        mode: .client
+                        mode: .client, configuration: configuration
                     ) { stream in
                         stream.eventLoop.makeSucceededVoidFuture()
                     }
+                    try channel.pipeline.syncOperations.addHandler(CloseOnErrorHandler(address: address, logger: logger))
                     return PeerConnection(
                         channel: channel, multiplexer: multiplexer, address: address,
                         streams: StreamGate(drainTimeout: drainTimeout)
@@ -103,6 +114,25 @@ struct PeerConnection: PooledConnection {
             parts = [.head(head), .end(nil)]
         }
         return parts
+    }
+}
+
+/// Closes the connection on any error that reaches the end of its pipeline (an HTTP/2 connection
+/// error: NIO has sent GOAWAY and the connection carries nothing more), so the pool sees it dead
+/// and its open streams end at once instead of at their timeouts.
+final class CloseOnErrorHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = Any
+    private let address: String
+    private let logger: Logger?
+
+    init(address: String, logger: Logger?) {
+        self.address = address
+        self.logger = logger
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger?.warning("peer connection closed on an error", metadata: ["peer": "\(address)", "error": "\(error)"])
+        context.close(promise: nil)
     }
 }
 

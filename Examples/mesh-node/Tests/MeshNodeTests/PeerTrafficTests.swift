@@ -1,7 +1,9 @@
 import MaculaMemory
 import MaculaMesh
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 import NIOPosix
 import Testing
 @testable import mesh_node
@@ -105,4 +107,111 @@ struct PeerTrafficTests {
             }
         }
     }
+
+    /// Every open stream reset at once (their callers cancelled) while the peer's answers to them
+    /// are on their way: the connection ignores those answers and goes on. A proxy holds the
+    /// peer's bytes until the resets are sent. With NIO's default memory of 32 reset streams, the
+    /// answers are a connection error, and the connection closes on it.
+    @Test(arguments: [(200, true), (32, false)])
+    func aBurstOfResetStreamsWithAnswersInFlight(resetStreams: Int, survives: Bool) async throws {
+        let (ends, endsContinuation) = AsyncStream.makeStream(of: StreamEnd.self)
+        try await withNode(["--provide", "echo"], observer: { endsContinuation.yield($0) }) { _, b in
+            let proxy = try await HoldingProxy.start(to: b)
+            let connection = try await PeerConnection.connect(
+                to: "127.0.0.1:\(proxy.port)", group: MultiThreadedEventLoopGroup.singleton, timeout: .seconds(5),
+                drainTimeout: .seconds(5), resetStreams: resetStreams
+            )
+            var streams: [any Channel] = []
+            for call in 0..<100 {
+                let stream = try await connection.multiplexer.openStream { stream in
+                    stream.eventLoop.makeCompletedFuture {
+                        try stream.pipeline.syncOperations.addHandler(HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: .http))
+                        return stream
+                    }
+                }
+                let parts = connection.requestParts(.POST, "/macula/rpc/echo", headers: [:], body: ByteBuffer(string: "\(call)"))
+                for part in parts { try await stream.writeAndFlush(part) }
+                streams.append(stream)
+            }
+            var answered = 0
+            for await end in ends where end == .answered(200) {
+                answered += 1
+                if answered == 100 { break }                       // all answered, held by the proxy
+            }
+            for stream in streams { try? await stream.close() }   // RST_STREAM each
+            proxy.release()                                        // the answers arrive now
+            if survives {
+                let (status, body) = try await connection.exchange(
+                    .POST, "/macula/rpc/echo", body: ByteBuffer(string: "after"), maxBody: 64
+                )
+                #expect(status == .ok)
+                #expect(String(buffer: body) == "after")
+                #expect(connection.channel.isActive)
+                await connection.close()
+            } else {
+                try await connection.channel.closeFuture.get()     // closed on the connection error
+            }
+            try await proxy.close()
+        }
+    }
+}
+
+/// A TCP proxy for one connection to `127.0.0.1:port`: forwards the client's bytes at once and
+/// holds the server's until `release()`.
+final class HoldingProxy: Sendable {
+    private final class Relay: ChannelInboundHandler, @unchecked Sendable {   // confined to its event loop
+        typealias InboundIn = ByteBuffer
+        let peer: EventLoopFuture<any Channel>
+        var held: [ByteBuffer]? = nil
+        init(peer: EventLoopFuture<any Channel>, holding: Bool) {
+            self.peer = peer
+            held = holding ? [] : nil
+        }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let bytes = unwrapInboundIn(data)
+            if held != nil { held?.append(bytes) } else { peer.whenSuccess { $0.writeAndFlush(bytes, promise: nil) } }
+        }
+        func release() {
+            let bytes = held ?? []
+            held = nil
+            peer.whenSuccess { peer in for chunk in bytes { peer.writeAndFlush(chunk, promise: nil) } }
+        }
+        func channelInactive(context: ChannelHandlerContext) { peer.whenSuccess { $0.close(promise: nil) } }
+    }
+
+    let port: Int
+    private let listener: any Channel
+    private let fromServer: NIOLockedValueBox<(relay: Relay, loop: any EventLoop)?>
+
+    private init(port: Int, listener: any Channel, fromServer: NIOLockedValueBox<(relay: Relay, loop: any EventLoop)?>) {
+        self.port = port
+        self.listener = listener
+        self.fromServer = fromServer
+    }
+
+    static func start(to serverPort: Int) async throws -> HoldingProxy {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let fromServer = NIOLockedValueBox<(relay: Relay, loop: any EventLoop)?>(nil)
+        let listener = try await ServerBootstrap(group: group)
+            .childChannelInitializer { client in
+                let server = ClientBootstrap(group: client.eventLoop).connect(host: "127.0.0.1", port: serverPort)
+                let backward = Relay(peer: client.eventLoop.makeSucceededFuture(client), holding: true)
+                fromServer.withLockedValue { $0 = (backward, client.eventLoop) }
+                return server.flatMap { server in
+                    server.pipeline.addHandler(backward).flatMap {
+                        client.pipeline.addHandler(Relay(peer: client.eventLoop.makeSucceededFuture(server), holding: false))
+                    }
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        return HoldingProxy(port: listener.localAddress?.port ?? 0, listener: listener, fromServer: fromServer)
+    }
+
+    /// Sends what the server sent so far, and everything after at once.
+    func release() {
+        guard let (relay, loop) = fromServer.withLockedValue({ $0 }) else { return }
+        loop.execute { relay.release() }
+    }
+
+    func close() async throws { try await listener.close() }
 }
