@@ -13,26 +13,22 @@ private struct LabelKey: CodingKey {
     init?(intValue: Int) { nil }
 }
 
-extension RemovalReason: Codable, CodingKeyRepresentable {
+/// The label types, each a snake_case name.
+protocol NamedLabel: Codable, CodingKeyRepresentable {
+    var name: String { get }
+    init(_ name: String)
+}
+
+extension NamedLabel {
     public init(from decoder: any Decoder) throws { self.init(try String(from: decoder)) }
     public func encode(to encoder: any Encoder) throws { try name.encode(to: encoder) }
     public var codingKey: any CodingKey { LabelKey(stringValue: name) }
     public init?<Key: CodingKey>(codingKey: Key) { self.init(codingKey.stringValue) }
 }
 
-extension RejectionReason: Codable, CodingKeyRepresentable {
-    public init(from decoder: any Decoder) throws { self.init(try String(from: decoder)) }
-    public func encode(to encoder: any Encoder) throws { try name.encode(to: encoder) }
-    public var codingKey: any CodingKey { LabelKey(stringValue: name) }
-    public init?<Key: CodingKey>(codingKey: Key) { self.init(codingKey.stringValue) }
-}
-
-extension MemoryEvent: Codable, CodingKeyRepresentable {
-    public init(from decoder: any Decoder) throws { self.init(try String(from: decoder)) }
-    public func encode(to encoder: any Encoder) throws { try name.encode(to: encoder) }
-    public var codingKey: any CodingKey { LabelKey(stringValue: name) }
-    public init?<Key: CodingKey>(codingKey: Key) { self.init(codingKey.stringValue) }
-}
+extension RemovalReason: NamedLabel {}
+extension RejectionReason: NamedLabel {}
+extension MemoryEvent: NamedLabel {}
 
 /// Encodes as its ``description``; decoding any other string throws `DecodingError.dataCorrupted`.
 extension MemoryPressureLevel: Codable, CodingKeyRepresentable {

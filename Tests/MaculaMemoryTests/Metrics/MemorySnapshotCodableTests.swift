@@ -37,6 +37,14 @@ struct MemorySnapshotCodableTests {
         #expect(decoded.pressureLevelChanges == [.medium: 1])
     }
 
+    @Test("each label type is Codable on its own")
+    func labels() throws {
+        let encoded = try JSONEncoder().encode([RemovalReason.evicted: 1])
+        #expect(String(decoding: encoded, as: UTF8.self) == #"{"evicted":1}"#)
+        #expect(try JSONDecoder().decode([RejectionReason].self, from: Data(#"["limit_reached"]"#.utf8)) == [.limitReached])
+        #expect(try JSONDecoder().decode(MemoryEvent.self, from: Data(#""failover""#.utf8)) == MemoryEvent("failover"))
+    }
+
     @Test("an unknown pressure level does not decode")
     func unknownLevel() {
         #expect(throws: DecodingError.self) {
