@@ -256,6 +256,14 @@ package struct PoolReferenceModel {
         return dead.count
     }
 
+    mutating func prune(_ node: Int) -> Bool {
+        guard let at = index(of: node), !entries[at].connection.isAlive else { return false }
+        let wasPinned = entries[at].pins > 0
+        removeEntry(at, reason: .dead)
+        if wasPinned { drain() }
+        return true
+    }
+
     mutating func limitChanged(reason: RemovalReason) {
         if entries.count > limit { shrinkReason = reason }
         shrink(reason: reason)

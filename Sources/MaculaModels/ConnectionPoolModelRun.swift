@@ -154,7 +154,13 @@ package struct PoolModelRun {
             let victim = real.connections().randomElement(using: &random)
             lastOperation = "markDead(\(victim.map { "\($0.node)" } ?? "-"))"
             victim?.connection.markDead()
-        case 91..<93:
+        case 91:
+            lastOperation = "prune(\(node))"
+            let (removed, actions) = real.prune(node)
+            absorb(actions)
+            let expected = model.prune(node)
+            if removed != expected { fail("prune(\(node)) removed \(removed), model \(expected)") }
+        case 92:
             lastOperation = "prune"
             let (count, actions) = real.prune()
             absorb(actions)

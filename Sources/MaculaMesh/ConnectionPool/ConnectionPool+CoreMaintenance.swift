@@ -43,6 +43,17 @@ extension ConnectionPoolCore {
         return (removed, effects)
     }
 
+    /// Removes `node`'s entry if its connection is not alive (leased or not).
+    /// - Returns: whether it was removed. - Complexity: O(1) expected.
+    package mutating func prune(_ node: NodeID) -> (Bool, [Action]) {
+        guard case .established(let slot) = entries.lookup(node), !entries.connection(at: slot).isAlive else {
+            return (false, [])
+        }
+        var effects: [Action] = []
+        if removeDead(slot, into: &effects) { drain(into: &effects) }
+        return (true, effects)
+    }
+
     /// Removes a dead entry. - Returns: whether it was leased. - Complexity: O(1) expected.
     @inlinable @discardableResult
     mutating func removeDead(_ slot: Int32, into effects: inout [Action]) -> Bool {

@@ -235,6 +235,17 @@ public final actor ConnectionPool<NodeID: Hashable & Sendable, Connection: Poole
         return count
     }
 
+    /// Closes and removes `node`'s connection if it is no longer alive (leased or not), as
+    /// ``prune()`` does for every entry: call it when a connection reports its own death (a
+    /// channel's close future), so its slot frees at once, not on the next hit.
+    /// - Parameter node: the node whose connection to check; unknown or connecting is a no-op.
+    /// - Returns: whether it was removed. - Complexity: O(1).
+    public func prune(_ node: NodeID) async -> Bool {
+        let (removed, actions) = core.prune(node)
+        await perform(actions)
+        return removed
+    }
+
     /// Enforces the waiting deadlines until the calling task is cancelled; then fails every
     /// caller still waiting for a slot with ``ConnectionPoolError/notRunning`` and returns. May be
     /// called again after it returns; until then a caller that would wait gets `notRunning`.

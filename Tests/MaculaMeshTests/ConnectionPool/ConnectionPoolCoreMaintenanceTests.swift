@@ -38,6 +38,25 @@ struct ConnectionPoolCoreMaintenanceTests {
         pool.expectInvariants()
     }
 
+    @Test("prune(node) removes that node's entry only when it is dead, leased or not, and ignores others")
+    func pruneOne() throws {
+        var pool = try PoolCoreDriver(limit: 3)
+        let one = pool.insert(1).0
+        let two = pool.insert(2).0
+        _ = pool.hit(2, pin: true)
+        #expect(pool.core.prune(1).0 == false)              // alive: stays
+        one.markDead()
+        two.markDead()
+        let (removed, actions) = pool.core.prune(1)
+        #expect(removed)
+        #expect(poolCloses(actions).map(\.node) == [1])
+        #expect(poolCloses(actions).map(\.reason) == [.dead])
+        #expect(pool.core.prune(2).0)                        // leased: removed too
+        #expect(pool.core.prune(7).0 == false)               // unknown: no-op
+        #expect(pool.order.isEmpty)
+        pool.expectInvariants()
+    }
+
     @Test("lowering the limit evicts idle entries at once; leased ones go when their lease ends")
     func lowerLimit() throws {
         var pool = try PoolCoreDriver(limit: 4)

@@ -20,6 +20,13 @@ struct ConnectionPoolMaintenanceTests {
         #expect(two.closeCount == 1)
         #expect(await fixture.nodes() == [1])
         #expect(await fixture.pool.prune() == 0)
+        let three = try await fixture.pool.connection(to: 3)
+        #expect(await fixture.pool.prune(3) == false)
+        three.markDead()
+        #expect(await fixture.pool.prune(3))
+        #expect(three.closeCount == 1)
+        #expect(fixture.metrics.removed(.dead) == 3)
+        #expect(await fixture.nodes() == [1])
     }
 
     @Test("remove closes the entry, abandons a connect in flight, and ignores unknown nodes")
