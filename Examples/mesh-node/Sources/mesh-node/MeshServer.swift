@@ -205,6 +205,14 @@ struct MeshServer: Service, CustomStringConvertible {
                 payload: .goAway(lastStreamID: .rootStream, errorCode: .refusedStream, opaqueData: nil)
             )
             try? await connection.channel.writeAndFlush(goAway)
+            connection.channel.close(promise: nil)
+            // Streams the client opened before the GOAWAY reached it wait in the multiplexer's
+            // inbound sequence; unread, each kept its stream channel (and so the connection's
+            // pipeline) alive after the close: kilobytes of heap per refused connection. Closing
+            // the connection ends the sequence; reading it to the end releases them.
+            do {
+                for try await stream in connection.multiplexer.inbound { stream.channel.close(promise: nil) }
+            } catch {}
         } catch {
             logger.debug("connection ended", metadata: ["remote": "\(remote)", "error": "\(error)"])
         }
