@@ -52,12 +52,17 @@ final class MeshNodeRuntime: Sendable {
         // second burst while the first one's late frames arrive.
         let resetStreams = 2 * settings.clients.maximumStreamsPerClient
         registry = try ServiceRegistry(configuration: settings.registry, metrics: sink)
+        let deaths = ConnectionDeaths()
         pool = try PeerPool(configuration: settings.pool, metrics: sink, log: log) { address in
-            try await PeerConnection.connect(
+            let connection = try await PeerConnection.connect(
                 to: address, group: group, timeout: connectTimeout, drainTimeout: drainTimeout,
                 resetStreams: resetStreams, logger: logger
             )
+            // A peer that crashes closes the channel: its entry goes at once (removal `dead`).
+            connection.channel.closeFuture.whenComplete { _ in deaths.closed(address) }
+            return connection
         }
+        deaths.attach(pool)
         clients = try MeshClients(configuration: settings.clients, metrics: sink, log: log)
         let replies = ReplySink()
         transport = MeshTransport(
@@ -147,5 +152,20 @@ final class MeshNodeRuntime: Sendable {
     /// Starts a graceful shutdown, as SIGTERM does.
     func stop() async {
         await serviceGroup.triggerGracefulShutdown()
+    }
+}
+
+/// Tells the pool, held weakly, that a pooled connection's channel closed, so the pool removes
+/// the entry as dead at once instead of on the next hit. A no-op when the channel closed because
+/// the pool let go of it (the entry is gone, or a new, alive connection took its place).
+final class ConnectionDeaths: Sendable {
+    private struct Weak { weak var pool: PeerPool? }
+    private let box = NIOLockedValueBox(Weak())
+
+    func attach(_ pool: PeerPool) { box.withLockedValue { $0.pool = pool } }
+
+    func closed(_ address: String) {
+        guard let pool = box.withLockedValue({ $0.pool }) else { return }
+        Task { _ = await pool.prune(address) }
     }
 }

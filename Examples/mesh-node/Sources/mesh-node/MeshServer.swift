@@ -61,12 +61,13 @@ struct MeshServer: Service, CustomStringConvertible {
     /// Called once every connection has closed after a graceful shutdown.
     let drained: @Sendable () async -> Void
     private let nextConnection = NIOLockedValueBox<ConnectionID>(0)
-    /// The open connections' channels, to quiesce them on graceful shutdown; once `draining`, a
-    /// connection admitted late (accepted just before the listener closed) is quiesced at once.
+    /// The open connections' channels, from the moment they are accepted (some are never served:
+    /// accepted just as the listener closes), to quiesce them on graceful shutdown; once
+    /// `draining`, a connection accepted late is quiesced at once.
     private let open = NIOLockedValueBox(OpenConnections())
 
     private struct OpenConnections {
-        var channels: [ConnectionID: any Channel] = [:]
+        var channels: [ObjectIdentifier: any Channel] = [:]
         var draining = false
     }
     private let nodeMetrics = NodeMetrics()
@@ -105,7 +106,7 @@ struct MeshServer: Service, CustomStringConvertible {
         let handshakeTimeout = TimeAmount.nanoseconds(settings.handshakeTimeout.nanoseconds)
         let idleTimeout = TimeAmount.nanoseconds(settings.idleTimeout.nanoseconds)
         let drainTimeout = TimeAmount.nanoseconds(settings.drainTimeout.nanoseconds)
-        let nodeMetrics = self.nodeMetrics
+        let (nodeMetrics, open) = (self.nodeMetrics, self.open)
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
@@ -135,6 +136,13 @@ struct MeshServer: Service, CustomStringConvertible {
                         }
                     }
                     try sync.addHandler(activity)
+                    let key = ObjectIdentifier(channel)
+                    let draining = open.withLockedValue { open in
+                        open.channels[key] = channel
+                        return open.draining
+                    }
+                    channel.closeFuture.whenComplete { _ in open.withLockedValue { $0.channels[key] = nil } }
+                    if draining { channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
                     return InboundConnection(channel: channel, multiplexer: multiplexer)
                 }
             }
@@ -142,7 +150,7 @@ struct MeshServer: Service, CustomStringConvertible {
         await listening(port)
         bound.succeed(port)
         logger.info("mesh listening (h2c)", metadata: ["address": "\(settings.host):\(port)"])
-        let (open, logger) = (self.open, self.logger)
+        let logger = self.logger
         try await server.executeThenClose { connections in
             try await withThrowingDiscardingTaskGroup { group in
                 try await withGracefulShutdownHandler {
@@ -178,15 +186,7 @@ struct MeshServer: Service, CustomStringConvertible {
             try await clients.withClient(id, info: InboundClient(remote: remote)) {
                 nodeMetrics.connection("accepted")
                 nodeMetrics.openConnections(1)
-                let draining = open.withLockedValue { open in
-                    open.channels[id] = connection.channel
-                    return open.draining
-                }
-                if draining { connection.channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
-                defer {
-                    open.withLockedValue { $0.channels[id] = nil }
-                    nodeMetrics.openConnections(-1)
-                }
+                defer { nodeMetrics.openConnections(-1) }
                 try await withTaskCancellationHandler {
                     try await withThrowingDiscardingTaskGroup { streams in
                         for try await stream in connection.multiplexer.inbound {

@@ -43,6 +43,24 @@ struct PeerTrafficTests {
         }
     }
 
+    /// A peer that goes away closes the pooled channel: the entry is removed as dead at once,
+    /// not on the next hit.
+    @Test func aPooledConnectionWhosePeerLeavesIsRemovedAsDead() async throws {
+        let peer = try await makeNode(["--provide", "echo"])
+        let running = Task { try await peer.run() }
+        let port = try await peer.meshPort.futureResult.get()
+        try await withNode([]) { node, _ in
+            let address = "127.0.0.1:\(port)"
+            let connection = try await node.pool.connection(to: address)
+            await peer.stop()
+            _ = try await running.value
+            try await connection.channel.closeFuture.get()
+            while await node.pool.info(for: address) != nil { await Task.yield() }   // the prune runs in a task
+            let stats = await node.metrics.snapshot().component(named: node.pool.componentName)
+            #expect(stats?.removals[.dead] == 1)
+        }
+    }
+
     @Test func aDrainingConnectionClosesAtItsDeadline() async throws {
         try await withNode(["--provide", "echo"]) { _, b in
             let connection = try await PeerConnection.connect(
