@@ -1,5 +1,6 @@
-// `MemorySnapshot` (with `ComponentStats`, `MemoryUsage`, `MemoryReading`) encodes as plain JSON (for a `/debug/memory` endpoint, say): every label (reason,
-// event, pressure level) as its snake_case name, and every count keyed by it, as an object.
+// `MemorySnapshot` (with `ComponentStats`, `MemoryUsage`, `MemoryReading`) encodes as plain JSON,
+// for a `/debug/memory` endpoint say: every label (reason, event, pressure level) as its
+// snake_case name, and every count keyed by it, as an object.
 //
 //     {"components":[{"name":"pool","usage":{"size":2,…},"removals":{"evicted":5},
 //      "rejections":{},"events":{"failover":1}}],"pressureLevel":"normal",

@@ -75,7 +75,9 @@ final class MeshTransport: RPCTransport, RPCDiscovery, ServicePublisher {
     /// A task of the stream's own reads the reply: a 200 goes to `handleReply`; any other status,
     /// or the stream ending without a response, to `attemptFailed` (the call fails over).
     func send(_ request: RPCRequest) async throws {
-        let (connection, stream) = try await openStream(to: request.provider.address)
+        let (connection, stream) = try await withPooledConnection(to: request.provider.address) { connection in
+            (connection, try await connection.openStream())
+        }
         let parts = connection.requestParts(
             .POST, "/macula/rpc/\(request.procedure)",
             headers: [MeshHeader.hop: nodeID, MeshHeader.callID: request.callID.description],
@@ -114,17 +116,15 @@ final class MeshTransport: RPCTransport, RPCDiscovery, ServicePublisher {
         streams.withLockedValue { $0.removeValue(forKey: Attempt(call: callID, number: attempt)) }?.close(promise: nil)
     }
 
-    /// A new stream to `address` on its pooled connection; once more on a fresh connection when the
-    /// pool's was evicted between handing it out and the stream opening (it is draining then).
-    private func openStream(
-        to address: String
-    ) async throws -> (PeerConnection, NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>) {
-        let connection = try await pool.connection(to: address)
+    /// Runs `body` with the pooled connection to `address`; once more with a fresh one when the
+    /// pool's was evicted between handing it out and `body` opening its stream (it is draining).
+    private func withPooledConnection<Value>(
+        to address: String, _ body: (PeerConnection) async throws -> Value
+    ) async throws -> Value {
         do {
-            return (connection, try await connection.openStream())
+            return try await body(try await pool.connection(to: address))
         } catch let error as MeshNodeError where error.isDraining {
-            let fresh = try await pool.connection(to: address)
-            return (fresh, try await fresh.openStream())
+            return try await body(try await pool.connection(to: address))
         }
     }
 
@@ -188,10 +188,8 @@ final class MeshTransport: RPCTransport, RPCDiscovery, ServicePublisher {
         with peer: String, _ method: HTTPMethod, _ path: String, headers: HTTPHeaders = [:], body: ByteBuffer? = nil
     ) async throws -> (status: HTTPResponseStatus, body: ByteBuffer) {
         try await withDeadline(exchangeTimeout, "\(method) \(path) to \(peer)") { [self] in
-            let (connection, stream) = try await openStream(to: peer)
-            return try await stream.executeThenClose { inbound, outbound in
-                try await outbound.write(contentsOf: connection.requestParts(method, path, headers: headers, body: body))
-                return try await readResponse(inbound, maxBody: maxBody)
+            try await withPooledConnection(to: peer) { connection in
+                try await connection.exchange(method, path, headers: headers, body: body, maxBody: maxBody)
             }
         }
     }

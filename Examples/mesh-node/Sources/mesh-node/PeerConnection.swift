@@ -9,7 +9,7 @@ import NIOPosix
 /// One outbound HTTP/2 (h2c, prior knowledge) connection to a peer, as the `ConnectionPool` holds
 /// it: alive while its channel is active.
 ///
-/// `close()` drains (library gap 3, see `architecture/connection_pool.md`): the pool calls it when
+/// `close()` drains (library gap 3, see `architecture/memory_management_bounded_pools.md`): the pool calls it when
 /// the connection leaves the pool (evicted, found dead, removed, shut down), and `connection(to:)`
 /// gives no lease, so an evicted connection may still carry attempts whose replies are on their
 /// way. From `close()` on it opens no new stream; the channel closes when its last open stream
